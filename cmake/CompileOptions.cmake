@@ -1,0 +1,29 @@
+# Options every cyclegan target compiles with, and the one LibTorch precompiled header
+# that every target reuses (building torch/torch.h once instead of once per target).
+add_library(cyclegan_options INTERFACE)
+add_library(cyclegan::options ALIAS cyclegan_options)
+target_compile_options(cyclegan_options INTERFACE -Wall -Wextra -Wno-unused-parameter)
+target_include_directories(cyclegan_options INTERFACE ${PROJECT_SOURCE_DIR}/src)
+target_link_libraries(cyclegan_options INTERFACE ${TORCH_LIBRARIES} Threads::Threads)
+target_compile_definitions(cyclegan_options INTERFACE
+  CYCLEGAN_VERSION="${PROJECT_VERSION}"
+  $<$<BOOL:${CYCLEGAN_WITH_CUDA}>:CYCLEGAN_WITH_CUDA=1>)
+
+file(WRITE ${CMAKE_BINARY_DIR}/pch_anchor.cpp "// translation unit that owns the shared PCH\n")
+add_library(cyclegan_pch OBJECT ${CMAKE_BINARY_DIR}/pch_anchor.cpp)
+target_link_libraries(cyclegan_pch PRIVATE cyclegan_options)
+target_precompile_headers(cyclegan_pch PRIVATE <torch/torch.h>)
+
+# cyclegan_use_pch(target): compile `target` against the shared LibTorch PCH.
+function(cyclegan_use_pch target)
+  target_precompile_headers(${target} REUSE_FROM cyclegan_pch)
+endfunction()
+
+# cyclegan_library(name SOURCES... [DEPS ...]): one library per src/ folder.
+function(cyclegan_library name)
+  cmake_parse_arguments(arg "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(cyclegan_${name} STATIC ${arg_SOURCES})
+  add_library(cyclegan::${name} ALIAS cyclegan_${name})
+  target_link_libraries(cyclegan_${name} PUBLIC cyclegan_options ${arg_DEPS})
+  cyclegan_use_pch(cyclegan_${name})
+endfunction()

@@ -1,0 +1,57 @@
+# Finds every external dependency once and reports what it found.
+
+# LibTorch from the PyPI wheel: scripts/build passes -DCMAKE_PREFIX_PATH from
+# torch.utils.cmake_prefix_path.
+find_package(Torch REQUIRED)
+message(STATUS "cyclegan: Torch ${Torch_VERSION} at ${TORCH_INSTALL_PREFIX}")
+
+find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_path(STB_INCLUDE_DIR stb/stb_image_write.h REQUIRED)
+find_library(STB_LIBRARY stb REQUIRED)
+add_library(cyclegan_stb INTERFACE)
+target_include_directories(cyclegan_stb SYSTEM INTERFACE ${STB_INCLUDE_DIR})
+target_link_libraries(cyclegan_stb INTERFACE ${STB_LIBRARY})
+message(STATUS "cyclegan: stb: ${STB_LIBRARY}")
+
+# CUDA/NCCL: on by default where Torch was built with CUDA and nccl.h is found.
+set(cyclegan_torch_has_cuda OFF)
+if(TARGET torch_cuda OR CAFFE2_USE_CUDA OR TORCH_CUDA_LIBRARIES)
+  set(cyclegan_torch_has_cuda ON)
+endif()
+# The wheel's own NCCL comes first: it is the one libtorch_cuda loads at run time.
+set(cyclegan_wheel_nccl ${TORCH_INSTALL_PREFIX}/../nvidia/nccl)
+find_path(NCCL_INCLUDE_DIR nccl.h
+  HINTS $ENV{NCCL_HOME}/include ${cyclegan_wheel_nccl}/include ${CUDAToolkit_INCLUDE_DIRS}
+        /usr/local/cuda/include)
+find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2
+  HINTS $ENV{NCCL_HOME}/lib ${cyclegan_wheel_nccl}/lib ${CUDAToolkit_LIBRARY_DIR}
+        /usr/local/cuda/lib64)
+if(CYCLEGAN_WITH_CUDA STREQUAL "AUTO")
+  if(cyclegan_torch_has_cuda AND NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
+    set(CYCLEGAN_WITH_CUDA ON)
+  else()
+    set(CYCLEGAN_WITH_CUDA OFF)
+  endif()
+endif()
+if(CYCLEGAN_WITH_CUDA)
+  if(NOT cyclegan_torch_has_cuda)
+    message(FATAL_ERROR "CYCLEGAN_WITH_CUDA=ON but Torch at ${TORCH_INSTALL_PREFIX} has no CUDA")
+  endif()
+  if(NOT NCCL_INCLUDE_DIR OR NOT NCCL_LIBRARY)
+    message(FATAL_ERROR "CYCLEGAN_WITH_CUDA=ON but NCCL was not found (set NCCL_HOME)")
+  endif()
+endif()
+message(STATUS "cyclegan: Torch CUDA: ${cyclegan_torch_has_cuda}, NCCL: ${NCCL_INCLUDE_DIR} ${NCCL_LIBRARY}")
+message(STATUS "cyclegan: CYCLEGAN_WITH_CUDA=${CYCLEGAN_WITH_CUDA}")
+
+# Python of the same virtual environment as the torch wheel: the reference
+# implementation used by tests and benchmarks.
+find_program(CYCLEGAN_PYTHON python
+  HINTS ${TORCH_INSTALL_PREFIX}/../../../../bin NO_DEFAULT_PATH)
+if(NOT CYCLEGAN_PYTHON)
+  find_program(CYCLEGAN_PYTHON python3 REQUIRED)
+endif()
+message(STATUS "cyclegan: reference Python: ${CYCLEGAN_PYTHON}")

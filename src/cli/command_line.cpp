@@ -1,0 +1,150 @@
+#include "cli/command_line.h"
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include "cli/option_table.h"
+#include "cli/presets.h"
+#include "common/error.h"
+#include "common/file_util.h"
+
+namespace cg::cli {
+namespace {
+
+std::string json_to_text(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_array()) {
+    std::string text;
+    for (const auto& item : value) text += (text.empty() ? "" : ",") + json_to_text(item);
+    return text;
+  }
+  return value.dump();
+}
+
+nlohmann::json read_config_file(const std::string& path) {
+  std::string text;
+  try {
+    text = read_file(path);
+  } catch (const FileError& e) {
+    throw ConfigError(std::string("--config: ") + e.what());
+  }
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ConfigError("config file " + path + " is not valid JSON: " + e.what());
+  }
+  CG_REQUIRE(doc.is_object(), ConfigError, "config file ", path,
+             " must hold one JSON object of option names to values");
+  return doc;
+}
+
+}  // namespace
+
+void apply_config_file(Config& config, const std::string& path) {
+  nlohmann::json doc = read_config_file(path);
+  for (const auto& [key, value] : doc.items()) {
+    if (key == "preset") continue;
+    const auto& table = option_table();
+    auto spec = std::find_if(table.begin(), table.end(), [&](const auto& s) { return s.name == key; });
+    CG_REQUIRE(spec != table.end(), ConfigError, "config file ", path, ": unknown option '", key, "'");
+    CG_REQUIRE(!value.is_object() && !value.is_null(), ConfigError, "config file ", path, ": option '",
+               key, "' must be a string, number, boolean or list");
+    spec->set(config, json_to_text(value), "config file " + path + ": option '" + key + "'");
+  }
+}
+
+std::optional<Config> parse_command_line(int argc, const char* const* argv) {
+  CLI::App app{"cyclegan_dist: data-parallel CycleGAN training", "cyclegan_dist"};
+  std::string preset_name, config_path;
+  std::string presets;
+  for (const auto& n : preset_names()) presets += (presets.empty() ? "" : "|") + n;
+  app.add_option("--preset", preset_name, "starting values (" + presets + "; default cifar-colorize)");
+  app.add_option("--config", config_path, "JSON file of option values, applied after the preset");
+  std::map<std::string, std::string> given;
+  std::vector<CLI::Option*> options;
+  for (const auto& spec : option_table()) {
+    options.push_back(app.add_option("--" + spec.name, given[spec.name], spec.help));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    throw ConfigError(e.what());
+  }
+  nlohmann::json file = nlohmann::json::object();
+  if (!config_path.empty()) file = read_config_file(config_path);
+  if (preset_name.empty()) preset_name = file.value("preset", std::string("cifar-colorize"));
+  Config config = preset(preset_name);
+  if (!config_path.empty()) apply_config_file(config, config_path);
+  const auto& table = option_table();
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (options[i]->count() > 0) table[i].set(config, given[table[i].name], "--" + table[i].name);
+  }
+  validate(config);
+  return config;
+}
+
+void validate(const Config& c) {
+  const auto& t = c.train;
+  CG_REQUIRE(t.batch_size > 0, ConfigError, "--batch-size must be positive, got ", t.batch_size);
+  CG_REQUIRE(t.steps >= 0 && t.epochs >= 0, ConfigError, "--steps and --epochs must be >= 0");
+  CG_REQUIRE(t.steps > 0 || t.epochs > 0, ConfigError, "set --steps or --epochs above 0");
+  CG_REQUIRE(t.lr_g > 0 && t.lr_d > 0, ConfigError, "--lr-g and --lr-d must be positive");
+  CG_REQUIRE(t.lr_decay_start >= 0 && t.lr_decay_start <= 1, ConfigError,
+             "--lr-decay-start must be in [0, 1], got ", t.lr_decay_start);
+  CG_REQUIRE(t.beta1 >= 0 && t.beta1 < 1 && t.beta2 >= 0 && t.beta2 < 1, ConfigError,
+             "--beta1 and --beta2 must be in [0, 1)");
+  CG_REQUIRE(t.lambda_cycle >= 0 && t.identity_weight >= 0, ConfigError,
+             "--lambda-cycle and --identity-weight must be >= 0");
+  CG_REQUIRE(t.pool_size >= 0, ConfigError, "--pool-size must be >= 0, got ", t.pool_size);
+  CG_REQUIRE(t.keep_checkpoints >= 1, ConfigError, "--keep-checkpoints must be at least 1");
+  CG_REQUIRE(t.log_every >= 0 && t.sample_every >= 0 && t.checkpoint_every >= 0, ConfigError,
+             "--log-every, --sample-every and --checkpoint-every must be >= 0");
+  CG_REQUIRE(c.threads >= 0, ConfigError, "--threads must be >= 0, got ", c.threads);
+  CG_REQUIRE(!t.run_dir.empty(), ConfigError, "--run-dir must not be empty");
+  try {
+    torch::Device device(t.device);
+    (void)device;
+  } catch (const std::exception&) {
+    throw ConfigError("--device: expected cpu, cuda or cuda:N, got '" + t.device + "'");
+  }
+  if (!t.resume.empty() && t.resume != "auto") {
+    CG_REQUIRE(std::filesystem::exists(t.resume), ConfigError, "--resume: checkpoint ", t.resume,
+               " does not exist");
+  }
+  const auto& m = c.model;
+  for (int64_t ch : {m.channels_a, m.channels_b}) {
+    CG_REQUIRE(ch == 1 || ch == 3, ConfigError, "--channels-a/--channels-b must be 1 or 3, got ", ch);
+  }
+  CG_REQUIRE(m.unet_decoder_filters.size() + 1 == m.unet_encoder_filters.size(), ConfigError,
+             "--unet-decoder-filters needs one entry fewer than --unet-encoder-filters (",
+             m.unet_encoder_filters.size(), " given)");
+  const int64_t factor = m.generator == model::GeneratorArch::kUnet
+                             ? int64_t{1} << (m.unet_encoder_filters.size() - 1)
+                             : 4;
+  CG_REQUIRE(c.data.image_size > 0 && c.data.image_size % factor == 0, ConfigError,
+             "--image-size ", c.data.image_size, " must be a positive multiple of ", factor,
+             " for the ", model::to_string(m.generator), " generator");
+  if (m.discriminator == model::DiscriminatorArch::kPatch) {
+    const int64_t min_size = int64_t{1} << (m.n_layers + 2);
+    CG_REQUIRE(c.data.image_size >= min_size, ConfigError, "--image-size ", c.data.image_size,
+               " is too small for a PatchGAN of ", m.n_layers, " layers (at least ", min_size, ")");
+  }
+  CG_REQUIRE(c.data.source == "synthetic", ConfigError, "--data: unknown source '", c.data.source,
+             "' (this build reads 'synthetic')");
+  CG_REQUIRE(c.data.synthetic_images >= t.batch_size, ConfigError, "--synthetic-images (",
+             c.data.synthetic_images, ") must be at least --batch-size (", t.batch_size, ")");
+}
+
+nlohmann::json to_json(const Config& config) {
+  nlohmann::json out = {{"preset", config.preset}};
+  for (const auto& spec : option_table()) out[spec.name] = spec.get(config);
+  return out;
+}
+
+}  // namespace cg::cli

@@ -1,0 +1,26 @@
+#pragma once
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "cli/config.h"
+
+namespace cg::cli {
+
+/// Parses the command line of cyclegan_dist. Values come from --preset (default
+/// cifar-colorize), then the JSON object in --config FILE (keys are flag names; a
+/// resolved config.json from a run directory works), then the flags. Returns nullopt
+/// after printing the help for --help. Throws ConfigError naming the flag, the config
+/// file key or line, for unknown flags, bad values and invalid combinations.
+std::optional<Config> parse_command_line(int argc, const char* const* argv);
+
+/// Applies the JSON object in file `path` on top of `config`.
+void apply_config_file(Config& config, const std::string& path);
+
+/// Cross-checks settings that are fine alone but not together. Throws ConfigError.
+void validate(const Config& config);
+
+/// The resolved configuration, one key per option plus "preset".
+nlohmann::json to_json(const Config& config);
+
+}  // namespace cg::cli

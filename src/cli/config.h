@@ -1,0 +1,26 @@
+#pragma once
+// The whole configuration of a cyclegan_dist run: a preset, overridden by a JSON config
+// file, overridden by flags. Parsed and validated once, then passed by const&.
+#include <cstdint>
+#include <string>
+
+#include "model/cycle_gan.h"
+#include "train/trainer_options.h"
+
+namespace cg::cli {
+
+struct DataOptions {
+  std::string source = "synthetic";  ///< "synthetic": generated landscape pictures
+  int64_t image_size = 32;           ///< height and width of training images
+  int64_t synthetic_images = 2048;   ///< pictures per domain of the synthetic source
+};
+
+struct Config {
+  std::string preset = "cifar-colorize";  ///< the preset the other values started from
+  model::CycleGanOptions model;
+  train::TrainerOptions train;
+  DataOptions data;
+  int64_t threads = 0;  ///< LibTorch intra-op threads (0: all cores)
+};
+
+}  // namespace cg::cli

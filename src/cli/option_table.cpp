@@ -1,0 +1,146 @@
+#include "cli/option_table.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+#include <type_traits>
+
+#include "common/error.h"
+
+namespace cg::cli {
+namespace {
+
+template <typename T>
+T parse_value(const std::string& text, const std::string& where) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return text;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    std::string v = text;
+    std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+    if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+    if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+    throw ConfigError(where + ": expected true or false, got '" + text + "'");
+  } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+    std::vector<int64_t> values;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) values.push_back(parse_value<int64_t>(item, where));
+    CG_REQUIRE(!values.empty(), ConfigError, where, ": expected a comma-separated list of integers");
+    return values;
+  } else {
+    size_t used = 0;
+    T value{};
+    try {
+      if constexpr (std::is_floating_point_v<T>) {
+        value = static_cast<T>(std::stod(text, &used));
+      } else if constexpr (std::is_unsigned_v<T>) {
+        CG_REQUIRE(text.find('-') == std::string::npos, ConfigError, where,
+                   ": expected a non-negative integer, got '", text, "'");
+        value = static_cast<T>(std::stoull(text, &used));
+      } else {
+        value = static_cast<T>(std::stoll(text, &used));
+      }
+    } catch (const std::logic_error&) {
+      used = 0;
+    }
+    CG_REQUIRE(used == text.size() && !text.empty(), ConfigError, where, ": expected ",
+               std::is_floating_point_v<T> ? "a number" : "an integer", ", got '", text, "'");
+    return value;
+  }
+}
+
+template <typename Access>
+OptionSpec field(std::string name, std::string help, Access access) {
+  using T = std::remove_reference_t<decltype(access(std::declval<Config&>()))>;
+  return {name, std::move(help),
+          [access](Config& c, const std::string& v, const std::string& where) {
+            access(c) = parse_value<T>(v, where);
+          },
+          [access](const Config& c) { return nlohmann::json(access(const_cast<Config&>(c))); }};
+}
+
+template <typename Enum, typename Access>
+OptionSpec choice(std::string name, std::string help,
+                  std::vector<std::pair<std::string, Enum>> choices, Access access) {
+  std::string names;
+  for (const auto& [n, e] : choices) names += (names.empty() ? "" : "|") + n;
+  help += " (" + names + ")";
+  return {name, help,
+          [choices, names, access](Config& c, const std::string& v, const std::string& where) {
+            for (const auto& [n, e] : choices) {
+              if (n == v) {
+                access(c) = e;
+                return;
+              }
+            }
+            throw ConfigError(where + ": expected one of " + names + ", got '" + v + "'");
+          },
+          [choices, access](const Config& c) {
+            for (const auto& [n, e] : choices) {
+              if (e == access(const_cast<Config&>(c))) return nlohmann::json(n);
+            }
+            return nlohmann::json();
+          }};
+}
+
+std::vector<OptionSpec> build_table() {
+  using model::DiscriminatorArch;
+  using model::GanLoss;
+  using model::GeneratorArch;
+  using model::OutputActivation;
+  using train::OptimizerKind;
+  // clang-format off
+  return {
+    field("run-dir", "run directory: config, checkpoints, samples", [](Config& c) -> auto& { return c.train.run_dir; }),
+    field("steps", "training steps (0: use --epochs)", [](Config& c) -> auto& { return c.train.steps; }),
+    field("epochs", "epochs over the data when --steps is 0", [](Config& c) -> auto& { return c.train.epochs; }),
+    field("batch-size", "images per domain per step", [](Config& c) -> auto& { return c.train.batch_size; }),
+    field("seed", "seed of weights, pools and data order", [](Config& c) -> auto& { return c.train.seed; }),
+    field("device", "cpu, cuda or cuda:N", [](Config& c) -> auto& { return c.train.device; }),
+    field("threads", "LibTorch threads (0: all cores)", [](Config& c) -> auto& { return c.threads; }),
+    field("resume", "'auto' (newest valid checkpoint of the run dir) or a checkpoint path", [](Config& c) -> auto& { return c.train.resume; }),
+    field("data", "data source: 'synthetic' (generated landscapes)", [](Config& c) -> auto& { return c.data.source; }),
+    field("image-size", "training image height and width", [](Config& c) -> auto& { return c.data.image_size; }),
+    field("synthetic-images", "pictures per domain of the synthetic source", [](Config& c) -> auto& { return c.data.synthetic_images; }),
+    field("channels-a", "channels of domain A (1 gray, 3 color)", [](Config& c) -> auto& { return c.model.channels_a; }),
+    field("channels-b", "channels of domain B", [](Config& c) -> auto& { return c.model.channels_b; }),
+    choice<GeneratorArch>("generator", "generator architecture", {{"unet", GeneratorArch::kUnet}, {"resnet", GeneratorArch::kResnet}}, [](Config& c) -> auto& { return c.model.generator; }),
+    choice<DiscriminatorArch>("discriminator", "discriminator: seed 2x2 PatchGAN or 70x70 PatchGAN", {{"seed", DiscriminatorArch::kSeed}, {"patch", DiscriminatorArch::kPatch}}, [](Config& c) -> auto& { return c.model.discriminator; }),
+    choice<OutputActivation>("output-activation", "generator output and image range", {{"sigmoid", OutputActivation::kSigmoid}, {"tanh", OutputActivation::kTanh}}, [](Config& c) -> auto& { return c.model.output_activation; }),
+    field("unet-encoder-filters", "U-Net encoder filters, comma-separated", [](Config& c) -> auto& { return c.model.unet_encoder_filters; }),
+    field("unet-decoder-filters", "U-Net decoder filters, one fewer", [](Config& c) -> auto& { return c.model.unet_decoder_filters; }),
+    field("unet-kernel-size", "U-Net kernel size", [](Config& c) -> auto& { return c.model.unet_kernel_size; }),
+    field("ngf", "ResNet generator base filters", [](Config& c) -> auto& { return c.model.ngf; }),
+    field("n-blocks", "ResNet generator residual blocks", [](Config& c) -> auto& { return c.model.n_blocks; }),
+    field("seed-d-filters", "seed discriminator filters, comma-separated", [](Config& c) -> auto& { return c.model.seed_d_filters; }),
+    field("ndf", "PatchGAN base filters", [](Config& c) -> auto& { return c.model.ndf; }),
+    field("n-layers", "PatchGAN layers (3: 70x70)", [](Config& c) -> auto& { return c.model.n_layers; }),
+    choice<GanLoss>("gan-loss", "adversarial loss", {{"lsgan", GanLoss::kLeastSquares}, {"vanilla", GanLoss::kVanilla}}, [](Config& c) -> auto& { return c.train.gan_loss; }),
+    field("lambda-cycle", "weight of each L1 cycle loss", [](Config& c) -> auto& { return c.train.lambda_cycle; }),
+    field("identity-weight", "weight of each L1 identity loss (0: off)", [](Config& c) -> auto& { return c.train.identity_weight; }),
+    field("identity-relative", "identity weight is multiplied by --lambda-cycle", [](Config& c) -> auto& { return c.train.identity_relative; }),
+    field("pool-size", "image history pool per domain (0: off)", [](Config& c) -> auto& { return c.train.pool_size; }),
+    choice<OptimizerKind>("optimizer", "optimizer of all four networks", {{"adam", OptimizerKind::kAdam}, {"rmsprop", OptimizerKind::kRmsprop}}, [](Config& c) -> auto& { return c.train.optimizer; }),
+    field("lr-g", "learning rate of G and F", [](Config& c) -> auto& { return c.train.lr_g; }),
+    field("lr-d", "learning rate of D_A and D_B", [](Config& c) -> auto& { return c.train.lr_d; }),
+    field("beta1", "Adam beta1", [](Config& c) -> auto& { return c.train.beta1; }),
+    field("beta2", "Adam beta2", [](Config& c) -> auto& { return c.train.beta2; }),
+    field("rmsprop-alpha", "RMSprop smoothing constant", [](Config& c) -> auto& { return c.train.rmsprop_alpha; }),
+    field("rmsprop-eps", "RMSprop epsilon", [](Config& c) -> auto& { return c.train.rmsprop_eps; }),
+    field("lr-decay-start", "fraction of the steps after which the LR decays linearly to 0", [](Config& c) -> auto& { return c.train.lr_decay_start; }),
+    field("log-every", "steps between progress lines", [](Config& c) -> auto& { return c.train.log_every; }),
+    field("sample-every", "steps between sample grids (0: never)", [](Config& c) -> auto& { return c.train.sample_every; }),
+    field("checkpoint-every", "steps between checkpoints (0: only at the end)", [](Config& c) -> auto& { return c.train.checkpoint_every; }),
+    field("keep-checkpoints", "newest checkpoints kept", [](Config& c) -> auto& { return c.train.keep_checkpoints; }),
+  };
+  // clang-format on
+}
+
+}  // namespace
+
+const std::vector<OptionSpec>& option_table() {
+  static const std::vector<OptionSpec> table = build_table();
+  return table;
+}
+
+}  // namespace cg::cli

@@ -1,0 +1,71 @@
+#include "model/resnet_generator.h"
+
+namespace cg::model {
+namespace nn = torch::nn;
+namespace {
+
+nn::InstanceNorm2d instance_norm(int64_t channels) {
+  return nn::InstanceNorm2d(nn::InstanceNorm2dOptions(channels).affine(false));
+}
+
+}  // namespace
+
+ResnetBlockImpl::ResnetBlockImpl(int64_t channels_) : channels(channels_) { reset(); }
+
+void ResnetBlockImpl::reset() {
+  conv_block = nn::Sequential(
+      nn::ReflectionPad2d(1), nn::Conv2d(nn::Conv2dOptions(channels, channels, 3)),
+      instance_norm(channels), nn::ReLU(),
+      nn::ReflectionPad2d(1), nn::Conv2d(nn::Conv2dOptions(channels, channels, 3)),
+      instance_norm(channels));
+  register_module("conv_block", conv_block);
+}
+
+torch::Tensor ResnetBlockImpl::forward(const torch::Tensor& x) { return x + conv_block->forward(x); }
+
+ResnetGeneratorImpl::ResnetGeneratorImpl(ResnetGeneratorOptions options_)
+    : options(std::move(options_)) {
+  reset();
+}
+
+void ResnetGeneratorImpl::reset() {
+  const int64_t ngf = options.ngf();
+  TORCH_CHECK(ngf > 0 && options.n_blocks() >= 0, "ResnetGenerator: bad ngf or n_blocks");
+  model = nn::Sequential();
+  model->push_back(nn::ReflectionPad2d(3));
+  model->push_back(nn::Conv2d(nn::Conv2dOptions(options.in_channels(), ngf, 7)));
+  model->push_back(instance_norm(ngf));
+  model->push_back(nn::ReLU());
+  for (int64_t mult : {1, 2}) {
+    model->push_back(nn::Conv2d(nn::Conv2dOptions(ngf * mult, ngf * mult * 2, 3).stride(2).padding(1)));
+    model->push_back(instance_norm(ngf * mult * 2));
+    model->push_back(nn::ReLU());
+  }
+  for (int64_t i = 0; i < options.n_blocks(); ++i) model->push_back(ResnetBlock(ngf * 4));
+  for (int64_t mult : {4, 2}) {
+    model->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(ngf * mult, ngf * mult / 2, 3)
+                                             .stride(2)
+                                             .padding(1)
+                                             .output_padding(1)));
+    model->push_back(instance_norm(ngf * mult / 2));
+    model->push_back(nn::ReLU());
+  }
+  model->push_back(nn::ReflectionPad2d(3));
+  model->push_back(nn::Conv2d(nn::Conv2dOptions(ngf, options.out_channels(), 7)));
+  if (options.output_activation() == OutputActivation::kTanh) {
+    model->push_back(nn::Tanh());
+  } else {
+    model->push_back(nn::Sigmoid());
+  }
+  register_module("model", model);
+}
+
+torch::Tensor ResnetGeneratorImpl::forward(const torch::Tensor& x) {
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == options.in_channels(), "ResnetGenerator expects (N, ",
+              options.in_channels(), ", H, W), got ", x.sizes());
+  TORCH_CHECK(x.size(2) % 4 == 0 && x.size(3) % 4 == 0,
+              "ResnetGenerator needs H and W divisible by 4, got ", x.sizes());
+  return model->forward(x);
+}
+
+}  // namespace cg::model

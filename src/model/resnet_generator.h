@@ -1,0 +1,51 @@
+#pragma once
+// The CycleGAN paper's ResNet generator (Zhu et al. 2017, appendix 7.2; layer for layer
+// the official PyTorch ResnetGenerator, so its state_dict names match):
+// c7s1-ngf, d(2 ngf), d(4 ngf), n_blocks x R(4 ngf), u(2 ngf), u(ngf), c7s1-out, tanh.
+// Reflection padding, InstanceNorm without affine parameters, biases on every conv.
+#include <torch/torch.h>
+
+#include "model/output_activation.h"
+
+namespace cg::model {
+
+struct ResnetGeneratorOptions {
+  ResnetGeneratorOptions(int64_t in_channels, int64_t out_channels)
+      : in_channels_(in_channels), out_channels_(out_channels) {}
+  TORCH_ARG(int64_t, in_channels);
+  TORCH_ARG(int64_t, out_channels);
+  /// Filters of the first layer (ngf); the paper uses 64.
+  TORCH_ARG(int64_t, ngf) = 64;
+  /// Residual blocks: 9 for 256x256, 6 for 128x128 in the paper.
+  TORCH_ARG(int64_t, n_blocks) = 9;
+  TORCH_ARG(OutputActivation, output_activation) = OutputActivation::kTanh;
+};
+
+/// x + (pad-conv3-IN-ReLU-pad-conv3-IN)(x); shape preserving.
+class ResnetBlockImpl : public torch::nn::Cloneable<ResnetBlockImpl> {
+ public:
+  explicit ResnetBlockImpl(int64_t channels);
+  void reset() override;
+  /// x: (N, channels, H, W) -> (N, channels, H, W)
+  torch::Tensor forward(const torch::Tensor& x);
+
+  int64_t channels;
+  torch::nn::Sequential conv_block{nullptr};
+};
+TORCH_MODULE(ResnetBlock);
+
+class ResnetGeneratorImpl : public torch::nn::Cloneable<ResnetGeneratorImpl> {
+ public:
+  explicit ResnetGeneratorImpl(ResnetGeneratorOptions options);
+  void reset() override;
+
+  /// x: (N, in_channels, H, W) float in the image range, H and W divisible by 4
+  /// -> (N, out_channels, H, W) float in the image range.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  ResnetGeneratorOptions options;
+  torch::nn::Sequential model{nullptr};
+};
+TORCH_MODULE(ResnetGenerator);
+
+}  // namespace cg::model

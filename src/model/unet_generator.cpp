@@ -1,0 +1,70 @@
+#include "model/unet_generator.h"
+
+namespace cg::model {
+namespace nn = torch::nn;
+
+UnetGeneratorImpl::UnetGeneratorImpl(UnetGeneratorOptions options_) : options(std::move(options_)) {
+  reset();
+}
+
+void UnetGeneratorImpl::reset() {
+  const auto& enc = options.encoder_filters();
+  const auto& dec = options.decoder_filters();
+  const int64_t k = options.kernel_size();
+  TORCH_CHECK(enc.size() >= 2, "UnetGenerator needs at least 2 encoder layers");
+  TORCH_CHECK(dec.size() + 1 == enc.size(), "UnetGenerator needs one decoder layer fewer than ",
+              "encoder layers, got ", enc.size(), " and ", dec.size());
+  TORCH_CHECK(k >= 2, "UnetGenerator kernel_size must be at least 2, got ", k);
+  // "same" padding: a stride-2 conv halves H, a stride-2 transposed conv doubles it.
+  const int64_t pad = (k - 1) / 2;
+  const int64_t out_pad = 2 + 2 * pad - k;
+
+  encoder = nn::ModuleList();
+  int64_t channels = options.in_channels();
+  for (size_t i = 0; i < enc.size(); ++i) {
+    encoder->push_back(nn::Sequential(
+        nn::InstanceNorm2d(nn::InstanceNorm2dOptions(channels).affine(options.norm_affine())),
+        nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
+        nn::Conv2d(nn::Conv2dOptions(channels, enc[i], k).stride(i == 0 ? 1 : 2).padding(pad))));
+    channels = enc[i];
+  }
+  decoder = nn::ModuleList();
+  for (size_t j = 0; j < dec.size(); ++j) {
+    decoder->push_back(nn::Sequential(
+        nn::InstanceNorm2d(nn::InstanceNorm2dOptions(channels).affine(options.norm_affine())),
+        nn::ReLU(),
+        nn::ConvTranspose2d(nn::ConvTranspose2dOptions(channels, dec[j], k)
+                                .stride(2)
+                                .padding(pad)
+                                .output_padding(out_pad))));
+    channels = dec[j] + enc[enc.size() - 2 - j];
+  }
+  output = nn::ConvTranspose2d(
+      nn::ConvTranspose2dOptions(channels, options.out_channels(), k).stride(1).padding(pad));
+  register_module("encoder", encoder);
+  register_module("decoder", decoder);
+  register_module("output", output);
+}
+
+torch::Tensor UnetGeneratorImpl::forward(const torch::Tensor& x) {
+  const int64_t factor = int64_t{1} << (options.encoder_filters().size() - 1);
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == options.in_channels(), "UnetGenerator expects (N, ",
+              options.in_channels(), ", H, W), got ", x.sizes());
+  TORCH_CHECK(x.size(2) % factor == 0 && x.size(3) % factor == 0,
+              "UnetGenerator needs H and W divisible by ", factor, ", got ", x.sizes());
+  std::vector<torch::Tensor> skips;
+  torch::Tensor h = x;
+  for (const auto& layer : *encoder) {
+    h = layer->as<nn::Sequential>()->forward(h);
+    skips.push_back(h);
+  }
+  for (size_t j = 0; j < decoder->size(); ++j) {
+    h = decoder[j]->as<nn::Sequential>()->forward(h);
+    h = torch::cat({h, skips[skips.size() - 2 - j]}, 1);
+  }
+  h = output->forward(h);
+  return options.output_activation() == OutputActivation::kSigmoid ? torch::sigmoid(h)
+                                                                     : torch::tanh(h);
+}
+
+}  // namespace cg::model

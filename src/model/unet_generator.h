@@ -1,0 +1,49 @@
+#pragma once
+// The seed's U-Net generator (Atienza, "Advanced Deep Learning with Keras", ch. 7) for
+// 32x32 images. Encoder layer: InstanceNorm -> LeakyReLU(0.2) -> Conv (first stride 1,
+// then stride 2). Decoder layer: InstanceNorm -> ReLU -> ConvTranspose stride 2, then
+// concatenation with the encoder output of the same resolution. Output: ConvTranspose
+// stride 1 to out_channels, then sigmoid or tanh.
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "model/output_activation.h"
+
+namespace cg::model {
+
+struct UnetGeneratorOptions {
+  UnetGeneratorOptions(int64_t in_channels, int64_t out_channels)
+      : in_channels_(in_channels), out_channels_(out_channels) {}
+  /// Channels of the input image (1 gray, 3 color).
+  TORCH_ARG(int64_t, in_channels);
+  /// Channels of the output image.
+  TORCH_ARG(int64_t, out_channels);
+  /// Filters of each encoder layer; the first keeps the resolution, each next halves it.
+  TORCH_ARG(std::vector<int64_t>, encoder_filters) = {32, 64, 128, 128};
+  /// Filters of each decoder layer (one fewer than encoder layers); each doubles the size.
+  TORCH_ARG(std::vector<int64_t>, decoder_filters) = {128, 64, 64};
+  /// Square kernel size of every convolution.
+  TORCH_ARG(int64_t, kernel_size) = 3;
+  /// InstanceNorm with learnable scale and shift (Keras' InstanceNormalization default).
+  TORCH_ARG(bool, norm_affine) = true;
+  TORCH_ARG(OutputActivation, output_activation) = OutputActivation::kSigmoid;
+};
+
+class UnetGeneratorImpl : public torch::nn::Cloneable<UnetGeneratorImpl> {
+ public:
+  explicit UnetGeneratorImpl(UnetGeneratorOptions options);
+  void reset() override;
+
+  /// x: (N, in_channels, H, W) float in the image range, H and W divisible by
+  /// 2^(len(encoder_filters) - 1) -> (N, out_channels, H, W) float in the image range.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  UnetGeneratorOptions options;
+  torch::nn::ModuleList encoder{nullptr};
+  torch::nn::ModuleList decoder{nullptr};
+  torch::nn::ConvTranspose2d output{nullptr};
+};
+TORCH_MODULE(UnetGenerator);
+
+}  // namespace cg::model

@@ -1,0 +1,120 @@
+#include "train/checkpoint_store.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "common/error.h"
+#include "common/file_util.h"
+#include "common/log.h"
+
+namespace cg::train {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr int kManifestVersion = 1;
+
+std::string manifest_path(const std::string& pt_path) {
+  return fs::path(pt_path).replace_extension(".json").string();
+}
+
+}  // namespace
+
+CheckpointStore::CheckpointStore(std::string dir, int64_t keep) : dir_(std::move(dir)), keep_(keep) {
+  CG_REQUIRE(keep_ >= 1, ConfigError, "--keep-checkpoints must be at least 1, got ", keep_);
+}
+
+std::string CheckpointStore::save(int64_t step, torch::serialize::OutputArchive& archive,
+                                  const nlohmann::json& metadata) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  CG_REQUIRE(!ec, FileError, "cannot create checkpoint directory ", dir_, ": ", ec.message());
+  char name[32];
+  std::snprintf(name, sizeof(name), "ckpt_%08lld", static_cast<long long>(step));
+  const std::string pt_path = (fs::path(dir_) / (std::string(name) + ".pt")).string();
+
+  uLong crc = ::crc32(0L, Z_NULL, 0);
+  uint64_t bytes = 0;
+  produce_file_atomic(pt_path, [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    CG_REQUIRE(out, FileError, "cannot create ", tmp);
+    archive.save_to([&](const void* data, size_t size) -> size_t {
+      out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+      crc = ::crc32(crc, static_cast<const Bytef*>(data), static_cast<uInt>(size));
+      bytes += size;
+      return out ? size : 0;
+    });
+    out.close();
+    CG_REQUIRE(out, FileError, "cannot write checkpoint ", tmp, " (disk full?)");
+  });
+  nlohmann::json manifest = {{"version", kManifestVersion}, {"step", step},
+                             {"bytes", bytes},              {"crc32", static_cast<uint32_t>(crc)},
+                             {"metadata", metadata}};
+  write_file_atomic(manifest_path(pt_path), manifest.dump(2) + "\n");
+
+  auto all = list();
+  for (size_t i = static_cast<size_t>(keep_); i < all.size(); ++i) {
+    fs::remove(manifest_path(all[i]), ec);
+    fs::remove(all[i], ec);
+  }
+  return pt_path;
+}
+
+std::vector<std::string> CheckpointStore::list() const {
+  static const std::regex kName(R"(ckpt_(\d+)\.pt)");
+  std::vector<std::pair<int64_t, std::string>> found;
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec)) return {};
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    std::smatch match;
+    std::string name = entry.path().filename().string();
+    if (std::regex_match(name, match, kName)) {
+      found.emplace_back(std::stoll(match[1].str()), entry.path().string());
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+  std::vector<std::string> paths;
+  for (auto& [step, path] : found) paths.push_back(path);
+  return paths;
+}
+
+nlohmann::json CheckpointStore::verify(const std::string& pt_path, std::string* bytes) const {
+  const std::string mpath = manifest_path(pt_path);
+  CG_REQUIRE(fs::exists(pt_path), FileError, "checkpoint ", pt_path, " does not exist");
+  CG_REQUIRE(fs::exists(mpath), FileError, "checkpoint ", pt_path, " has no manifest ", mpath,
+             " (the write was interrupted)");
+  nlohmann::json manifest;
+  try {
+    manifest = nlohmann::json::parse(read_file(mpath));
+    (void)manifest.at("bytes").get<uint64_t>();
+    (void)manifest.at("crc32").get<uint32_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw FileError(detail::str_cat("checkpoint manifest ", mpath, " is malformed: ", e.what()));
+  }
+  std::string content = read_file(pt_path);
+  CG_REQUIRE(content.size() == manifest["bytes"].get<uint64_t>(), FileError, "checkpoint ", pt_path,
+             " is ", content.size(), " bytes, its manifest says ", manifest["bytes"].get<uint64_t>(),
+             " (truncated or overwritten)");
+  CG_REQUIRE(crc32_of(content) == manifest["crc32"].get<uint32_t>(), FileError, "checkpoint ",
+             pt_path, " is corrupt: CRC-32 mismatch");
+  if (bytes != nullptr) *bytes = std::move(content);
+  return manifest.value("metadata", nlohmann::json::object());
+}
+
+nlohmann::json CheckpointStore::load(const std::string& pt_path,
+                                     torch::serialize::InputArchive& archive) const {
+  std::string content;
+  nlohmann::json metadata = verify(pt_path, &content);
+  try {
+    archive.load_from(content.data(), content.size());
+  } catch (const std::exception& e) {
+    throw FileError(detail::str_cat("checkpoint ", pt_path, " cannot be read: ", describe(e)));
+  }
+  return metadata;
+}
+
+}  // namespace cg::train

@@ -1,0 +1,41 @@
+#pragma once
+// Checkpoints of one run directory: <dir>/ckpt_<step>.pt (a LibTorch archive) and its
+// manifest <dir>/ckpt_<step>.json (step, size, CRC-32, caller metadata), each written
+// atomically, the manifest last: a checkpoint without a manifest is an interrupted write.
+// Not thread-safe; one writer (rank 0) per directory.
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace cg::train {
+
+class CheckpointStore {
+ public:
+  /// keep: newest checkpoints kept after each save (>= 1).
+  CheckpointStore(std::string dir, int64_t keep);
+
+  /// Writes the checkpoint of `step` and prunes old ones. Returns the .pt path.
+  /// Throws FileError when it cannot write; earlier checkpoints are untouched then.
+  std::string save(int64_t step, torch::serialize::OutputArchive& archive,
+                   const nlohmann::json& metadata);
+
+  /// Paths of the .pt files present, newest (highest step) first.
+  std::vector<std::string> list() const;
+
+  /// Reads the manifest of `pt_path` and checks the file against it. Throws FileError
+  /// naming the file and the problem (missing, no manifest, wrong size, CRC mismatch).
+  nlohmann::json verify(const std::string& pt_path, std::string* bytes = nullptr) const;
+
+  /// verify()s `pt_path` and loads it into `archive`; returns the manifest's metadata.
+  nlohmann::json load(const std::string& pt_path, torch::serialize::InputArchive& archive) const;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  int64_t keep_;
+};
+
+}  // namespace cg::train

@@ -1,0 +1,168 @@
+#include "train/trainer.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/rng.h"
+#include "model/init.h"
+#include "model/losses.h"
+#include "train/lr_schedule.h"
+#include "train/progress.h"
+#include "train/sample_grid.h"
+
+namespace cg::train {
+namespace {
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainerOptions& o,
+                                                        std::vector<torch::Tensor> params,
+                                                        double lr) {
+  if (o.optimizer == OptimizerKind::kAdam) {
+    return std::make_unique<torch::optim::Adam>(
+        std::move(params), torch::optim::AdamOptions(lr).betas({o.beta1, o.beta2}));
+  }
+  return std::make_unique<torch::optim::RMSprop>(
+      std::move(params),
+      torch::optim::RMSpropOptions(lr).alpha(o.rmsprop_alpha).eps(o.rmsprop_eps));
+}
+
+model::CycleGan make_model(const model::CycleGanOptions& options, uint64_t seed,
+                           const torch::Device& device) {
+  torch::manual_seed(seed);
+  model::CycleGan net(options);
+  model::init_weights(*net);
+  net->to(device);
+  return net;
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
+                 data::UnpairedSource& source, nlohmann::json run_config)
+    : options_(std::move(options)),
+      source_(source),
+      run_config_(std::move(run_config)),
+      device_(options_.device),
+      model_(make_model(model_options, options_.seed, device_)),
+      pool_a_(options_.pool_size, mix_seed(options_.seed, 0x9001)),
+      pool_b_(options_.pool_size, mix_seed(options_.seed, 0x9002)),
+      checkpoints_((std::filesystem::path(options_.run_dir) / "checkpoints").string(),
+                   options_.keep_checkpoints) {
+  CG_REQUIRE(source.channels_a() == model_options.channels_a &&
+                 source.channels_b() == model_options.channels_b,
+             ConfigError, "the data has ", source.channels_a(), " channels in A and ",
+             source.channels_b(), " in B, the model expects ", model_options.channels_a, " and ",
+             model_options.channels_b);
+  opt_g_ = make_optimizer(options_, model_->generator_parameters(), options_.lr_g);
+  opt_d_a_ = make_optimizer(options_, model_->d_a_parameters(), options_.lr_d);
+  opt_d_b_ = make_optimizer(options_, model_->d_b_parameters(), options_.lr_d);
+  // Identity needs G(b) to be comparable with b: only where both domains share channels.
+  const bool identity_possible = model_options.channels_a == model_options.channels_b;
+  identity_weight_ = identity_possible ? options_.identity_weight *
+                                             (options_.identity_relative ? options_.lambda_cycle : 1.0)
+                                       : 0.0;
+}
+
+int64_t Trainer::total_steps() const {
+  return options_.steps > 0 ? options_.steps : options_.epochs * source_.batches_per_epoch();
+}
+
+void Trainer::set_learning_rates() {
+  const double factor = lr_factor(step_, total_steps(), options_.lr_decay_start);
+  for (auto* opt : {opt_g_.get(), opt_d_a_.get(), opt_d_b_.get()}) {
+    const double base = opt == opt_g_.get() ? options_.lr_g : options_.lr_d;
+    for (auto& group : opt->param_groups()) group.options().set_lr(base * factor);
+  }
+}
+
+StepLosses Trainer::step(const data::UnpairedBatch& batch) {
+  using model::adversarial_loss;
+  const model::GanLoss kind = options_.gan_loss;
+  set_learning_rates();
+  torch::Tensor real_a = batch.a.to(device_, /*non_blocking=*/true);
+  torch::Tensor real_b = batch.b.to(device_, /*non_blocking=*/true);
+
+  // G and F run once: the D steps below only change D, so these fakes are exactly what a
+  // second forward pass after them would produce, and step (3) reuses their graph.
+  torch::Tensor fake_b = model_->g(real_a);
+  torch::Tensor fake_a = model_->f(real_b);
+
+  opt_d_b_->zero_grad();
+  torch::Tensor loss_d_b = model::discriminator_loss(
+      model_->d_b(real_b), model_->d_b(pool_b_.query(fake_b.detach())), kind);
+  loss_d_b.backward();
+  opt_d_b_->step();
+
+  opt_d_a_->zero_grad();
+  torch::Tensor loss_d_a = model::discriminator_loss(
+      model_->d_a(real_a), model_->d_a(pool_a_.query(fake_a.detach())), kind);
+  loss_d_a.backward();
+  opt_d_a_->step();
+
+  model_->set_discriminators_trainable(false);
+  opt_g_->zero_grad();
+  torch::Tensor loss_g_adv = adversarial_loss(model_->d_b(fake_b), true, kind);
+  torch::Tensor loss_f_adv = adversarial_loss(model_->d_a(fake_a), true, kind);
+  torch::Tensor loss_cycle_a = model::l1_loss(model_->f(fake_b), real_a) * options_.lambda_cycle;
+  torch::Tensor loss_cycle_b = model::l1_loss(model_->g(fake_a), real_b) * options_.lambda_cycle;
+  torch::Tensor loss_g = loss_g_adv + loss_f_adv + loss_cycle_a + loss_cycle_b;
+  torch::Tensor loss_idt_a = torch::zeros({}, real_a.options());
+  torch::Tensor loss_idt_b = torch::zeros({}, real_a.options());
+  if (identity_weight_ > 0) {
+    loss_idt_a = model::l1_loss(model_->f(real_a), real_a) * identity_weight_;
+    loss_idt_b = model::l1_loss(model_->g(real_b), real_b) * identity_weight_;
+    loss_g = loss_g + loss_idt_a + loss_idt_b;
+  }
+  loss_g.backward();
+  opt_g_->step();
+  model_->set_discriminators_trainable(true);
+  ++step_;
+
+  // One device-to-host copy for all loss values.
+  torch::Tensor values = torch::stack({loss_d_a, loss_d_b, loss_g_adv, loss_f_adv, loss_cycle_a,
+                                       loss_cycle_b, loss_idt_a, loss_idt_b, loss_g})
+                             .detach()
+                             .to(torch::kCPU, torch::kDouble);
+  const double* v = values.data_ptr<double>();
+  return StepLosses{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+}
+
+void Trainer::write_samples(const data::UnpairedBatch& batch) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = std::min<int64_t>(4, batch.a.size(0));
+  torch::Tensor a = batch.a.narrow(0, 0, n).to(device_);
+  torch::Tensor b = batch.b.narrow(0, 0, n).to(device_);
+  torch::Tensor g_a = model_->g(a), f_b = model_->f(b);
+  char name[48];
+  std::snprintf(name, sizeof(name), "step_%08lld.png", static_cast<long long>(step_));
+  auto dir = std::filesystem::path(options_.run_dir) / "samples";
+  std::filesystem::create_directories(dir);
+  write_sample_grid((dir / name).string(), {a, g_a, model_->f(g_a)}, {b, f_b, model_->g(f_b)},
+                    model_->range());
+}
+
+void Trainer::train() {
+  if (!options_.resume.empty() && !resume(options_.resume)) {
+    log::info("no checkpoint in ", checkpoints_.dir(), ": starting from step 0");
+  }
+  const int64_t total = total_steps();
+  CG_REQUIRE(total > 0, ConfigError, "nothing to train: --steps and --epochs give 0 steps");
+  Progress progress(step_, total, options_.log_every);
+  while (step_ < total) {
+    data::UnpairedBatch batch = source_.next();
+    StepLosses l = step(batch);
+    char losses[256];
+    std::snprintf(losses, sizeof(losses), "D_A %.4f D_B %.4f G %.4f F %.4f cyc %.4f/%.4f idt %.4f/%.4f",
+                  l.d_a, l.d_b, l.g_adv, l.f_adv, l.cycle_a, l.cycle_b, l.idt_a, l.idt_b);
+    progress.update(step_, batch.a.size(0) + batch.b.size(0), losses);
+    if (options_.sample_every > 0 && step_ % options_.sample_every == 0) write_samples(batch);
+    if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && step_ < total) {
+      save_checkpoint();
+    }
+  }
+  progress.finish();
+  log::info("finished ", total, " steps; checkpoint ", save_checkpoint());
+}
+
+}  // namespace cg::train

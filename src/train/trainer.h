@@ -1,0 +1,80 @@
+#pragma once
+// The CycleGAN training loop. One step, in the seed's order:
+//   (1) D_B on real B (target 1) and a pooled fake G(A) (target 0)
+//   (2) D_A on real A (target 1) and a pooled fake F(B) (target 0)
+//   (3) G and F together on adversarial (target 1) + cycle + identity, D_A and D_B frozen.
+// Also owns checkpoints (full state: nets, optimizers, schedule position, step, data
+// position, pools, RNG), sample grids and the progress line of a run directory.
+#include <torch/torch.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "data/unpaired_source.h"
+#include "model/cycle_gan.h"
+#include "model/image_pool.h"
+#include "train/checkpoint_store.h"
+#include "train/trainer_options.h"
+
+namespace cg::train {
+
+/// Loss values of one step (weighted as they enter the totals).
+struct StepLosses {
+  double d_a = 0, d_b = 0;          ///< discriminator losses
+  double g_adv = 0, f_adv = 0;      ///< adversarial terms of G (A->B) and F (B->A)
+  double cycle_a = 0, cycle_b = 0;  ///< lambda * |F(G(a)) - a|, lambda * |G(F(b)) - b|
+  double idt_a = 0, idt_b = 0;      ///< identity terms |F(a) - a|, |G(b) - b| (weighted)
+  double g_total = 0;               ///< sum of the six generator terms
+};
+
+class Trainer {
+ public:
+  /// `source` must outlive the trainer. `run_config` (the resolved configuration) is stored
+  /// in every checkpoint's manifest. Seeds the global torch RNG with options.seed and
+  /// initialises the weights N(0, 0.02).
+  Trainer(TrainerOptions options, model::CycleGanOptions model_options,
+          data::UnpairedSource& source, nlohmann::json run_config = nlohmann::json::object());
+
+  /// Runs one step on `batch` (moved to the device) at the current step's learning rate
+  /// and advances the step counter. Does not read from the source.
+  StepLosses step(const data::UnpairedBatch& batch);
+
+  /// Resumes if options.resume says so, then trains to total_steps(), writing samples,
+  /// checkpoints (always one at the end) and progress lines.
+  void train();
+
+  /// Writes a full-state checkpoint of the current step. Returns its path.
+  std::string save_checkpoint();
+  /// Restores the full state from `spec`: "auto" (the newest valid checkpoint of the run
+  /// directory, falling back past corrupt ones) or a .pt path. Returns false when "auto"
+  /// finds no checkpoint. Throws FileError/ConfigError on a corrupt or incompatible one.
+  bool resume(const std::string& spec);
+
+  int64_t total_steps() const;
+  int64_t current_step() const { return step_; }
+  model::CycleGan& model() { return model_; }
+  torch::optim::Optimizer& optimizer_g() { return *opt_g_; }
+  CheckpointStore& checkpoints() { return checkpoints_; }
+
+ private:
+  void set_learning_rates();
+  void write_samples(const data::UnpairedBatch& batch);
+  void save_state(torch::serialize::OutputArchive& archive);
+  void load_state(torch::serialize::InputArchive& archive);
+  nlohmann::json parameter_signature();
+  void check_signature(const std::string& path, const nlohmann::json& metadata);
+
+  TrainerOptions options_;
+  data::UnpairedSource& source_;
+  nlohmann::json run_config_;
+  torch::Device device_;
+  model::CycleGan model_;
+  std::unique_ptr<torch::optim::Optimizer> opt_g_, opt_d_a_, opt_d_b_;
+  model::ImagePool pool_a_, pool_b_;
+  CheckpointStore checkpoints_;
+  double identity_weight_;
+  int64_t step_ = 0;
+};
+
+}  // namespace cg::train

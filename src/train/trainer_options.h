@@ -1,0 +1,39 @@
+#pragma once
+// Everything that shapes training, with the seed's defaults. The presets in src/cli set
+// the paper's values; every field can be overridden by a flag or a config file.
+#include <cstdint>
+#include <string>
+
+#include "model/losses.h"
+
+namespace cg::train {
+
+enum class OptimizerKind { kAdam, kRmsprop };
+
+struct TrainerOptions {
+  std::string run_dir = "runs/cifar-colorize";  ///< config, checkpoints, samples, log
+  int64_t steps = 0;         ///< total training steps; 0: derive from `epochs`
+  int64_t epochs = 1;        ///< epochs of the data source when `steps` is 0
+  int64_t batch_size = 32;   ///< images per domain per step (per rank)
+  uint64_t seed = 0;         ///< weights, pools and data order derive from it
+  std::string device = "cpu";  ///< "cpu", "cuda" or "cuda:N"
+  model::GanLoss gan_loss = model::GanLoss::kLeastSquares;
+  double lambda_cycle = 10.0;      ///< weight of each L1 cycle term
+  double identity_weight = 0.5;    ///< weight of each L1 identity term (0: off)
+  bool identity_relative = false;  ///< identity weight is identity_weight * lambda_cycle
+  int64_t pool_size = 0;           ///< image history pool per domain (0: off; paper 50)
+  OptimizerKind optimizer = OptimizerKind::kRmsprop;
+  double lr_g = 1e-4;  ///< learning rate of G and F
+  double lr_d = 2e-4;  ///< learning rate of D_A and D_B
+  double beta1 = 0.5, beta2 = 0.999;  ///< Adam betas
+  double rmsprop_alpha = 0.9;         ///< RMSprop smoothing (Keras' rho)
+  double rmsprop_eps = 1e-7;          ///< RMSprop epsilon (Keras' default)
+  double lr_decay_start = 1.0;  ///< fraction of the steps after which the LR decays to 0
+  int64_t log_every = 20;          ///< steps between progress lines (non-TTY)
+  int64_t sample_every = 500;      ///< steps between sample grids (0: never)
+  int64_t checkpoint_every = 1000; ///< steps between checkpoints (0: only at the end)
+  int64_t keep_checkpoints = 3;    ///< newest checkpoints kept on disk
+  std::string resume;              ///< "" (fresh run), "auto" (newest valid) or a path
+};
+
+}  // namespace cg::train

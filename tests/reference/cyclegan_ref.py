@@ -1,0 +1,358 @@
+"""Python reference of cyclegan_dist's networks and training step, on the same torch wheel.
+
+The modules here have the same structure and parameter names as the C++ ones in src/model
+(and, for the ResNet generator and PatchGAN, as the official pytorch-CycleGAN-and-pix2pix
+modules), so a state_dict moves between the two unchanged. The training step follows
+src/train/trainer.cpp operation for operation.
+
+  python cyclegan_ref.py generate --out FILE    write the reference file the C++ test reads
+  python cyclegan_ref.py bench --preset P ...   training images/s of the Python reference
+"""
+import argparse
+import time
+
+import torch
+from torch import nn
+
+MASK64 = (1 << 64) - 1
+
+
+class SplitMix64:
+    """Same generator as src/common/rng.h."""
+
+    def __init__(self, seed):
+        self.state = seed & MASK64
+
+    def next_u64(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        return z ^ (z >> 31)
+
+    def uniform(self):
+        return (self.next_u64() >> 11) * 2.0**-53
+
+    def below(self, n):
+        return self.next_u64() % n
+
+
+def mix_seed(a, b, c=0, d=0):
+    rng = SplitMix64(a)
+    h = rng.next_u64()
+    for v in (b, c, d):
+        rng.state = (h ^ v) & MASK64
+        h = rng.next_u64()
+    return h
+
+
+class UnetGenerator(nn.Module):
+    def __init__(self, in_ch, out_ch, enc=(32, 64, 128, 128), dec=(128, 64, 64), k=3,
+                 affine=True, activation="sigmoid"):
+        super().__init__()
+        pad = (k - 1) // 2
+        out_pad = 2 + 2 * pad - k
+        self.encoder = nn.ModuleList()
+        ch = in_ch
+        for i, f in enumerate(enc):
+            self.encoder.append(nn.Sequential(
+                nn.InstanceNorm2d(ch, affine=affine), nn.LeakyReLU(0.2),
+                nn.Conv2d(ch, f, k, stride=1 if i == 0 else 2, padding=pad)))
+            ch = f
+        self.decoder = nn.ModuleList()
+        for j, f in enumerate(dec):
+            self.decoder.append(nn.Sequential(
+                nn.InstanceNorm2d(ch, affine=affine), nn.ReLU(),
+                nn.ConvTranspose2d(ch, f, k, stride=2, padding=pad, output_padding=out_pad)))
+            ch = f + enc[len(enc) - 2 - j]
+        self.output = nn.ConvTranspose2d(ch, out_ch, k, stride=1, padding=pad)
+        self.activation = activation
+
+    def forward(self, x):
+        skips = []
+        for layer in self.encoder:
+            x = layer(x)
+            skips.append(x)
+        for j, layer in enumerate(self.decoder):
+            x = torch.cat([layer(x), skips[len(skips) - 2 - j]], 1)
+        x = self.output(x)
+        return torch.sigmoid(x) if self.activation == "sigmoid" else torch.tanh(x)
+
+
+class ResnetBlock(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.conv_block = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim), nn.ReLU(),
+            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim))
+
+    def forward(self, x):
+        return x + self.conv_block(x)
+
+
+class ResnetGenerator(nn.Module):
+    def __init__(self, in_ch, out_ch, ngf=64, n_blocks=9, activation="tanh"):
+        super().__init__()
+        layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_ch, ngf, 7), nn.InstanceNorm2d(ngf), nn.ReLU()]
+        for mult in (1, 2):
+            layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1),
+                       nn.InstanceNorm2d(ngf * mult * 2), nn.ReLU()]
+        layers += [ResnetBlock(ngf * 4) for _ in range(n_blocks)]
+        for mult in (4, 2):
+            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1,
+                                          output_padding=1),
+                       nn.InstanceNorm2d(ngf * mult // 2), nn.ReLU()]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_ch, 7),
+                   nn.Tanh() if activation == "tanh" else nn.Sigmoid()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class SeedDiscriminator(nn.Module):
+    def __init__(self, in_ch, filters=(32, 64, 128, 256), k=3):
+        super().__init__()
+        pad = (k - 1) // 2
+        layers, ch = [], in_ch
+        for f in filters:
+            layers += [nn.LeakyReLU(0.2), nn.Conv2d(ch, f, k, stride=2, padding=pad)]
+            ch = f
+        layers += [nn.LeakyReLU(0.2), nn.Conv2d(ch, 1, k, stride=1, padding=pad)]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class PatchDiscriminator(nn.Module):
+    def __init__(self, in_ch, ndf=64, n_layers=3):
+        super().__init__()
+        layers = [nn.Conv2d(in_ch, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+        mult = 1
+        for n in range(1, n_layers + 1):
+            prev, mult = mult, min(2**n, 8)
+            layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride=2 if n < n_layers else 1, padding=1),
+                       nn.InstanceNorm2d(ndf * mult), nn.LeakyReLU(0.2)]
+        layers += [nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1)]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+PRESETS = {
+    # The C++ presets of src/cli/presets.cpp, with what the training step needs.
+    "cifar-colorize": dict(ch_a=1, ch_b=3, generator="unet", discriminator="seed", activation="sigmoid",
+                           optimizer="rmsprop", lr_g=1e-4, lr_d=2e-4, identity=0.0, pool=0,
+                           decay_start=1.0),
+    "paper-256": dict(ch_a=3, ch_b=3, generator="resnet", discriminator="patch", activation="tanh",
+                      optimizer="adam", lr_g=2e-4, lr_d=2e-4, identity=0.5 * 10.0, pool=50,
+                      decay_start=0.5),
+}
+
+
+class CycleGan(nn.Module):
+    def __init__(self, p, n_blocks=9):
+        super().__init__()
+        if p["generator"] == "unet":
+            self.G = UnetGenerator(p["ch_a"], p["ch_b"], activation=p["activation"])
+            self.F = UnetGenerator(p["ch_b"], p["ch_a"], activation=p["activation"])
+        else:
+            self.G = ResnetGenerator(p["ch_a"], p["ch_b"], n_blocks=n_blocks, activation=p["activation"])
+            self.F = ResnetGenerator(p["ch_b"], p["ch_a"], n_blocks=n_blocks, activation=p["activation"])
+        disc = SeedDiscriminator if p["discriminator"] == "seed" else PatchDiscriminator
+        self.D_A = disc(p["ch_a"])
+        self.D_B = disc(p["ch_b"])
+
+
+def init_weights(net, gain=0.02):
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                m.weight.normal_(0.0, gain)
+                m.bias.zero_()
+            elif isinstance(m, nn.InstanceNorm2d) and m.affine:
+                m.weight.fill_(1.0)
+                m.bias.zero_()
+
+
+class ImagePool:
+    """Same semantics and RNG use as src/model/image_pool.cpp."""
+
+    def __init__(self, capacity, seed):
+        self.capacity, self.rng, self.images = capacity, SplitMix64(seed), []
+
+    def query(self, images):
+        if self.capacity == 0:
+            return images
+        out = []
+        for i in range(images.shape[0]):
+            image = images[i:i + 1].detach().clone()
+            if len(self.images) < self.capacity:
+                self.images.append(image)
+                out.append(image)
+            elif self.rng.uniform() > 0.5:
+                slot = self.rng.below(self.capacity)
+                out.append(self.images[slot])
+                self.images[slot] = image
+            else:
+                out.append(image)
+        return torch.cat(out, 0)
+
+
+def adversarial(scores, real):
+    target = torch.ones_like(scores) if real else torch.zeros_like(scores)
+    return nn.functional.mse_loss(scores, target)
+
+
+def lr_factor(step, total, decay_start):
+    import math
+    start = math.floor(decay_start * total)
+    if step < start or total <= start:
+        return 1.0
+    return max(0.0, 1.0 - (step - start) / (total - start))
+
+
+class Trainer:
+    """The training step of src/train/trainer.cpp."""
+
+    def __init__(self, net, p, seed, total_steps, lambda_cycle=10.0):
+        self.net, self.p, self.total, self.lam = net, p, total_steps, lambda_cycle
+        g_params = list(net.G.parameters()) + list(net.F.parameters())
+
+        def make(params, lr):
+            if p["optimizer"] == "adam":
+                return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+            return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7)
+
+        self.opt_g = make(g_params, p["lr_g"])
+        self.opt_d_a = make(list(net.D_A.parameters()), p["lr_d"])
+        self.opt_d_b = make(list(net.D_B.parameters()), p["lr_d"])
+        self.pool_a = ImagePool(p["pool"], mix_seed(seed, 0x9001))
+        self.pool_b = ImagePool(p["pool"], mix_seed(seed, 0x9002))
+        self.identity = p["identity"] if p["ch_a"] == p["ch_b"] else 0.0
+        self.step_count = 0
+
+    def step(self, real_a, real_b):
+        net = self.net
+        f = lr_factor(self.step_count, self.total, self.p["decay_start"])
+        for opt, base in ((self.opt_g, self.p["lr_g"]), (self.opt_d_a, self.p["lr_d"]),
+                          (self.opt_d_b, self.p["lr_d"])):
+            for group in opt.param_groups:
+                group["lr"] = base * f
+        fake_b = net.G(real_a)
+        fake_a = net.F(real_b)
+
+        self.opt_d_b.zero_grad()
+        loss_d_b = (adversarial(net.D_B(real_b), True) +
+                    adversarial(net.D_B(self.pool_b.query(fake_b.detach())), False)) * 0.5
+        loss_d_b.backward()
+        self.opt_d_b.step()
+
+        self.opt_d_a.zero_grad()
+        loss_d_a = (adversarial(net.D_A(real_a), True) +
+                    adversarial(net.D_A(self.pool_a.query(fake_a.detach())), False)) * 0.5
+        loss_d_a.backward()
+        self.opt_d_a.step()
+
+        for d in (net.D_A, net.D_B):
+            d.requires_grad_(False)
+        self.opt_g.zero_grad()
+        loss_g_adv = adversarial(net.D_B(fake_b), True)
+        loss_f_adv = adversarial(net.D_A(fake_a), True)
+        loss_cycle_a = nn.functional.l1_loss(net.F(fake_b), real_a) * self.lam
+        loss_cycle_b = nn.functional.l1_loss(net.G(fake_a), real_b) * self.lam
+        loss_g = loss_g_adv + loss_f_adv + loss_cycle_a + loss_cycle_b
+        loss_idt_a = torch.zeros(())
+        loss_idt_b = torch.zeros(())
+        if self.identity > 0:
+            loss_idt_a = nn.functional.l1_loss(net.F(real_a), real_a) * self.identity
+            loss_idt_b = nn.functional.l1_loss(net.G(real_b), real_b) * self.identity
+            loss_g = loss_g + loss_idt_a + loss_idt_b
+        loss_g.backward()
+        self.opt_g.step()
+        for d in (net.D_A, net.D_B):
+            d.requires_grad_(True)
+        self.step_count += 1
+        return torch.stack([loss_d_a, loss_d_b, loss_g_adv, loss_f_adv, loss_cycle_a, loss_cycle_b,
+                            loss_idt_a, loss_idt_b, loss_g]).detach().double()
+
+
+def random_images(n, ch, size, activation, gen):
+    x = torch.rand(n, ch, size, size, generator=gen)
+    return x if activation == "sigmoid" else x * 2 - 1
+
+
+def generate(args):
+    """Runs K steps of each preset from fixed weights and inputs; saves everything."""
+    torch.set_num_threads(1)
+    out = {}
+    cases = [("cifar-colorize", dict(size=32, batch=4, steps=3, pool=None, n_blocks=9)),
+             ("paper-256", dict(size=32, batch=2, steps=4, pool=2, n_blocks=2))]
+    for name, case in cases:
+        p = dict(PRESETS[name])
+        if case["pool"] is not None:
+            p["pool"] = case["pool"]
+        seed = 1234
+        torch.manual_seed(seed)
+        net = CycleGan(p, n_blocks=case["n_blocks"])
+        init_weights(net)
+        prefix = name + "/"
+        out[prefix + "meta"] = torch.tensor([case["size"], case["batch"], case["steps"], p["pool"],
+                                             case["n_blocks"], seed], dtype=torch.long)
+        for k, v in net.state_dict().items():
+            out[prefix + "init/" + k] = v.clone()
+        trainer = Trainer(net, p, seed, total_steps=case["steps"])
+        gen = torch.Generator().manual_seed(99)
+        for s in range(case["steps"]):
+            a = random_images(case["batch"], p["ch_a"], case["size"], p["activation"], gen)
+            b = random_images(case["batch"], p["ch_b"], case["size"], p["activation"], gen)
+            out[prefix + f"batch{s}/a"] = a
+            out[prefix + f"batch{s}/b"] = b
+            out[prefix + f"losses{s}"] = trainer.step(a, b)
+        for k, v in net.state_dict().items():
+            out[prefix + "final/" + k] = v.clone()
+    torch.save(out, args.out)
+    print(f"wrote {len(out)} tensors to {args.out}")
+
+
+def bench(args):
+    """Training images/s of the reference step (both domains' images count)."""
+    torch.set_num_threads(args.threads)
+    p = dict(PRESETS[args.preset])
+    torch.manual_seed(0)
+    net = CycleGan(p, n_blocks=args.n_blocks)
+    init_weights(net)
+    trainer = Trainer(net, p, 0, total_steps=args.warmup + args.steps)
+    gen = torch.Generator().manual_seed(0)
+    a = random_images(args.batch, p["ch_a"], args.size, p["activation"], gen)
+    b = random_images(args.batch, p["ch_b"], args.size, p["activation"], gen)
+    for _ in range(args.warmup):
+        trainer.step(a, b)
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        trainer.step(a, b)
+    elapsed = time.perf_counter() - start
+    print(f"{2 * args.batch * args.steps / elapsed:.3f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("generate")
+    g.add_argument("--out", required=True)
+    b = sub.add_parser("bench")
+    b.add_argument("--preset", choices=sorted(PRESETS), required=True)
+    b.add_argument("--size", type=int, required=True)
+    b.add_argument("--batch", type=int, required=True)
+    b.add_argument("--steps", type=int, default=5)
+    b.add_argument("--warmup", type=int, default=1)
+    b.add_argument("--threads", type=int, default=1)
+    b.add_argument("--n-blocks", type=int, default=9)
+    args = parser.parse_args()
+    generate(args) if args.command == "generate" else bench(args)
+
+
+if __name__ == "__main__":
+    main()
