@@ -5,6 +5,11 @@ add_library(cyclegan::options ALIAS cyclegan_options)
 target_compile_options(cyclegan_options INTERFACE -Wall -Wextra -Wno-unused-parameter)
 target_include_directories(cyclegan_options INTERFACE ${PROJECT_SOURCE_DIR}/src)
 target_link_libraries(cyclegan_options INTERFACE ${TORCH_LIBRARIES} Threads::Threads)
+# libtorch.so from the wheel exports its own copy of std::filesystem, and its remove_all
+# jumps to a null pointer. Naming libstdc++ before libtorch on the link line makes the
+# dynamic linker bind std:: symbols to the system libstdc++ first.
+target_link_options(cyclegan_options INTERFACE
+  "LINKER:--push-state,--no-as-needed" -lstdc++ "LINKER:--pop-state")
 target_compile_definitions(cyclegan_options INTERFACE
   CYCLEGAN_VERSION="${PROJECT_VERSION}"
   $<$<BOOL:${CYCLEGAN_WITH_CUDA}>:CYCLEGAN_WITH_CUDA=1>)

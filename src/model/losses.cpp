@@ -8,8 +8,8 @@ torch::Tensor adversarial_loss(const torch::Tensor& scores, bool target_real, Ga
   return torch::binary_cross_entropy_with_logits(scores, target);
 }
 
-torch::Tensor l1_loss(const torch::Tensor& output, const torch::Tensor& target) {
-  TORCH_CHECK(output.sizes() == target.sizes(), "l1_loss shape mismatch: ", output.sizes(), " vs ",
+torch::Tensor l1_distance(const torch::Tensor& output, const torch::Tensor& target) {
+  TORCH_CHECK(output.sizes() == target.sizes(), "l1_distance shape mismatch: ", output.sizes(), " vs ",
               target.sizes());
   return torch::l1_loss(output, target);
 }

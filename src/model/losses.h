@@ -13,7 +13,7 @@ enum class GanLoss {
 torch::Tensor adversarial_loss(const torch::Tensor& scores, bool target_real, GanLoss kind);
 
 /// L1 between a reconstruction (or identity mapping) and the real image, same shapes.
-torch::Tensor l1_loss(const torch::Tensor& output, const torch::Tensor& target);
+torch::Tensor l1_distance(const torch::Tensor& output, const torch::Tensor& target);
 
 /// Discriminator loss: 0.5 * (adv(real_scores, 1) + adv(fake_scores, 0)), as both the
 /// paper and the seed (one batch of real plus fake under MSE) weigh it.

@@ -10,6 +10,7 @@
 #include "model/losses.h"
 #include "train/lr_schedule.h"
 #include "train/progress.h"
+#include "train/pytorch_adam.h"
 #include "train/sample_grid.h"
 
 namespace cg::train {
@@ -19,7 +20,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainerOptions& o,
                                                         std::vector<torch::Tensor> params,
                                                         double lr) {
   if (o.optimizer == OptimizerKind::kAdam) {
-    return std::make_unique<torch::optim::Adam>(
+    return std::make_unique<PyTorchAdam>(
         std::move(params), torch::optim::AdamOptions(lr).betas({o.beta1, o.beta2}));
   }
   return std::make_unique<torch::optim::RMSprop>(
@@ -76,52 +77,67 @@ void Trainer::set_learning_rates() {
   }
 }
 
-StepLosses Trainer::step(const data::UnpairedBatch& batch) {
-  using model::adversarial_loss;
-  const model::GanLoss kind = options_.gan_loss;
+Trainer::Forward Trainer::forward_generators(const data::UnpairedBatch& batch) {
   set_learning_rates();
-  torch::Tensor real_a = batch.a.to(device_, /*non_blocking=*/true);
-  torch::Tensor real_b = batch.b.to(device_, /*non_blocking=*/true);
+  Forward fwd;
+  fwd.real_a = batch.a.to(device_, /*non_blocking=*/true);
+  fwd.real_b = batch.b.to(device_, /*non_blocking=*/true);
+  // G and F run once per step: the D updates only change D, so these fakes are exactly
+  // what a second forward pass after them would give, and update_generators reuses them.
+  fwd.fake_b = model_->g(fwd.real_a);
+  fwd.fake_a = model_->f(fwd.real_b);
+  return fwd;
+}
 
-  // G and F run once: the D steps below only change D, so these fakes are exactly what a
-  // second forward pass after them would produce, and step (3) reuses their graph.
-  torch::Tensor fake_b = model_->g(real_a);
-  torch::Tensor fake_a = model_->f(real_b);
-
+torch::Tensor Trainer::update_d_b(const Forward& fwd) {
   opt_d_b_->zero_grad();
-  torch::Tensor loss_d_b = model::discriminator_loss(
-      model_->d_b(real_b), model_->d_b(pool_b_.query(fake_b.detach())), kind);
-  loss_d_b.backward();
+  torch::Tensor loss = model::discriminator_loss(
+      model_->d_b(fwd.real_b), model_->d_b(pool_b_.query(fwd.fake_b.detach())), options_.gan_loss);
+  loss.backward();
   opt_d_b_->step();
+  return loss.detach();
+}
 
+torch::Tensor Trainer::update_d_a(const Forward& fwd) {
   opt_d_a_->zero_grad();
-  torch::Tensor loss_d_a = model::discriminator_loss(
-      model_->d_a(real_a), model_->d_a(pool_a_.query(fake_a.detach())), kind);
-  loss_d_a.backward();
+  torch::Tensor loss = model::discriminator_loss(
+      model_->d_a(fwd.real_a), model_->d_a(pool_a_.query(fwd.fake_a.detach())), options_.gan_loss);
+  loss.backward();
   opt_d_a_->step();
+  return loss.detach();
+}
 
+std::vector<torch::Tensor> Trainer::update_generators(const Forward& fwd) {
+  const model::GanLoss kind = options_.gan_loss;
+  const double lambda = options_.lambda_cycle;
   model_->set_discriminators_trainable(false);
   opt_g_->zero_grad();
-  torch::Tensor loss_g_adv = adversarial_loss(model_->d_b(fake_b), true, kind);
-  torch::Tensor loss_f_adv = adversarial_loss(model_->d_a(fake_a), true, kind);
-  torch::Tensor loss_cycle_a = model::l1_loss(model_->f(fake_b), real_a) * options_.lambda_cycle;
-  torch::Tensor loss_cycle_b = model::l1_loss(model_->g(fake_a), real_b) * options_.lambda_cycle;
-  torch::Tensor loss_g = loss_g_adv + loss_f_adv + loss_cycle_a + loss_cycle_b;
-  torch::Tensor loss_idt_a = torch::zeros({}, real_a.options());
-  torch::Tensor loss_idt_b = torch::zeros({}, real_a.options());
+  torch::Tensor g_adv = model::adversarial_loss(model_->d_b(fwd.fake_b), true, kind);
+  torch::Tensor f_adv = model::adversarial_loss(model_->d_a(fwd.fake_a), true, kind);
+  torch::Tensor cycle_a = model::l1_distance(model_->f(fwd.fake_b), fwd.real_a) * lambda;
+  torch::Tensor cycle_b = model::l1_distance(model_->g(fwd.fake_a), fwd.real_b) * lambda;
+  torch::Tensor total = g_adv + f_adv + cycle_a + cycle_b;
+  torch::Tensor idt_a = torch::zeros({}, fwd.real_a.options());
+  torch::Tensor idt_b = torch::zeros({}, fwd.real_a.options());
   if (identity_weight_ > 0) {
-    loss_idt_a = model::l1_loss(model_->f(real_a), real_a) * identity_weight_;
-    loss_idt_b = model::l1_loss(model_->g(real_b), real_b) * identity_weight_;
-    loss_g = loss_g + loss_idt_a + loss_idt_b;
+    idt_a = model::l1_distance(model_->f(fwd.real_a), fwd.real_a) * identity_weight_;
+    idt_b = model::l1_distance(model_->g(fwd.real_b), fwd.real_b) * identity_weight_;
+    total = total + idt_a + idt_b;
   }
-  loss_g.backward();
+  total.backward();
   opt_g_->step();
   model_->set_discriminators_trainable(true);
-  ++step_;
+  return {g_adv, f_adv, cycle_a, cycle_b, idt_a, idt_b, total};
+}
 
+StepLosses Trainer::step(const data::UnpairedBatch& batch) {
+  Forward fwd = forward_generators(batch);
+  torch::Tensor loss_d_b = update_d_b(fwd);
+  torch::Tensor loss_d_a = update_d_a(fwd);
+  std::vector<torch::Tensor> g = update_generators(fwd);
+  ++step_;
   // One device-to-host copy for all loss values.
-  torch::Tensor values = torch::stack({loss_d_a, loss_d_b, loss_g_adv, loss_f_adv, loss_cycle_a,
-                                       loss_cycle_b, loss_idt_a, loss_idt_b, loss_g})
+  torch::Tensor values = torch::stack({loss_d_a, loss_d_b, g[0], g[1], g[2], g[3], g[4], g[5], g[6]})
                              .detach()
                              .to(torch::kCPU, torch::kDouble);
   const double* v = values.data_ptr<double>();

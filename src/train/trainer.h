@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "data/unpaired_source.h"
 #include "model/cycle_gan.h"
@@ -39,6 +40,21 @@ class Trainer {
   /// Runs one step on `batch` (moved to the device) at the current step's learning rate
   /// and advances the step counter. Does not read from the source.
   StepLosses step(const data::UnpairedBatch& batch);
+
+  /// The phases of step(), in order; public so tests can check each one alone.
+  struct Forward {
+    torch::Tensor real_a, real_b;  ///< the batch on the device
+    torch::Tensor fake_b, fake_a;  ///< G(real_a), F(real_b), with their autograd graphs
+  };
+  /// Sets this step's learning rates, moves the batch to the device, runs G and F.
+  Forward forward_generators(const data::UnpairedBatch& batch);
+  /// Updates D_B on real B and a pooled detached fake B; returns its loss.
+  torch::Tensor update_d_b(const Forward& fwd);
+  /// Updates D_A on real A and a pooled detached fake A; returns its loss.
+  torch::Tensor update_d_a(const Forward& fwd);
+  /// Updates G and F with D_A and D_B frozen; returns {g_adv, f_adv, cycle_a, cycle_b,
+  /// idt_a, idt_b, g_total}.
+  std::vector<torch::Tensor> update_generators(const Forward& fwd);
 
   /// Resumes if options.resume says so, then trains to total_steps(), writing samples,
   /// checkpoints (always one at the end) and progress lines.

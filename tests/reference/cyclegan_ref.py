@@ -9,6 +9,7 @@ src/train/trainer.cpp operation for operation.
   python cyclegan_ref.py bench --preset P ...   training images/s of the Python reference
 """
 import argparse
+import os
 import time
 
 import torch
@@ -313,6 +314,7 @@ def generate(args):
             out[prefix + f"losses{s}"] = trainer.step(a, b)
         for k, v in net.state_dict().items():
             out[prefix + "final/" + k] = v.clone()
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     torch.save(out, args.out)
     print(f"wrote {len(out)} tensors to {args.out}")
 

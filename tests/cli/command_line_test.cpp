@@ -1,0 +1,98 @@
+#include "cli/command_line.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "common/file_util.h"
+
+namespace cg::cli {
+namespace {
+
+Config parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "cyclegan_dist");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  auto config = parse_command_line(static_cast<int>(argv.size()), argv.data());
+  if (!config) throw std::runtime_error("help was printed");
+  return *config;
+}
+
+std::string error_of(std::vector<std::string> args) {
+  try {
+    parse(std::move(args));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string write_config(const std::string& name, const std::string& text) {
+  auto path = std::filesystem::temp_directory_path() / ("cyclegan_cli_" + name + ".json");
+  write_file_atomic(path.string(), text);
+  return path.string();
+}
+
+TEST(CommandLine, PresetsSetTheSeedAndThePaperDefaults) {
+  Config seed = parse({});
+  EXPECT_EQ(seed.preset, "cifar-colorize");
+  EXPECT_EQ(seed.model.channels_a, 1);
+  EXPECT_EQ(seed.model.generator, model::GeneratorArch::kUnet);
+  EXPECT_EQ(seed.train.optimizer, train::OptimizerKind::kRmsprop);
+  EXPECT_EQ(seed.train.pool_size, 0);
+  Config paper = parse({"--preset", "paper-256"});
+  EXPECT_EQ(paper.model.generator, model::GeneratorArch::kResnet);
+  EXPECT_EQ(paper.model.n_blocks, 9);
+  EXPECT_EQ(paper.train.pool_size, 50);
+  EXPECT_EQ(paper.train.batch_size, 1);
+  EXPECT_DOUBLE_EQ(paper.train.lr_g, 2e-4);
+  EXPECT_TRUE(paper.train.identity_relative);
+  EXPECT_EQ(paper.data.image_size, 256);
+}
+
+TEST(CommandLine, FlagsOverrideTheConfigFileWhichOverridesThePreset) {
+  std::string file = write_config("layers", R"({"preset": "paper-256", "batch-size": 4, "lr-g": 0.001,
+                                              "unet-encoder-filters": [32, 64, 128, 256]})");
+  Config c = parse({"--config", file, "--batch-size", "8"});
+  EXPECT_EQ(c.preset, "paper-256");
+  EXPECT_EQ(c.train.batch_size, 8);
+  EXPECT_DOUBLE_EQ(c.train.lr_g, 0.001);
+  EXPECT_EQ(c.model.unet_encoder_filters, (std::vector<int64_t>{32, 64, 128, 256}));
+  EXPECT_EQ(c.train.pool_size, 50);
+}
+
+TEST(CommandLine, ResolvedConfigReadsBackToTheSameConfig) {
+  Config c = parse({"--preset", "paper-256", "--steps", "7", "--gan-loss", "vanilla"});
+  std::string file = write_config("roundtrip", to_json(c).dump());
+  EXPECT_EQ(to_json(parse({"--config", file})), to_json(c));
+}
+
+TEST(CommandLine, BadInputGetsOneErrorNamingTheCulprit) {
+  EXPECT_NE(error_of({"--batch-sise", "4"}).find("--batch-sise"), std::string::npos);
+  EXPECT_NE(error_of({"--batch-size", "four"}).find("--batch-size"), std::string::npos);
+  EXPECT_NE(error_of({"--lr-g", "1e-4x"}).find("--lr-g"), std::string::npos);
+  EXPECT_NE(error_of({"--optimizer", "sgd"}).find("adam|rmsprop"), std::string::npos);
+  EXPECT_NE(error_of({"--preset", "paper"}).find("cifar-colorize, paper-256"), std::string::npos);
+  EXPECT_NE(error_of({"--batch-size", "0"}).find("--batch-size"), std::string::npos);
+  EXPECT_NE(error_of({"--image-size", "30"}).find("--image-size"), std::string::npos);
+  EXPECT_NE(error_of({"--device", "gpu"}).find("--device"), std::string::npos);
+  EXPECT_NE(error_of({"--resume", "/nonexistent.pt"}).find("/nonexistent.pt"), std::string::npos);
+  EXPECT_NE(error_of({"--seed", "-1"}).find("--seed"), std::string::npos);
+}
+
+TEST(CommandLine, MalformedConfigFileNamesTheFileAndLine) {
+  std::string file = write_config("malformed", "{\n  \"steps\": 10,\n  \"lr-g\" 0.1\n}\n");
+  std::string error = error_of({"--config", file});
+  EXPECT_NE(error.find(file), std::string::npos) << error;
+  EXPECT_NE(error.find("line 3"), std::string::npos) << error;
+  std::string unknown = write_config("unknown", R"({"stepz": 10})");
+  EXPECT_NE(error_of({"--config", unknown}).find("'stepz'"), std::string::npos);
+  std::string bad_value = write_config("bad_value", R"({"steps": "many"})");
+  error = error_of({"--config", bad_value});
+  EXPECT_NE(error.find("'steps'"), std::string::npos) << error;
+  EXPECT_NE(error_of({"--config", "/nonexistent.json"}).find("/nonexistent.json"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cg::cli

@@ -1,0 +1,66 @@
+#include "train/checkpoint_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "trainer_test_util.h"
+
+namespace cg::train {
+namespace {
+namespace fs = std::filesystem;
+
+torch::serialize::OutputArchive archive_of(float value) {
+  torch::serialize::OutputArchive archive;
+  archive.write("x", torch::full({16}, value));
+  return archive;
+}
+
+TEST(CheckpointStore, KeepsTheNewestAndListsThemNewestFirst) {
+  std::string dir = testing::fresh_dir("store_keep");
+  CheckpointStore store(dir, 2);
+  for (int step : {5, 10, 15}) {
+    auto archive = archive_of(static_cast<float>(step));
+    store.save(step, archive, {{"step", step}});
+  }
+  auto paths = store.list();
+  ASSERT_EQ(paths.size(), 2u);
+  EXPECT_EQ(fs::path(paths[0]).filename(), "ckpt_00000015.pt");
+  EXPECT_EQ(fs::path(paths[1]).filename(), "ckpt_00000010.pt");
+  EXPECT_FALSE(fs::exists(fs::path(dir) / "ckpt_00000005.json"));
+  torch::serialize::InputArchive in;
+  EXPECT_EQ(store.load(paths[0], in)["step"], 15);
+  torch::Tensor x;
+  in.read("x", x);
+  EXPECT_EQ(x[0].item<float>(), 15.0f);
+}
+
+TEST(CheckpointStore, DetectsTruncationCorruptionAndMissingManifest) {
+  std::string dir = testing::fresh_dir("store_bad");
+  CheckpointStore store(dir, 5);
+  auto archive = archive_of(1.0f);
+  std::string path = store.save(1, archive, {});
+  auto size = fs::file_size(path);
+
+  testing::flip_byte(path, static_cast<std::streamoff>(size / 2));
+  try {
+    store.verify(path);
+    FAIL() << "a flipped byte must be detected";
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find("CRC-32"), std::string::npos) << e.what();
+  }
+  fs::resize_file(path, size - 10);
+  EXPECT_THROW(store.verify(path), FileError);
+  fs::remove(fs::path(path).replace_extension(".json"));
+  try {
+    store.verify(path);
+    FAIL() << "a checkpoint without manifest must be refused";
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find("no manifest"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace cg::train

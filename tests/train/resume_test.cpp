@@ -1,0 +1,105 @@
+// Resume is exact: N steps + checkpoint + resume + N steps gives the same bits as 2N
+// steps in one run, for both presets (pool, schedule, data order and RNG included).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "trainer_test_util.h"
+
+namespace cg::train {
+namespace {
+
+constexpr int64_t kHalf = 3;
+
+class ResumeTest : public ::testing::TestWithParam<bool> {
+ protected:
+  testing::Setup setup(const std::string& name) {
+    auto s = GetParam() ? testing::paper_setup(testing::fresh_dir(name + "_paper"))
+                        : testing::seed_setup(testing::fresh_dir(name + "_seed"));
+    s.train.steps = 2 * kHalf;
+    return s;
+  }
+};
+
+TEST_P(ResumeTest, SplitRunIsBitwiseIdenticalToOneRun) {
+  auto whole = setup("whole");
+  auto whole_source = testing::make_source(whole, 5);  // epochs roll over mid-run
+  Trainer one_run(whole.train, whole.model, *whole_source);
+  one_run.train();
+
+  auto split = setup("split");
+  {
+    auto source = testing::make_source(split, 5);
+    Trainer first_half(split.train, split.model, *source);
+    for (int64_t i = 0; i < kHalf; ++i) first_half.step(source->next());
+    first_half.save_checkpoint();
+  }
+  split.train.resume = "auto";
+  auto source = testing::make_source(split, 5);
+  Trainer second_half(split.train, split.model, *source);
+  second_half.train();
+  EXPECT_EQ(second_half.current_step(), 2 * kHalf);
+
+  auto expected = one_run.model()->named_parameters();
+  for (const auto& item : second_half.model()->named_parameters()) {
+    EXPECT_TRUE(item.value().equal(expected[item.key()])) << item.key() << " differs after resume";
+  }
+}
+
+TEST_P(ResumeTest, AutoFallsBackPastACorruptNewestCheckpoint) {
+  auto s = setup("fallback");
+  auto source = testing::make_source(s, 8);
+  Trainer trainer(s.train, s.model, *source);
+  trainer.step(source->next());
+  trainer.save_checkpoint();
+  trainer.step(source->next());
+  std::string newest = trainer.save_checkpoint();
+  testing::flip_byte(newest, 100);
+
+  auto again = testing::make_source(s, 8);
+  Trainer resumed(s.train, s.model, *again);
+  ASSERT_TRUE(resumed.resume("auto"));
+  EXPECT_EQ(resumed.current_step(), 1);
+
+  testing::flip_byte(resumed.checkpoints().list()[1], 100);
+  Trainer refused(s.train, s.model, *again);
+  try {
+    refused.resume("auto");
+    FAIL() << "all checkpoints are corrupt";
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find("no valid checkpoint"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(refused.resume(newest), FileError);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothPresets, ResumeTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Paper" : "Seed"; });
+
+TEST(Resume, RefusesACheckpointOfAnotherModel) {
+  auto s = testing::seed_setup(testing::fresh_dir("other_model"));
+  s.train.steps = 1;
+  auto source = testing::make_source(s, 8);
+  Trainer trainer(s.train, s.model, *source);
+  std::string path = trainer.save_checkpoint();
+  s.model.unet_encoder_filters = {16, 64, 128, 128};
+  Trainer other(s.train, s.model, *source);
+  try {
+    other.resume(path);
+    FAIL() << "a checkpoint of other filters must be refused";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("written for a different model"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("encoder.0.2."), std::string::npos) << e.what();
+  }
+}
+
+TEST(Resume, AutoWithoutCheckpointsStartsFresh) {
+  auto s = testing::seed_setup(testing::fresh_dir("fresh"));
+  auto source = testing::make_source(s, 8);
+  Trainer trainer(s.train, s.model, *source);
+  EXPECT_FALSE(trainer.resume("auto"));
+  EXPECT_EQ(trainer.current_step(), 0);
+}
+
+}  // namespace
+}  // namespace cg::train

@@ -1,0 +1,78 @@
+#pragma once
+// Small trainers for tests: the seed preset at 32x32 and a scaled-down paper preset.
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "data/color.h"
+#include "data/synthetic_scenes.h"
+#include "data/tensor_source.h"
+#include "train/trainer.h"
+
+namespace cg::train::testing {
+
+struct Setup {
+  model::CycleGanOptions model;
+  TrainerOptions train;
+};
+
+/// The seed preset (U-Net, seed discriminator, RMSprop, gray -> color).
+inline Setup seed_setup(const std::string& run_dir) {
+  Setup s;
+  s.train.run_dir = run_dir;
+  s.train.batch_size = 4;
+  s.train.sample_every = 0;
+  s.train.checkpoint_every = 0;
+  s.train.log_every = 1000;
+  return s;
+}
+
+/// The paper preset scaled down: ResNet (ngf 8, 2 blocks), PatchGAN (ndf 8), Adam, identity
+/// relative, a pool of 3, linear decay over the second half; colour -> colour.
+inline Setup paper_setup(const std::string& run_dir) {
+  Setup s = seed_setup(run_dir);
+  s.model.channels_a = 3;
+  s.model.generator = model::GeneratorArch::kResnet;
+  s.model.ngf = 8;
+  s.model.n_blocks = 2;
+  s.model.discriminator = model::DiscriminatorArch::kPatch;
+  s.model.ndf = 8;
+  s.model.output_activation = model::OutputActivation::kTanh;
+  s.train.batch_size = 2;
+  s.train.optimizer = OptimizerKind::kAdam;
+  s.train.lr_g = s.train.lr_d = 2e-4;
+  s.train.identity_relative = true;
+  s.train.pool_size = 3;
+  s.train.lr_decay_start = 0.5;
+  return s;
+}
+
+/// Synthetic pictures in the setup's channels and range, `n` per domain.
+inline std::unique_ptr<data::TensorSource> make_source(const Setup& s, int64_t n, uint64_t seed = 1) {
+  torch::Tensor pictures = data::make_scenes(2 * n, 32, seed);
+  auto range = model::image_range(s.model.output_activation);
+  auto domain = [&](torch::Tensor rgb, int64_t channels) {
+    return data::from_unit_range(channels == 1 ? data::to_gray(rgb) : rgb, range.lo, range.hi);
+  };
+  return std::make_unique<data::TensorSource>(domain(pictures.narrow(0, 0, n), s.model.channels_a),
+                                              domain(pictures.narrow(0, n, n), s.model.channels_b),
+                                              s.train.batch_size, seed);
+}
+
+/// Inverts the byte at `offset` of the file at `path`.
+inline void flip_byte(const std::string& path, std::streamoff offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(offset);
+  char c = static_cast<char>(f.get());
+  f.seekp(offset);
+  f.put(static_cast<char>(~c));
+}
+
+inline std::string fresh_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("cyclegan_test_" + name);
+  std::filesystem::remove_all(dir);
+  return dir.string();
+}
+
+}  // namespace cg::train::testing
