@@ -26,7 +26,7 @@ set(cyclegan_wheel_nccl ${TORCH_INSTALL_PREFIX}/../nvidia/nccl)
 find_path(NCCL_INCLUDE_DIR nccl.h
   HINTS $ENV{NCCL_HOME}/include ${cyclegan_wheel_nccl}/include ${CUDAToolkit_INCLUDE_DIRS}
         /usr/local/cuda/include)
-find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2
+find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2 NAMES_PER_DIR
   HINTS $ENV{NCCL_HOME}/lib ${cyclegan_wheel_nccl}/lib ${CUDAToolkit_LIBRARY_DIR}
         /usr/local/cuda/lib64)
 if(CYCLEGAN_WITH_CUDA STREQUAL "AUTO")

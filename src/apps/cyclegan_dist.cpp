@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/command_line.h"
+#include "common/accelerator.h"
 #include "common/error.h"
 #include "common/file_util.h"
 #include "common/log.h"
@@ -39,7 +40,9 @@ int run(int argc, char** argv) {
   nlohmann::json resolved = cg::cli::to_json(config);
   std::filesystem::create_directories(config.train.run_dir);
   cg::write_file_atomic(config.train.run_dir + "/config.json", resolved.dump(2) + "\n");
-  cg::log::info("cyclegan_dist ", CYCLEGAN_VERSION, " resolved config:\n", resolved.dump(2));
+  cg::log::add_file(config.train.run_dir + "/train.log");
+  cg::log::info("cyclegan_dist ", CYCLEGAN_VERSION, " (LibTorch ", TORCH_VERSION, "; ",
+                cg::accelerator_summary(), ") resolved config:\n", resolved.dump(2));
 
   auto source = make_source(config);
   cg::train::Trainer trainer(config.train, config.model, *source, resolved);

@@ -2,20 +2,31 @@
 
 #include <chrono>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <mutex>
+
+#include "common/error.h"
 
 namespace cg::log {
 namespace {
 std::mutex g_mutex;
 int g_rank = 0;
 Level g_min_level = Level::kInfo;
+std::ofstream g_file;
 }  // namespace
 
 void configure(int rank, Level min_level) {
   std::lock_guard<std::mutex> lock(g_mutex);
   g_rank = rank;
   g_min_level = min_level;
+}
+
+void add_file(const std::string& path) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (g_file.is_open()) g_file.close();
+  g_file.open(path, std::ios::app);
+  CG_REQUIRE(g_file.is_open(), FileError, "cannot open log file ", path);
 }
 
 void write(Level level, const std::string& message) {
@@ -27,9 +38,12 @@ void write(Level level, const std::string& message) {
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
   static const char* kNames[] = {"debug", "info", "warning", "error"};
-  std::cerr << "[" << stamp << " rank " << g_rank;
-  if (level != Level::kInfo) std::cerr << " " << kNames[static_cast<int>(level)];
-  std::cerr << "] " << message << std::endl;
+  std::ostringstream line;
+  line << "[" << stamp << " rank " << g_rank;
+  if (level != Level::kInfo) line << " " << kNames[static_cast<int>(level)];
+  line << "] " << message << "\n";
+  std::cerr << line.str() << std::flush;
+  if (g_file.is_open()) g_file << line.str() << std::flush;
 }
 
 }  // namespace cg::log

@@ -12,6 +12,10 @@ enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 /// Sets the rank shown in every line (default 0) and the lowest level printed.
 void configure(int rank, Level min_level = Level::kInfo);
 
+/// Also appends every line to `path` from now on (the run directory's log). Throws
+/// FileError when the file cannot be opened.
+void add_file(const std::string& path);
+
 /// Writes one line at `level`.
 void write(Level level, const std::string& message);
 

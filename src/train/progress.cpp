@@ -32,17 +32,19 @@ void Progress::update(int64_t step, int64_t images, const std::string& losses) {
                 rate_, static_cast<long long>(eta / 3600), static_cast<long long>(eta / 60 % 60),
                 static_cast<long long>(eta % 60));
   if (tty_) {
-    std::fprintf(stderr, "\r\033[K%s", line);
+    // In place on the terminal each step; a lasting line (and one in the log file) when due.
+    std::fprintf(stderr, "\r\033[K");
+    if (due) {
+      log::info(line);
+    } else {
+      std::fprintf(stderr, "%s", line);
+    }
     std::fflush(stderr);
   } else {
     log::info(line);
   }
   last_ = now;
   images_since_last_ = 0;
-}
-
-void Progress::finish() {
-  if (tty_) std::fprintf(stderr, "\n");
 }
 
 }  // namespace cg::train

@@ -1,6 +1,6 @@
 #pragma once
-// The progress line: step/total, losses, images/s and ETA. On a terminal one line is
-// rewritten in place; otherwise a plain line is printed every `every` steps.
+// The progress line: step/total, losses, images/s and ETA. Every `every` steps it is
+// logged as a plain line; on a terminal it is also rewritten in place at every step.
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -14,8 +14,6 @@ class Progress {
   /// Reports that `step` (1-based count of steps done) finished, having processed
   /// `images` images since the last call; `losses` is a preformatted summary.
   void update(int64_t step, int64_t images, const std::string& losses);
-  /// Ends the in-place line on a terminal.
-  void finish();
 
   double images_per_second() const { return rate_; }
 

@@ -30,6 +30,13 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainerOptions& o,
 
 model::CycleGan make_model(const model::CycleGanOptions& options, uint64_t seed,
                            const torch::Device& device) {
+  if (device.is_cuda()) {
+    const auto available = static_cast<int64_t>(torch::cuda::device_count());
+    CG_REQUIRE(available > 0, ConfigError, "--device ", device.str(),
+               ": no CUDA device is available on this machine");
+    CG_REQUIRE(device.index() < available, ConfigError, "--device ", device.str(), ": only ",
+               available, " CUDA device(s) are visible");
+  }
   torch::manual_seed(seed);
   model::CycleGan net(options);
   model::init_weights(*net);
@@ -177,7 +184,6 @@ void Trainer::train() {
       save_checkpoint();
     }
   }
-  progress.finish();
   log::info("finished ", total, " steps; checkpoint ", save_checkpoint());
 }
 

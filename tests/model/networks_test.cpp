@@ -29,6 +29,15 @@ TEST(UnetGenerator, GrayToColorAndBackKeepSizeAndSigmoidRange) {
   EXPECT_EQ(f(color).sizes(), (std::vector<int64_t>{2, 1, 32, 32}));
 }
 
+TEST(UnetGenerator, WorksAt256) {
+  UnetGenerator g(UnetGeneratorOptions(3, 3));
+  torch::NoGradGuard no_grad;
+  torch::Tensor y = g(torch::rand({1, 3, 256, 256}));
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{1, 3, 256, 256}));
+  EXPECT_GE(y.min().item<float>(), 0.0f);
+  EXPECT_LE(y.max().item<float>(), 1.0f);
+}
+
 TEST(UnetGenerator, BookFiltersAndTanhAreOptions) {
   UnetGenerator g(UnetGeneratorOptions(3, 3)
                       .encoder_filters({32, 64, 128, 256})
@@ -68,6 +77,12 @@ TEST(SeedDiscriminator, GivesTwoByTwoPatchesAt32) {
   EXPECT_EQ(d(torch::rand({4, 3, 32, 32})).sizes(), (std::vector<int64_t>{4, 1, 2, 2}));
   SeedDiscriminator gray(SeedDiscriminatorOptions(1));
   EXPECT_EQ(gray(torch::rand({1, 1, 32, 32})).sizes(), (std::vector<int64_t>{1, 1, 2, 2}));
+}
+
+TEST(SeedDiscriminator, GivesSixteenBySixteenPatchesAt256) {
+  SeedDiscriminator d(SeedDiscriminatorOptions(3));
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ(d(torch::rand({1, 3, 256, 256})).sizes(), (std::vector<int64_t>{1, 1, 16, 16}));
 }
 
 TEST(PatchDiscriminator, PaperParameterCountAnd30x30Map) {

@@ -10,7 +10,7 @@ namespace {
 TEST(Overfit, CycleLossHalvesOnEightFixedPairs) {
   auto s = testing::seed_setup(testing::fresh_dir("overfit"));
   s.train.batch_size = 8;
-  s.train.steps = 300;
+  s.train.steps = 120;
   auto source = testing::make_source(s, 8);
   Trainer trainer(s.train, s.model, *source);
   auto cycle = [](const StepLosses& l) { return l.cycle_a + l.cycle_b; };

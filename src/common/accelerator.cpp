@@ -1,0 +1,49 @@
+#include "common/accelerator.h"
+
+#include <sstream>
+
+#ifdef CYCLEGAN_WITH_CUDA
+#include <cuda_runtime_api.h>
+#include <nccl.h>
+#endif
+
+namespace cg {
+
+#ifdef CYCLEGAN_WITH_CUDA
+
+int cuda_device_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no device" error
+    return 0;
+  }
+  return count;
+}
+
+std::string accelerator_summary() {
+  std::ostringstream out;
+  int runtime = 0, nccl = 0;
+  cudaRuntimeGetVersion(&runtime);
+  ncclGetVersion(&nccl);
+  out << "CUDA runtime " << runtime << ", NCCL " << nccl / 10000 << "." << nccl / 100 % 100 << "."
+      << nccl % 100;
+  const int count = cuda_device_count();
+  out << ", " << count << " device(s)";
+  for (int i = 0; i < count; ++i) {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, i) == cudaSuccess) {
+      out << (i == 0 ? ": " : ", ") << prop.name << " (" << (prop.totalGlobalMem >> 30) << " GiB)";
+    }
+  }
+  return out.str();
+}
+
+#else
+
+int cuda_device_count() { return 0; }
+
+std::string accelerator_summary() { return "built without CUDA/NCCL (CYCLEGAN_WITH_CUDA=OFF)"; }
+
+#endif
+
+}  // namespace cg
