@@ -1,6 +1,8 @@
-// cyclegan_dist: trains a CycleGAN. See README.md for usage.
+// cyclegan_dist: trains a CycleGAN, data-parallel when started by mpirun or srun.
+// See README.md for usage.
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "cli/command_line.h"
 #include "common/accelerator.h"
@@ -10,13 +12,18 @@
 #include "data/color.h"
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
+#include "dist/mpi_communicator.h"
+#include "dist/mpi_environment.h"
 #include "train/trainer.h"
+#ifdef CYCLEGAN_WITH_CUDA
+#include "dist/nccl_communicator.h"
+#endif
 
 namespace {
 
 // The synthetic source: domain A is the gray version of one half of the pictures, domain
 // B the colour of the other half, so the domains share no picture.
-std::unique_ptr<cg::data::TensorSource> make_source(const cg::cli::Config& c) {
+std::unique_ptr<cg::data::TensorSource> make_source(const cg::cli::Config& c, int rank, int world) {
   const int64_t n = c.data.synthetic_images;
   torch::Tensor pictures = cg::data::make_scenes(2 * n, c.data.image_size, c.train.seed);
   auto range = cg::model::image_range(c.model.output_activation);
@@ -28,39 +35,80 @@ std::unique_ptr<cg::data::TensorSource> make_source(const cg::cli::Config& c) {
   torch::Tensor a = as_domain(pictures.narrow(0, 0, n), c.model.channels_a);
   if (c.model.channels_a == 3) a = cg::data::to_gray(a).expand({-1, 3, -1, -1}).contiguous();
   torch::Tensor b = as_domain(pictures.narrow(0, n, n), c.model.channels_b);
-  return std::make_unique<cg::data::TensorSource>(a, b, c.train.batch_size, c.train.seed);
+  return std::make_unique<cg::data::TensorSource>(a, b, c.train.batch_size, c.train.seed,
+                                                  /*shuffle=*/true, rank, world);
 }
 
-int run(int argc, char** argv) {
+// Each rank's share of the node's cores, so ranks on one node do not oversubscribe it.
+int default_threads(const cg::dist::MpiEnvironment& mpi) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / mpi.local_size());
+}
+
+int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
+  cg::log::configure(mpi.rank());
   std::optional<cg::cli::Config> parsed = cg::cli::parse_command_line(argc, argv);
   if (!parsed) return 0;
-  const cg::cli::Config& config = *parsed;
-  if (config.threads > 0) torch::set_num_threads(static_cast<int>(config.threads));
+  cg::cli::Config config = *parsed;
+  torch::set_num_threads(config.threads > 0 ? static_cast<int>(config.threads) : default_threads(mpi));
+  // One GPU per process: a bare "cuda" means the GPU of this rank's local rank.
+  if (config.train.device == "cuda") config.train.device = "cuda:" + std::to_string(mpi.local_rank());
 
+  cg::dist::MpiCommunicator mpi_comm;
   nlohmann::json resolved = cg::cli::to_json(config);
-  std::filesystem::create_directories(config.train.run_dir);
-  cg::write_file_atomic(config.train.run_dir + "/config.json", resolved.dump(2) + "\n");
-  cg::log::add_file(config.train.run_dir + "/train.log");
-  cg::log::info("cyclegan_dist ", CYCLEGAN_VERSION, " (LibTorch ", TORCH_VERSION, "; ",
-                cg::accelerator_summary(), ") resolved config:\n", resolved.dump(2));
+  if (mpi.rank() == 0) {
+    std::filesystem::create_directories(config.train.run_dir);
+    cg::write_file_atomic(config.train.run_dir + "/config.json", resolved.dump(2) + "\n");
+    cg::log::add_file(config.train.run_dir + "/train.log");
+    cg::log::info("cyclegan_dist ", CYCLEGAN_VERSION, " (LibTorch ", TORCH_VERSION, "; ",
+                  cg::accelerator_summary(), "), ", mpi.size(), " rank(s), ",
+                  torch::get_num_threads(), " thread(s) each; resolved config:\n", resolved.dump(2));
+  }
 
-  auto source = make_source(config);
-  cg::train::Trainer trainer(config.train, config.model, *source, resolved);
+  cg::dist::Communicator* comm = &mpi_comm;
+  const bool on_cuda = torch::Device(config.train.device).is_cuda();
+  const std::string backend = config.dist.backend == "auto" ? (on_cuda ? "nccl" : "mpi") : config.dist.backend;
+  CG_REQUIRE(backend != "nccl" || on_cuda, cg::ConfigError, "--backend nccl needs --device cuda");
+  CG_REQUIRE(backend != "mpi" || !on_cuda || mpi.size() == 1, cg::ConfigError,
+             "--backend mpi reduces CPU tensors: use --backend nccl with --device cuda");
+#ifdef CYCLEGAN_WITH_CUDA
+  std::unique_ptr<cg::dist::NcclCommunicator> nccl;
+  if (backend == "nccl" && mpi.size() > 1) {
+    nccl = std::make_unique<cg::dist::NcclCommunicator>(mpi_comm, torch::Device(config.train.device).index());
+    comm = nccl.get();
+  }
+#else
+  CG_REQUIRE(backend != "nccl", cg::ConfigError, "--backend nccl: this build has no CUDA/NCCL");
+#endif
+
+  auto source = make_source(config, mpi.rank(), mpi.size());
+  cg::dist::ReducerOptions reducer;
+  reducer.bucket_bytes = static_cast<int64_t>(config.dist.bucket_mb * (1 << 20));
+  reducer.overlap = config.dist.overlap;
+  cg::train::Trainer trainer(config.train, config.model, *source, resolved, comm, reducer);
   trainer.train();
-  cg::log::info("run directory ", config.train.run_dir, ": samples/ and checkpoints/ are there");
+  if (mpi.rank() == 0) {
+    cg::log::info("run directory ", config.train.run_dir, ": samples/ and checkpoints/ are there");
+  }
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A rank may not fail alone: with more than one rank, any error ends the whole job.
+  std::unique_ptr<cg::dist::MpiEnvironment> mpi;
+  int code = 0;
   try {
-    return run(argc, argv);
+    mpi = std::make_unique<cg::dist::MpiEnvironment>(&argc, &argv);
+    return run(argc, argv, *mpi);
   } catch (const cg::ConfigError& e) {
     cg::log::error(e.what());
-    return 2;
+    code = 2;
   } catch (const std::exception& e) {
     cg::log::error(cg::describe(e));
-    return 1;
+    code = 1;
   }
+  if (mpi && mpi->size() > 1) cg::dist::MpiEnvironment::abort(code);
+  return code;
 }

@@ -106,6 +106,10 @@ void validate(const Config& c) {
   CG_REQUIRE(t.log_every >= 0 && t.sample_every >= 0 && t.checkpoint_every >= 0, ConfigError,
              "--log-every, --sample-every and --checkpoint-every must be >= 0");
   CG_REQUIRE(c.threads >= 0, ConfigError, "--threads must be >= 0, got ", c.threads);
+  CG_REQUIRE(c.dist.backend == "auto" || c.dist.backend == "mpi" || c.dist.backend == "nccl",
+             ConfigError, "--backend: expected auto, mpi or nccl, got '", c.dist.backend, "'");
+  CG_REQUIRE(c.dist.bucket_mb > 0, ConfigError, "--bucket-mb must be positive, got ", c.dist.bucket_mb);
+  CG_REQUIRE(t.replica_check_every >= 0, ConfigError, "--replica-check-every must be >= 0");
   CG_REQUIRE(!t.run_dir.empty(), ConfigError, "--run-dir must not be empty");
   try {
     torch::Device device(t.device);

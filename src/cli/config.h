@@ -15,12 +15,19 @@ struct DataOptions {
   int64_t synthetic_images = 2048;   ///< pictures per domain of the synthetic source
 };
 
+struct DistOptions {
+  std::string backend = "auto";  ///< "auto" (nccl on CUDA, else mpi), "mpi" or "nccl"
+  double bucket_mb = 25.0;       ///< gradient bucket size in MiB
+  bool overlap = true;           ///< all-reduce buckets during the backward pass
+};
+
 struct Config {
   std::string preset = "cifar-colorize";  ///< the preset the other values started from
   model::CycleGanOptions model;
   train::TrainerOptions train;
   DataOptions data;
-  int64_t threads = 0;  ///< LibTorch intra-op threads (0: all cores)
+  DistOptions dist;
+  int64_t threads = 0;  ///< LibTorch intra-op threads per rank (0: the rank's share of the node's cores)
 };
 
 }  // namespace cg::cli

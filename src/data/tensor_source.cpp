@@ -8,18 +8,23 @@
 namespace cg::data {
 
 TensorSource::TensorSource(torch::Tensor images_a, torch::Tensor images_b, int64_t batch_size,
-                           uint64_t seed, bool shuffle)
+                           uint64_t seed, bool shuffle, int rank, int world)
     : images_a_(std::move(images_a)),
       images_b_(std::move(images_b)),
       batch_size_(batch_size),
       seed_(seed),
+      rank_(rank),
+      world_(world),
       shuffle_(shuffle) {
   TORCH_CHECK(images_a_.dim() == 4 && images_b_.dim() == 4, "TensorSource expects NCHW images, got ",
               images_a_.sizes(), " and ", images_b_.sizes());
   CG_REQUIRE(batch_size_ > 0, ConfigError, "batch size must be positive, got ", batch_size_);
-  batches_per_epoch_ = std::min(images_a_.size(0), images_b_.size(0)) / batch_size_;
-  CG_REQUIRE(batches_per_epoch_ > 0, ConfigError, "batch size ", batch_size_, " exceeds the ",
-             std::min(images_a_.size(0), images_b_.size(0)), " images of the smaller domain");
+  TORCH_CHECK(world_ >= 1 && rank_ >= 0 && rank_ < world_, "TensorSource: bad rank ", rank_,
+              " of ", world_);
+  batches_per_epoch_ = std::min(images_a_.size(0), images_b_.size(0)) / (batch_size_ * world_);
+  CG_REQUIRE(batches_per_epoch_ > 0, ConfigError, "batch size ", batch_size_, " x ", world_,
+             " rank(s) exceeds the ", std::min(images_a_.size(0), images_b_.size(0)),
+             " images of the smaller domain");
   start_epoch(0);
 }
 
@@ -38,7 +43,7 @@ void TensorSource::start_epoch(int64_t epoch) {
 
 torch::Tensor TensorSource::gather(const torch::Tensor& images,
                                    const std::vector<int64_t>& order) const {
-  auto first = order.begin() + position_.batch * batch_size_;
+  auto first = order.begin() + (position_.batch * world_ + rank_) * batch_size_;
   std::vector<int64_t> index(first, first + batch_size_);
   return images.index_select(0, torch::tensor(index, torch::kLong));
 }

@@ -8,9 +8,12 @@ namespace cg::data {
 class TensorSource : public UnpairedSource {
  public:
   /// images_a: (N_a, C_a, H, W), images_b: (N_b, C_b, H, W), float in the image range.
-  /// An epoch has min(N_a, N_b) / batch_size batches; shuffle=false keeps the stored order.
+  /// Every rank of `world` sees the same shuffled global batches of batch_size * world
+  /// images and takes slice `rank` of each, so an epoch has
+  /// min(N_a, N_b) / (batch_size * world) batches on every rank. shuffle=false keeps the
+  /// stored order.
   TensorSource(torch::Tensor images_a, torch::Tensor images_b, int64_t batch_size, uint64_t seed,
-               bool shuffle = true);
+               bool shuffle = true, int rank = 0, int world = 1);
 
   UnpairedBatch next() override;
   int64_t batches_per_epoch() const override { return batches_per_epoch_; }
@@ -26,6 +29,7 @@ class TensorSource : public UnpairedSource {
   torch::Tensor images_a_, images_b_;
   int64_t batch_size_;
   uint64_t seed_;
+  int rank_, world_;
   bool shuffle_;
   int64_t batches_per_epoch_;
   SourcePosition position_;

@@ -44,10 +44,18 @@ model::CycleGan make_model(const model::CycleGanOptions& options, uint64_t seed,
   return net;
 }
 
+// Backward pass, then (data-parallel) the mean of the gradients over ranks.
+void backward(const torch::Tensor& loss, dist::GradientReducer* reducer) {
+  if (reducer != nullptr) reducer->prepare();
+  loss.backward();
+  if (reducer != nullptr) reducer->finish();
+}
+
 }  // namespace
 
 Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
-                 data::UnpairedSource& source, nlohmann::json run_config)
+                 data::UnpairedSource& source, nlohmann::json run_config,
+                 dist::Communicator* comm, dist::ReducerOptions reducer_options)
     : options_(std::move(options)),
       source_(source),
       run_config_(std::move(run_config)),
@@ -56,7 +64,8 @@ Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
       pool_a_(options_.pool_size, mix_seed(options_.seed, 0x9001)),
       pool_b_(options_.pool_size, mix_seed(options_.seed, 0x9002)),
       checkpoints_((std::filesystem::path(options_.run_dir) / "checkpoints").string(),
-                   options_.keep_checkpoints) {
+                   options_.keep_checkpoints),
+      comm_(comm) {
   CG_REQUIRE(source.channels_a() == model_options.channels_a &&
                  source.channels_b() == model_options.channels_b,
              ConfigError, "the data has ", source.channels_a(), " channels in A and ",
@@ -65,6 +74,15 @@ Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
   opt_g_ = make_optimizer(options_, model_->generator_parameters(), options_.lr_g);
   opt_d_a_ = make_optimizer(options_, model_->d_a_parameters(), options_.lr_d);
   opt_d_b_ = make_optimizer(options_, model_->d_b_parameters(), options_.lr_d);
+  if (world() > 1) {
+    synchronize_state();
+    reduce_g_ = std::make_unique<dist::GradientReducer>(model_->generator_parameters(), *comm_,
+                                                        reducer_options);
+    reduce_d_a_ = std::make_unique<dist::GradientReducer>(model_->d_a_parameters(), *comm_,
+                                                          reducer_options);
+    reduce_d_b_ = std::make_unique<dist::GradientReducer>(model_->d_b_parameters(), *comm_,
+                                                          reducer_options);
+  }
   // Identity needs G(b) to be comparable with b: only where both domains share channels.
   const bool identity_possible = model_options.channels_a == model_options.channels_b;
   identity_weight_ = identity_possible ? options_.identity_weight *
@@ -100,7 +118,7 @@ torch::Tensor Trainer::update_d_b(const Forward& fwd) {
   opt_d_b_->zero_grad();
   torch::Tensor loss = model::discriminator_loss(
       model_->d_b(fwd.real_b), model_->d_b(pool_b_.query(fwd.fake_b.detach())), options_.gan_loss);
-  loss.backward();
+  backward(loss, reduce_d_b_.get());
   opt_d_b_->step();
   return loss.detach();
 }
@@ -109,7 +127,7 @@ torch::Tensor Trainer::update_d_a(const Forward& fwd) {
   opt_d_a_->zero_grad();
   torch::Tensor loss = model::discriminator_loss(
       model_->d_a(fwd.real_a), model_->d_a(pool_a_.query(fwd.fake_a.detach())), options_.gan_loss);
-  loss.backward();
+  backward(loss, reduce_d_a_.get());
   opt_d_a_->step();
   return loss.detach();
 }
@@ -131,7 +149,7 @@ std::vector<torch::Tensor> Trainer::update_generators(const Forward& fwd) {
     idt_b = model::l1_distance(model_->g(fwd.real_b), fwd.real_b) * identity_weight_;
     total = total + idt_a + idt_b;
   }
-  total.backward();
+  backward(total, reduce_g_.get());
   opt_g_->step();
   model_->set_discriminators_trainable(true);
   return {g_adv, f_adv, cycle_a, cycle_b, idt_a, idt_b, total};
@@ -169,6 +187,8 @@ void Trainer::train() {
   if (!options_.resume.empty() && !resume(options_.resume)) {
     log::info("no checkpoint in ", checkpoints_.dir(), ": starting from step 0");
   }
+  // Whatever each rank found, all continue from rank 0's state.
+  if (!options_.resume.empty() && world() > 1) synchronize_state();
   const int64_t total = total_steps();
   CG_REQUIRE(total > 0, ConfigError, "nothing to train: --steps and --epochs give 0 steps");
   Progress progress(step_, total, options_.log_every);
@@ -178,13 +198,19 @@ void Trainer::train() {
     char losses[256];
     std::snprintf(losses, sizeof(losses), "D_A %.4f D_B %.4f G %.4f F %.4f cyc %.4f/%.4f idt %.4f/%.4f",
                   l.d_a, l.d_b, l.g_adv, l.f_adv, l.cycle_a, l.cycle_b, l.idt_a, l.idt_b);
-    progress.update(step_, batch.a.size(0) + batch.b.size(0), losses);
-    if (options_.sample_every > 0 && step_ % options_.sample_every == 0) write_samples(batch);
+    if (rank() == 0) progress.update(step_, world() * (batch.a.size(0) + batch.b.size(0)), losses);
+    if (options_.replica_check_every > 0 && step_ % options_.replica_check_every == 0) {
+      check_replicas();
+    }
+    if (options_.sample_every > 0 && step_ % options_.sample_every == 0 && rank() == 0) {
+      write_samples(batch);
+    }
     if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && step_ < total) {
       save_checkpoint();
     }
   }
-  log::info("finished ", total, " steps; checkpoint ", save_checkpoint());
+  std::string last = save_checkpoint();
+  if (rank() == 0) log::info("finished ", total, " steps; checkpoint ", last);
 }
 
 }  // namespace cg::train

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "data/unpaired_source.h"
+#include "dist/communicator.h"
+#include "dist/gradient_reducer.h"
 #include "model/cycle_gan.h"
 #include "model/image_pool.h"
 #include "train/checkpoint_store.h"
@@ -33,9 +35,13 @@ class Trainer {
  public:
   /// `source` must outlive the trainer. `run_config` (the resolved configuration) is stored
   /// in every checkpoint's manifest. Seeds the global torch RNG with options.seed and
-  /// initialises the weights N(0, 0.02).
+  /// initialises the weights N(0, 0.02). With a communicator (data-parallel: it must
+  /// outlive the trainer), every rank checks that all ranks build the same parameter
+  /// names and shapes, takes rank 0's state, and averages gradients before each
+  /// optimizer step; only rank 0 writes checkpoints and samples.
   Trainer(TrainerOptions options, model::CycleGanOptions model_options,
-          data::UnpairedSource& source, nlohmann::json run_config = nlohmann::json::object());
+          data::UnpairedSource& source, nlohmann::json run_config = nlohmann::json::object(),
+          dist::Communicator* comm = nullptr, dist::ReducerOptions reducer_options = {});
 
   /// Runs one step on `batch` (moved to the device) at the current step's learning rate
   /// and advances the step counter. Does not read from the source.
@@ -60,8 +66,11 @@ class Trainer {
   /// checkpoints (always one at the end) and progress lines.
   void train();
 
-  /// Writes a full-state checkpoint of the current step. Returns its path.
+  /// Writes a full-state checkpoint of the current step (rank 0; the other ranks wait at a
+  /// barrier). Returns its path ("" on other ranks).
   std::string save_checkpoint();
+  /// Throws naming the ranks when the replicas' parameters are not bitwise equal.
+  void check_replicas();
   /// Restores the full state from `spec`: "auto" (the newest valid checkpoint of the run
   /// directory, falling back past corrupt ones) or a .pt path. Returns false when "auto"
   /// finds no checkpoint. Throws FileError/ConfigError on a corrupt or incompatible one.
@@ -75,6 +84,9 @@ class Trainer {
 
  private:
   void set_learning_rates();
+  void synchronize_state();
+  int rank() const { return comm_ ? comm_->rank() : 0; }
+  int world() const { return comm_ ? comm_->size() : 1; }
   void write_samples(const data::UnpairedBatch& batch);
   void save_state(torch::serialize::OutputArchive& archive);
   void load_state(torch::serialize::InputArchive& archive);
@@ -89,6 +101,8 @@ class Trainer {
   std::unique_ptr<torch::optim::Optimizer> opt_g_, opt_d_a_, opt_d_b_;
   model::ImagePool pool_a_, pool_b_;
   CheckpointStore checkpoints_;
+  dist::Communicator* comm_;
+  std::unique_ptr<dist::GradientReducer> reduce_g_, reduce_d_a_, reduce_d_b_;
   double identity_weight_;
   int64_t step_ = 0;
 };

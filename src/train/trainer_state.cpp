@@ -2,7 +2,10 @@
 // follow, so that N steps + resume + N steps equals 2N steps bit for bit on CPU.
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cstring>
+
 #include "common/error.h"
+#include "common/file_util.h"
 #include "common/log.h"
 #include "train/trainer.h"
 
@@ -72,9 +75,10 @@ void Trainer::save_state(torch::serialize::OutputArchive& archive) {
   archive.write("opt_d_a", opt_d_a);
   archive.write("opt_d_b", opt_d_b);
   archive.write("step", scalar(step_));
+  // The data position counts global samples, so a run can resume on another world size.
   const data::SourcePosition position = source_.position();
   archive.write("data_epoch", scalar(position.epoch));
-  archive.write("data_batch", scalar(position.batch));
+  archive.write("data_sample", scalar(position.batch * options_.batch_size * world()));
   save_pool(archive, "pool_a", pool_a_);
   save_pool(archive, "pool_b", pool_b_);
   archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
@@ -92,7 +96,13 @@ void Trainer::load_state(torch::serialize::InputArchive& archive) {
   opt_d_a_->load(opt_d_a);
   opt_d_b_->load(opt_d_b);
   step_ = read_scalar(archive, "step");
-  source_.seek({read_scalar(archive, "data_epoch"), read_scalar(archive, "data_batch")});
+  const int64_t sample = read_scalar(archive, "data_sample");
+  const int64_t global_batch = options_.batch_size * world();
+  if (sample % global_batch != 0) {
+    log::warn("the checkpoint stopped at sample ", sample, " of its epoch, which is not a multiple of ",
+              global_batch, " (batch size x ranks): resuming at the batch before it");
+  }
+  source_.seek({read_scalar(archive, "data_epoch"), sample / global_batch});
   load_pool(archive, "pool_a", pool_a_, device_);
   load_pool(archive, "pool_b", pool_b_, device_);
   torch::Tensor rng;
@@ -101,7 +111,59 @@ void Trainer::load_state(torch::serialize::InputArchive& archive) {
   generator.set_state(rng);
 }
 
+void Trainer::synchronize_state() {
+  const std::string signature = parameter_signature().dump();
+  std::vector<int64_t> crcs = comm_->all_gather(static_cast<int64_t>(crc32_of(signature)));
+  for (int r = 1; r < world(); ++r) {
+    CG_REQUIRE(crcs[r] == crcs[0], ConfigError, "rank ", r, " builds a model with other parameter ",
+               "names or shapes than rank 0: every rank must get the same flags");
+  }
+  // Rank 0's full state (weights, optimizers, step, data position, pools) goes to all.
+  std::string bytes;
+  if (rank() == 0) {
+    torch::serialize::OutputArchive archive;
+    save_state(archive);
+    archive.save_to([&](const void* data, size_t size) {
+      bytes.append(static_cast<const char*>(data), size);
+      return size;
+    });
+  }
+  torch::Tensor length = torch::tensor(static_cast<int64_t>(bytes.size()), torch::kLong)
+                             .reshape({1}).to(device_);
+  comm_->broadcast(length, 0);
+  torch::Tensor buffer = torch::empty({length.item<int64_t>()}, torch::kByte);
+  if (rank() == 0) std::memcpy(buffer.data_ptr(), bytes.data(), bytes.size());
+  buffer = buffer.to(device_);
+  comm_->broadcast(buffer, 0);
+  if (rank() != 0) {
+    buffer = buffer.to(torch::kCPU);
+    torch::serialize::InputArchive archive;
+    archive.load_from(static_cast<const char*>(buffer.data_ptr()), static_cast<size_t>(buffer.numel()));
+    load_state(archive);
+  }
+}
+
+void Trainer::check_replicas() {
+  if (world() <= 1) return;
+  uint32_t crc = 0;
+  std::string bytes;
+  for (const auto& p : model_->parameters()) {
+    torch::Tensor cpu = p.detach().to(torch::kCPU).contiguous();
+    bytes.append(static_cast<const char*>(cpu.data_ptr()), cpu.numel() * cpu.element_size());
+  }
+  crc = crc32_of(bytes);
+  std::vector<int64_t> crcs = comm_->all_gather(static_cast<int64_t>(crc));
+  std::string differing;
+  for (int r = 1; r < world(); ++r) {
+    if (crcs[r] != crcs[0]) differing += " " + std::to_string(r);
+  }
+  CG_REQUIRE(differing.empty(), Error, "replica check at step ", step_,
+             ": the parameters of rank(s)", differing, " differ from rank 0's");
+}
+
 std::string Trainer::save_checkpoint() {
+  if (comm_ != nullptr) comm_->barrier();
+  if (rank() != 0) return "";
   torch::serialize::OutputArchive archive;
   save_state(archive);
   nlohmann::json metadata = {{"format", kFormat},

@@ -1,0 +1,42 @@
+#pragma once
+// The collective operations the trainer needs, behind one small interface with a CPU
+// backend (MPI) and a GPU backend (NCCL). Every rank must issue the same calls in the
+// same order with tensors of the same shape and dtype.
+#include <torch/torch.h>
+
+#include <memory>
+
+namespace cg::dist {
+
+/// Handle of a collective in flight.
+class Work {
+ public:
+  virtual ~Work() = default;
+  /// Returns once the result may be used by the caller's next operation. CPU: the data is
+  /// there. CUDA: the current stream is ordered after the collective (no host sync).
+  /// Rethrows the collective's error.
+  virtual void wait() = 0;
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  /// "mpi" or "nccl".
+  virtual const char* backend() const = 0;
+
+  /// Starts summing the contiguous `buffer` across ranks, in place.
+  virtual std::shared_ptr<Work> all_reduce_sum_async(torch::Tensor buffer) = 0;
+  /// Copies `tensor` of rank `root` into `tensor` of every rank, in place; blocking.
+  virtual void broadcast(torch::Tensor& tensor, int root) = 0;
+  /// Returns once every rank has called it.
+  virtual void barrier() = 0;
+  /// The value `value` of every rank, by rank.
+  virtual std::vector<int64_t> all_gather(int64_t value) = 0;
+
+  /// Blocking sum; `buffer` must be contiguous.
+  void all_reduce_sum(torch::Tensor& buffer) { all_reduce_sum_async(buffer)->wait(); }
+};
+
+}  // namespace cg::dist

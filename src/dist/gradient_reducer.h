@@ -1,0 +1,78 @@
+#pragma once
+// Averages the gradients of one optimizer's parameters across ranks, as DDP does:
+// parameters are packed, in reverse order (the order backward produces their gradients),
+// into flat buckets of about `bucket_bytes` (the first one smaller so communication
+// starts early). With overlap on, an autograd hook copies each gradient into its bucket
+// as soon as it is computed and a full bucket is reduced while backward goes on; buckets
+// are launched strictly in index order, so every rank issues the same collectives in the
+// same order. finish() waits for all buckets and writes the averages back into .grad().
+//
+// Use: prepare(); loss.backward(); finish(); optimizer.step(). Not thread-safe; the
+// hooks stay registered for the reducer's lifetime, so it must outlive the parameters'
+// use in backward passes (the trainer owns both).
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dist/communicator.h"
+
+namespace cg::dist {
+
+struct ReducerOptions {
+  int64_t bucket_bytes = 25 << 20;      ///< target bucket size (DDP's default 25 MiB)
+  int64_t first_bucket_bytes = 1 << 20; ///< the first bucket, small to start early
+  bool overlap = true;                  ///< reduce buckets during backward (hooks)
+};
+
+class GradientReducer {
+ public:
+  /// params: the parameters of one optimizer, in their registration order; all of one
+  /// dtype and device.
+  GradientReducer(std::vector<torch::Tensor> params, Communicator& comm,
+                  ReducerOptions options = {});
+  GradientReducer(const GradientReducer&) = delete;
+  GradientReducer& operator=(const GradientReducer&) = delete;
+
+  /// Arms the hooks for the next backward pass.
+  void prepare();
+  /// Reduces what the hooks did not launch (all of it with overlap off), waits for every
+  /// bucket, and sets each parameter's .grad() to the mean over ranks. Parameters that
+  /// received no gradient keep none (the graph is the same on every rank).
+  void finish();
+
+  int64_t bucket_count() const { return static_cast<int64_t>(buckets_.size()); }
+  /// Sizes in bytes of the buckets, in launch order.
+  std::vector<int64_t> bucket_sizes() const;
+  /// Bytes reduced per finish() call.
+  int64_t total_bytes() const;
+  /// Seconds finish() spent waiting for communication in its last call (exposed
+  /// communication: what overlap did not hide).
+  double last_wait_seconds() const { return last_wait_seconds_; }
+
+ private:
+  struct Slot {
+    int64_t bucket, offset, numel;
+  };
+  struct Bucket {
+    torch::Tensor flat;
+    std::vector<int64_t> params;  // indices into params_
+    int64_t pending = 0;          // gradients still to arrive in this backward pass
+    std::shared_ptr<Work> work;
+  };
+  void on_gradient(int64_t index, const torch::Tensor& grad);
+  void launch_ready();
+
+  std::vector<torch::Tensor> params_;
+  std::vector<Slot> slots_;
+  std::vector<bool> arrived_;
+  std::vector<Bucket> buckets_;
+  Communicator& comm_;
+  ReducerOptions options_;
+  bool armed_ = false;
+  size_t next_launch_ = 0;
+  double last_wait_seconds_ = 0;
+};
+
+}  // namespace cg::dist
