@@ -31,6 +31,14 @@ torch::nn::AnyModule make_discriminator(const CycleGanOptions& o, int64_t in) {
       PatchDiscriminator(PatchDiscriminatorOptions(in).ndf(o.ndf).n_layers(o.n_layers)));
 }
 
+std::vector<torch::Tensor> trainable(const torch::nn::Module& module) {
+  std::vector<torch::Tensor> params;
+  for (const auto& p : module.parameters()) {
+    if (p.requires_grad()) params.push_back(p);
+  }
+  return params;
+}
+
 }  // namespace
 
 CycleGanImpl::CycleGanImpl(const CycleGanOptions& options)
@@ -43,17 +51,23 @@ CycleGanImpl::CycleGanImpl(const CycleGanOptions& options)
   register_module("F", f_.ptr());
   register_module("D_A", d_a_.ptr());
   register_module("D_B", d_b_.ptr());
+  // Remembered now: while frozen for the G step, requires_grad no longer tells them apart.
+  d_a_trainable_ = trainable(*d_a_.ptr());
+  d_b_trainable_ = trainable(*d_b_.ptr());
 }
 
 std::vector<torch::Tensor> CycleGanImpl::generator_parameters() const {
-  std::vector<torch::Tensor> params = g_.ptr()->parameters();
-  for (auto& p : f_.ptr()->parameters()) params.push_back(p);
+  std::vector<torch::Tensor> params = trainable(*g_.ptr());
+  for (auto& p : trainable(*f_.ptr())) params.push_back(p);
   return params;
 }
 
+std::vector<torch::Tensor> CycleGanImpl::d_a_parameters() const { return d_a_trainable_; }
+std::vector<torch::Tensor> CycleGanImpl::d_b_parameters() const { return d_b_trainable_; }
+
 void CycleGanImpl::set_discriminators_trainable(bool trainable) {
-  for (auto& p : d_a_.ptr()->parameters()) p.set_requires_grad(trainable);
-  for (auto& p : d_b_.ptr()->parameters()) p.set_requires_grad(trainable);
+  for (auto& p : d_a_trainable_) p.set_requires_grad(trainable);
+  for (auto& p : d_b_trainable_) p.set_requires_grad(trainable);
 }
 
 std::string to_string(GeneratorArch arch) {

@@ -43,12 +43,14 @@ class CycleGanImpl : public torch::nn::Module {
   /// b: (N, channels_b, H, W) -> (N, 1, h, w) raw scores.
   torch::Tensor d_b(const torch::Tensor& b) { return d_b_.forward(b); }
 
-  /// Parameters of G then F (the one generator optimizer), D_A, D_B.
+  /// Trainable parameters (inert biases excluded, see inert_bias.h) of G then F (the one
+  /// generator optimizer), of D_A, of D_B.
   std::vector<torch::Tensor> generator_parameters() const;
-  std::vector<torch::Tensor> d_a_parameters() const { return d_a_.ptr()->parameters(); }
-  std::vector<torch::Tensor> d_b_parameters() const { return d_b_.ptr()->parameters(); }
+  std::vector<torch::Tensor> d_a_parameters() const;
+  std::vector<torch::Tensor> d_b_parameters() const;
 
-  /// Sets requires_grad on both discriminators (false: "frozen" during the G step).
+  /// Sets requires_grad on both discriminators' trainable parameters (false: "frozen"
+  /// during the G step).
   void set_discriminators_trainable(bool trainable);
 
   const CycleGanOptions& options() const { return options_; }
@@ -57,6 +59,7 @@ class CycleGanImpl : public torch::nn::Module {
  private:
   CycleGanOptions options_;
   torch::nn::AnyModule g_, f_, d_a_, d_b_;
+  std::vector<torch::Tensor> d_a_trainable_, d_b_trainable_;
 };
 TORCH_MODULE(CycleGan);
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "model/inert_bias.h"
+
 namespace cg::model {
 namespace nn = torch::nn;
 namespace {
@@ -34,6 +36,7 @@ void PatchDiscriminatorImpl::reset() {
     model->push_back(leaky());
   }
   model->push_back(conv4(ndf * mult, 1, 1));
+  freeze_biases_before_instance_norm(model);
   register_module("model", model);
 }
 

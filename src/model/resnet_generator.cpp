@@ -1,5 +1,7 @@
 #include "model/resnet_generator.h"
 
+#include "model/inert_bias.h"
+
 namespace cg::model {
 namespace nn = torch::nn;
 namespace {
@@ -18,6 +20,7 @@ void ResnetBlockImpl::reset() {
       instance_norm(channels), nn::ReLU(),
       nn::ReflectionPad2d(1), nn::Conv2d(nn::Conv2dOptions(channels, channels, 3)),
       instance_norm(channels));
+  freeze_biases_before_instance_norm(conv_block);
   register_module("conv_block", conv_block);
 }
 
@@ -57,6 +60,7 @@ void ResnetGeneratorImpl::reset() {
   } else {
     model->push_back(nn::Sigmoid());
   }
+  freeze_biases_before_instance_norm(model);
   register_module("model", model);
 }
 

@@ -1,5 +1,7 @@
 #include "model/unet_generator.h"
 
+#include "model/inert_bias.h"
+
 namespace cg::model {
 namespace nn = torch::nn;
 
@@ -41,6 +43,15 @@ void UnetGeneratorImpl::reset() {
   }
   output = nn::ConvTranspose2d(
       nn::ConvTranspose2dOptions(channels, options.out_channels(), k).stride(1).padding(pad));
+  // Inert biases (see inert_bias.h): every encoder conv but the first feeds only
+  // InstanceNorms (the next layer's, and through its skip the decoder's); so does every
+  // decoder conv but the last, whose output reaches the output convolution.
+  for (size_t i = 1; i < encoder->size(); ++i) {
+    encoder[i]->as<nn::Sequential>()->ptr(2)->as<nn::Conv2d>()->bias.set_requires_grad(false);
+  }
+  for (size_t j = 0; j + 1 < decoder->size(); ++j) {
+    decoder[j]->as<nn::Sequential>()->ptr(2)->as<nn::ConvTranspose2d>()->bias.set_requires_grad(false);
+  }
   register_module("encoder", encoder);
   register_module("decoder", decoder);
   register_module("output", output);

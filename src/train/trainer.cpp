@@ -29,7 +29,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainerOptions& o,
 }
 
 model::CycleGan make_model(const model::CycleGanOptions& options, uint64_t seed,
-                           const torch::Device& device) {
+                           const torch::Device& device, torch::Dtype dtype) {
   if (device.is_cuda()) {
     const auto available = static_cast<int64_t>(torch::cuda::device_count());
     CG_REQUIRE(available > 0, ConfigError, "--device ", device.str(),
@@ -40,7 +40,7 @@ model::CycleGan make_model(const model::CycleGanOptions& options, uint64_t seed,
   torch::manual_seed(seed);
   model::CycleGan net(options);
   model::init_weights(*net);
-  net->to(device);
+  net->to(device, dtype);
   return net;
 }
 
@@ -60,7 +60,7 @@ Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
       source_(source),
       run_config_(std::move(run_config)),
       device_(options_.device),
-      model_(make_model(model_options, options_.seed, device_)),
+      model_(make_model(model_options, options_.seed, device_, options_.dtype)),
       pool_a_(options_.pool_size, mix_seed(options_.seed, 0x9001)),
       pool_b_(options_.pool_size, mix_seed(options_.seed, 0x9002)),
       checkpoints_((std::filesystem::path(options_.run_dir) / "checkpoints").string(),
@@ -105,8 +105,8 @@ void Trainer::set_learning_rates() {
 Trainer::Forward Trainer::forward_generators(const data::UnpairedBatch& batch) {
   set_learning_rates();
   Forward fwd;
-  fwd.real_a = batch.a.to(device_, /*non_blocking=*/true);
-  fwd.real_b = batch.b.to(device_, /*non_blocking=*/true);
+  fwd.real_a = batch.a.to(device_, options_.dtype, /*non_blocking=*/true);
+  fwd.real_b = batch.b.to(device_, options_.dtype, /*non_blocking=*/true);
   // G and F run once per step: the D updates only change D, so these fakes are exactly
   // what a second forward pass after them would give, and update_generators reuses them.
   fwd.fake_b = model_->g(fwd.real_a);
@@ -172,8 +172,8 @@ StepLosses Trainer::step(const data::UnpairedBatch& batch) {
 void Trainer::write_samples(const data::UnpairedBatch& batch) {
   torch::NoGradGuard no_grad;
   const int64_t n = std::min<int64_t>(4, batch.a.size(0));
-  torch::Tensor a = batch.a.narrow(0, 0, n).to(device_);
-  torch::Tensor b = batch.b.narrow(0, 0, n).to(device_);
+  torch::Tensor a = batch.a.narrow(0, 0, n).to(device_, options_.dtype);
+  torch::Tensor b = batch.b.narrow(0, 0, n).to(device_, options_.dtype);
   torch::Tensor g_a = model_->g(a), f_b = model_->f(b);
   char name[48];
   std::snprintf(name, sizeof(name), "step_%08lld.png", static_cast<long long>(step_));

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include <torch/torch.h>
+
 #include "model/losses.h"
 
 namespace cg::train {
@@ -17,6 +19,10 @@ struct TrainerOptions {
   int64_t batch_size = 32;   ///< images per domain per step (per rank)
   uint64_t seed = 0;         ///< weights, pools and data order derive from it
   std::string device = "cpu";  ///< "cpu", "cuda" or "cuda:N"
+  /// Parameter and compute dtype. Tests use kDouble to compare runs that differ only in
+  /// rounding (1 rank vs N): in float32, Adam and RMSprop scale the rounding noise of
+  /// near-zero gradients up to full-size steps.
+  torch::Dtype dtype = torch::kFloat;
   model::GanLoss gan_loss = model::GanLoss::kLeastSquares;
   double lambda_cycle = 10.0;      ///< weight of each L1 cycle term
   double identity_weight = 0.5;    ///< weight of each L1 identity term (0: off)

@@ -91,7 +91,7 @@ void Trainer::load_state(torch::serialize::InputArchive& archive) {
   archive.read("opt_d_a", opt_d_a);
   archive.read("opt_d_b", opt_d_b);
   model_->load(nets);
-  model_->to(device_);
+  model_->to(device_, options_.dtype);
   opt_g_->load(opt_g);
   opt_d_a_->load(opt_d_a);
   opt_d_b_->load(opt_d_b);

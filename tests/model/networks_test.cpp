@@ -92,6 +92,22 @@ TEST(PatchDiscriminator, PaperParameterCountAnd30x30Map) {
   EXPECT_EQ(d(torch::rand({1, 3, 256, 256})).sizes(), (std::vector<int64_t>{1, 1, 30, 30}));
 }
 
+TEST(InertBiases, OnlyBiasesFeedingInstanceNormAreFrozen) {
+  ResnetGenerator g(ResnetGeneratorOptions(3, 3));
+  auto params = g->named_parameters();
+  EXPECT_FALSE(params["model.1.bias"].requires_grad());
+  EXPECT_FALSE(params["model.10.conv_block.5.bias"].requires_grad());
+  EXPECT_TRUE(params["model.26.bias"].requires_grad()) << "the output conv feeds tanh";
+  EXPECT_TRUE(params["model.1.weight"].requires_grad());
+  UnetGenerator u(UnetGeneratorOptions(1, 3));
+  auto unet = u->named_parameters();
+  EXPECT_TRUE(unet["encoder.0.2.bias"].requires_grad()) << "its skip reaches the output conv";
+  EXPECT_FALSE(unet["encoder.1.2.bias"].requires_grad());
+  EXPECT_FALSE(unet["decoder.0.2.bias"].requires_grad());
+  EXPECT_TRUE(unet["decoder.2.2.bias"].requires_grad());
+  EXPECT_TRUE(unet["output.bias"].requires_grad());
+}
+
 TEST(InitWeights, ConvWeightsFollowNormal002AndBiasesAreZero) {
   torch::manual_seed(3);
   ResnetGenerator g(ResnetGeneratorOptions(3, 3));
@@ -108,7 +124,9 @@ TEST(CycleGan, NamesSubmodulesAndSplitsParameters) {
   auto names = net->named_parameters().keys();
   EXPECT_NE(std::find(names.begin(), names.end(), "G.encoder.0.2.weight"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "D_B.model.9.weight"), names.end());
-  size_t total = net->parameters().size();
+  size_t total = 0;
+  for (const auto& p : net->parameters()) total += p.requires_grad() ? 1 : 0;
+  EXPECT_LT(total, net->parameters().size()) << "inert biases are frozen";
   EXPECT_EQ(net->generator_parameters().size() + net->d_a_parameters().size() +
                 net->d_b_parameters().size(),
             total);

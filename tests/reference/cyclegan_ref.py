@@ -153,6 +153,25 @@ PRESETS = {
 }
 
 
+def freeze_inert_biases(net):
+    """Same as src/model/inert_bias.h: conv biases that feed an InstanceNorm are frozen."""
+    for m in net.modules():
+        if isinstance(m, nn.Sequential):
+            layers = list(m)
+            for conv, norm in zip(layers, layers[1:]):
+                if isinstance(conv, (nn.Conv2d, nn.ConvTranspose2d)) and isinstance(norm, nn.InstanceNorm2d):
+                    conv.bias.requires_grad_(False)
+        if isinstance(m, UnetGenerator):
+            for layer in list(m.encoder)[1:]:
+                layer[2].bias.requires_grad_(False)
+            for layer in list(m.decoder)[:-1]:
+                layer[2].bias.requires_grad_(False)
+
+
+def trainable(module):
+    return [p for p in module.parameters() if p.requires_grad]
+
+
 class CycleGan(nn.Module):
     def __init__(self, p, n_blocks=9):
         super().__init__()
@@ -165,6 +184,7 @@ class CycleGan(nn.Module):
         disc = SeedDiscriminator if p["discriminator"] == "seed" else PatchDiscriminator
         self.D_A = disc(p["ch_a"])
         self.D_B = disc(p["ch_b"])
+        freeze_inert_biases(self)
 
 
 def init_weights(net, gain=0.02):
@@ -220,7 +240,7 @@ class Trainer:
 
     def __init__(self, net, p, seed, total_steps, lambda_cycle=10.0):
         self.net, self.p, self.total, self.lam = net, p, total_steps, lambda_cycle
-        g_params = list(net.G.parameters()) + list(net.F.parameters())
+        g_params = trainable(net.G) + trainable(net.F)
 
         def make(params, lr):
             if p["optimizer"] == "adam":
@@ -228,8 +248,9 @@ class Trainer:
             return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7)
 
         self.opt_g = make(g_params, p["lr_g"])
-        self.opt_d_a = make(list(net.D_A.parameters()), p["lr_d"])
-        self.opt_d_b = make(list(net.D_B.parameters()), p["lr_d"])
+        self.d_params = trainable(net.D_A) + trainable(net.D_B)
+        self.opt_d_a = make(trainable(net.D_A), p["lr_d"])
+        self.opt_d_b = make(trainable(net.D_B), p["lr_d"])
         self.pool_a = ImagePool(p["pool"], mix_seed(seed, 0x9001))
         self.pool_b = ImagePool(p["pool"], mix_seed(seed, 0x9002))
         self.identity = p["identity"] if p["ch_a"] == p["ch_b"] else 0.0
@@ -257,8 +278,8 @@ class Trainer:
         loss_d_a.backward()
         self.opt_d_a.step()
 
-        for d in (net.D_A, net.D_B):
-            d.requires_grad_(False)
+        for param in self.d_params:
+            param.requires_grad_(False)
         self.opt_g.zero_grad()
         loss_g_adv = adversarial(net.D_B(fake_b), True)
         loss_f_adv = adversarial(net.D_A(fake_a), True)
@@ -273,8 +294,8 @@ class Trainer:
             loss_g = loss_g + loss_idt_a + loss_idt_b
         loss_g.backward()
         self.opt_g.step()
-        for d in (net.D_A, net.D_B):
-            d.requires_grad_(True)
+        for param in self.d_params:
+            param.requires_grad_(True)
         self.step_count += 1
         return torch.stack([loss_d_a, loss_d_b, loss_g_adv, loss_f_adv, loss_cycle_a, loss_cycle_b,
                             loss_idt_a, loss_idt_b, loss_g]).detach().double()

@@ -51,7 +51,8 @@ TEST_P(TrainerPhases, EachUpdateTouchesOnlyItsNetworks) {
   EXPECT_TRUE(unchanged(d_a, da1)) << "the generator step changed D_A";
   EXPECT_TRUE(unchanged(d_b, db1)) << "the generator step changed D_B";
   EXPECT_FALSE(unchanged(gens, g0)) << "the generator step did not update G and F";
-  for (const auto& p : net->parameters()) EXPECT_TRUE(p.requires_grad()) << "D left frozen";
+  for (const auto& p : net->d_a_parameters()) EXPECT_TRUE(p.requires_grad()) << "D_A left frozen";
+  for (const auto& p : net->d_b_parameters()) EXPECT_TRUE(p.requires_grad()) << "D_B left frozen";
 }
 
 INSTANTIATE_TEST_SUITE_P(BothPresets, TrainerPhases, ::testing::Values(false, true),

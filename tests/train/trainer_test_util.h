@@ -48,8 +48,10 @@ inline Setup paper_setup(const std::string& run_dir) {
   return s;
 }
 
-/// Synthetic pictures in the setup's channels and range, `n` per domain.
-inline std::unique_ptr<data::TensorSource> make_source(const Setup& s, int64_t n, uint64_t seed = 1) {
+/// Synthetic pictures in the setup's channels and range, `n` per domain; rank `rank` of
+/// `world` reads its slice of each global batch.
+inline std::unique_ptr<data::TensorSource> make_source(const Setup& s, int64_t n, uint64_t seed = 1,
+                                                       int rank = 0, int world = 1) {
   torch::Tensor pictures = data::make_scenes(2 * n, 32, seed);
   auto range = model::image_range(s.model.output_activation);
   auto domain = [&](torch::Tensor rgb, int64_t channels) {
@@ -57,7 +59,8 @@ inline std::unique_ptr<data::TensorSource> make_source(const Setup& s, int64_t n
   };
   return std::make_unique<data::TensorSource>(domain(pictures.narrow(0, 0, n), s.model.channels_a),
                                               domain(pictures.narrow(0, n, n), s.model.channels_b),
-                                              s.train.batch_size, seed);
+                                              s.train.batch_size, seed, /*shuffle=*/true, rank,
+                                              world);
 }
 
 /// Inverts the byte at `offset` of the file at `path`.
