@@ -44,14 +44,17 @@ model::CycleGan make_model(const model::CycleGanOptions& options, uint64_t seed,
   return net;
 }
 
+}  // namespace
+
 // Backward pass, then (data-parallel) the mean of the gradients over ranks.
-void backward(const torch::Tensor& loss, dist::GradientReducer* reducer) {
+void Trainer::backward(const torch::Tensor& loss, dist::GradientReducer* reducer) {
   if (reducer != nullptr) reducer->prepare();
   loss.backward();
-  if (reducer != nullptr) reducer->finish();
+  if (reducer != nullptr) {
+    reducer->finish();
+    comm_wait_seconds_ += reducer->last_wait_seconds();
+  }
 }
-
-}  // namespace
 
 Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
                  data::UnpairedSource& source, nlohmann::json run_config,

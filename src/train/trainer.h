@@ -77,6 +77,9 @@ class Trainer {
   bool resume(const std::string& spec);
 
   int64_t total_steps() const;
+  /// Seconds spent waiting for gradient all-reduces after backward (communication the
+  /// overlap did not hide), summed over all steps so far.
+  double comm_wait_seconds() const { return comm_wait_seconds_; }
   int64_t current_step() const { return step_; }
   model::CycleGan& model() { return model_; }
   torch::optim::Optimizer& optimizer_g() { return *opt_g_; }
@@ -84,6 +87,7 @@ class Trainer {
 
  private:
   void set_learning_rates();
+  void backward(const torch::Tensor& loss, dist::GradientReducer* reducer);
   void synchronize_state();
   int rank() const { return comm_ ? comm_->rank() : 0; }
   int world() const { return comm_ ? comm_->size() : 1; }
@@ -105,6 +109,7 @@ class Trainer {
   std::unique_ptr<dist::GradientReducer> reduce_g_, reduce_d_a_, reduce_d_b_;
   double identity_weight_;
   int64_t step_ = 0;
+  double comm_wait_seconds_ = 0;
 };
 
 }  // namespace cg::train

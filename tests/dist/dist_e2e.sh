@@ -26,6 +26,17 @@ grep -q "resumed from .*ckpt_00000004.pt at step 4" "$work/b.log" || fail "1 ran
 grep -q "resumed from .*ckpt_00000006.pt at step 6" "$work/c.log" || fail "2 ranks did not resume at step 6"
 grep -q "step 8/8" "$work/c.log" || fail "the 2-rank resume did not reach step 8"
 
+# An error on rank 0 alone (its run directory cannot be created) ends both ranks.
+start=$(date +%s)
+set +e
+timeout 90 "${launch[@]}" -np 2 "$bin" "${common[@]}" --run-dir /proc/cyclegan_forbidden --steps 4 \
+  > "$work/e.log" 2>&1; rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "a failing rank 0 did not fail the job"
+[ "$rc" -ne 124 ] || fail "the job hung after rank 0 failed"
+[ $(( $(date +%s) - start )) -le 60 ] || fail "the job took over 60 s to end after rank 0 failed"
+grep -q "rank 0 error.*cyclegan_forbidden" "$work/e.log" || { cat "$work/e.log"; fail "rank 0's message is missing"; }
+
 # Kill one rank mid-training.
 kill_run="$work/kill"
 "${launch[@]}" -np 2 "$bin" "${common[@]}" --run-dir "$kill_run" --steps 100000 > "$work/k.log" 2>&1 &

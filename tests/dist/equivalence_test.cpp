@@ -5,6 +5,9 @@
 // that rounding noise up to full steps wherever a gradient is close to zero.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include "common/error.h"
 #include "dist/mpi_communicator.h"
 #include "trainer_test_util.h"
 
@@ -50,8 +53,32 @@ TEST_P(Equivalence, RanksWithBatchBMatchOneProcessWithTheCombinedBatch) {
     worst = std::max(worst, err);
     EXPECT_LE(err, 1e-5) << item.key() << " on rank " << rank;
   }
-  RecordProperty("worst_relative_error", std::to_string(worst));
+  std::ostringstream worst_text;
+  worst_text << worst;
+  RecordProperty("worst_relative_error", worst_text.str());
   parallel.check_replicas();
+}
+
+TEST(ReplicaCheck, NamesTheRankWhoseWeightsDiverged) {
+  dist::MpiCommunicator comm;
+  if (comm.size() < 2) GTEST_SKIP() << "needs two ranks";
+  auto s = testing::seed_setup(testing::fresh_dir("replica_" + std::to_string(comm.rank())));
+  s.train.steps = 1;
+  auto source = testing::make_source(s, 16, 1, comm.rank(), comm.size());
+  Trainer trainer(s.train, s.model, *source, {}, &comm);
+  trainer.step(source->next());
+  trainer.check_replicas();  // identical after a real step
+  if (comm.rank() == comm.size() - 1) {
+    torch::NoGradGuard no_grad;
+    trainer.model()->parameters()[0].add_(1e-3);
+  }
+  try {
+    trainer.check_replicas();
+    FAIL() << "diverged replicas must be reported";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rank(s) " + std::to_string(comm.size() - 1)),
+              std::string::npos) << e.what();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(BothPresets, Equivalence, ::testing::Values(false, true),
