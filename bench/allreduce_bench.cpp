@@ -4,7 +4,7 @@
 //   2. the GradientReducer's bucketed reduction of a real gradient set (the paper
 //      preset's G+F, D_A, D_B) against one raw MPI_Allreduce of the same total size.
 //
-//   mpirun -np 2 build/allreduce_bench [--iters N] [--max-mib M]
+//   mpirun -np 2 build/allreduce_bench [--iters N] [--max-mib M] [--bucket-mb B]
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -40,9 +40,11 @@ int main(int argc, char** argv) {
   cg::dist::MpiEnvironment mpi(&argc, &argv);
   int iters = 10;
   int64_t max_mib = 256;
+  double bucket_mb = 25;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--iters") && i + 1 < argc) iters = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--max-mib") && i + 1 < argc) max_mib = std::atoll(argv[++i]);
+    else if (!std::strcmp(argv[i], "--bucket-mb") && i + 1 < argc) bucket_mb = std::atof(argv[++i]);
   }
   torch::set_num_threads(1);
   const int n = mpi.size();
@@ -70,6 +72,7 @@ int main(int argc, char** argv) {
   cg::dist::MpiCommunicator comm;
   cg::dist::ReducerOptions reducer_options;
   reducer_options.overlap = false;
+  reducer_options.bucket_bytes = static_cast<int64_t>(bucket_mb * (1 << 20));
   std::vector<std::unique_ptr<cg::dist::GradientReducer>> reducers;
   int64_t total_bytes = 0;
   for (auto params : {net->generator_parameters(), net->d_a_parameters(), net->d_b_parameters()}) {
@@ -91,8 +94,8 @@ int main(int argc, char** argv) {
   if (root) {
     size_t buckets = 0;
     for (auto& r : reducers) buckets += static_cast<size_t>(r->bucket_count());
-    std::printf("\ngradient set of the paper preset: %.1f MiB in %zu buckets\n",
-                static_cast<double>(total_bytes) / (1 << 20), buckets);
+    std::printf("\ngradient set of the paper preset: %.1f MiB in %zu buckets of <= %.0f MiB\n",
+                static_cast<double>(total_bytes) / (1 << 20), buckets, bucket_mb);
     std::printf("%-28s %10.2f ms  busbw %7.3f GB/s\n", "reducer (bucketed)", reducer_time * 1e3,
                 static_cast<double>(total_bytes) / reducer_time / 1e9 * bus_factor);
     std::printf("%-28s %10.2f ms  busbw %7.3f GB/s\n", "one raw MPI_Allreduce", raw_time * 1e3,
