@@ -61,6 +61,8 @@ std::optional<Config> parse_command_line(int argc, const char* const* argv) {
   std::string preset_name, config_path;
   std::string presets;
   for (const auto& n : preset_names()) presets += (presets.empty() ? "" : "|") + n;
+  // A repeated flag takes its last value, so wrappers can append overrides to defaults.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--preset", preset_name, "starting values (" + presets + "; default cifar-colorize)");
   app.add_option("--config", config_path, "JSON file of option values, applied after the preset");
   std::map<std::string, std::string> given;

@@ -62,6 +62,12 @@ TEST(CommandLine, FlagsOverrideTheConfigFileWhichOverridesThePreset) {
   EXPECT_EQ(c.train.pool_size, 50);
 }
 
+TEST(CommandLine, ARepeatedFlagTakesItsLastValue) {
+  Config c = parse({"--steps", "300", "--batch-size", "16", "--steps", "20"});
+  EXPECT_EQ(c.train.steps, 20);
+  EXPECT_EQ(c.train.batch_size, 16);
+}
+
 TEST(CommandLine, ResolvedConfigReadsBackToTheSameConfig) {
   Config c = parse({"--preset", "paper-256", "--steps", "7", "--gan-loss", "vanilla"});
   std::string file = write_config("roundtrip", to_json(c).dump());
