@@ -16,12 +16,6 @@ namespace {
 
 constexpr int64_t kSteps = 3;
 
-double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
-  double scale = want.to(torch::kDouble).norm().item<double>();
-  double diff = (got.to(torch::kDouble) - want.to(torch::kDouble)).norm().item<double>();
-  return scale > 0 ? diff / scale : diff;
-}
-
 class Equivalence : public ::testing::TestWithParam<bool> {};
 
 TEST_P(Equivalence, RanksWithBatchBMatchOneProcessWithTheCombinedBatch) {
@@ -49,7 +43,7 @@ TEST_P(Equivalence, RanksWithBatchBMatchOneProcessWithTheCombinedBatch) {
   auto expected = single.model()->named_parameters();
   double worst = 0;
   for (const auto& item : parallel.model()->named_parameters()) {
-    double err = relative_error(item.value(), expected[item.key()]);
+    double err = testing::relative_error(item.value(), expected[item.key()]);
     worst = std::max(worst, err);
     EXPECT_LE(err, 1e-5) << item.key() << " on rank " << rank;
   }

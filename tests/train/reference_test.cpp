@@ -35,12 +35,6 @@ class Reference {
   std::map<std::string, torch::Tensor> tensors_;
 };
 
-double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
-  double scale = want.to(torch::kDouble).norm().item<double>();
-  double diff = (got.to(torch::kDouble) - want.to(torch::kDouble)).norm().item<double>();
-  return scale > 0 ? diff / scale : diff;
-}
-
 void replay(const std::string& preset, testing::Setup s) {
   static const Reference ref;
   const std::string p = preset + "/";
@@ -74,7 +68,7 @@ void replay(const std::string& preset, testing::Setup s) {
   }
   int64_t compared = 0;
   for (const auto& item : trainer.model()->named_parameters()) {
-    double err = relative_error(item.value(), ref[p + "final/" + item.key()]);
+    double err = testing::relative_error(item.value(), ref[p + "final/" + item.key()]);
     EXPECT_LE(err, kRelTol) << preset << " weight " << item.key() << " relative error " << err;
     ++compared;
   }

@@ -63,6 +63,13 @@ inline std::unique_ptr<data::TensorSource> make_source(const Setup& s, int64_t n
                                               world);
 }
 
+/// ||got - want|| / ||want|| in float64 (the absolute norm when `want` is zero).
+inline double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
+  double scale = want.to(torch::kDouble).norm().item<double>();
+  double diff = (got.to(torch::kDouble) - want.to(torch::kDouble)).norm().item<double>();
+  return scale > 0 ? diff / scale : diff;
+}
+
 /// Inverts the byte at `offset` of the file at `path`.
 inline void flip_byte(const std::string& path, std::streamoff offset) {
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
