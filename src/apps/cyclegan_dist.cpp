@@ -10,6 +10,7 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "data/color.h"
+#include "data/shard_source.h"
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
 #include "dist/mpi_communicator.h"
@@ -23,7 +24,8 @@ namespace {
 
 // The synthetic source: domain A is the gray version of one half of the pictures, domain
 // B the colour of the other half, so the domains share no picture.
-std::unique_ptr<cg::data::TensorSource> make_source(const cg::cli::Config& c, int rank, int world) {
+std::unique_ptr<cg::data::UnpairedSource> make_synthetic_source(const cg::cli::Config& c, int rank,
+                                                                int world) {
   const int64_t n = c.data.synthetic_images;
   torch::Tensor pictures = cg::data::make_scenes(2 * n, c.data.image_size, c.train.seed);
   auto range = cg::model::image_range(c.model.output_activation);
@@ -37,6 +39,42 @@ std::unique_ptr<cg::data::TensorSource> make_source(const cg::cli::Config& c, in
   torch::Tensor b = as_domain(pictures.narrow(0, n, n), c.model.channels_b);
   return std::make_unique<cg::data::TensorSource>(a, b, c.train.batch_size, c.train.seed,
                                                   /*shuffle=*/true, rank, world);
+}
+
+// A data set directory: this rank's slice of every global batch, read ahead by
+// background threads into page-locked memory when training on CUDA.
+std::unique_ptr<cg::data::UnpairedSource> make_source(const cg::cli::Config& c, int rank, int world,
+                                                      bool on_cuda) {
+  if (c.data.source == "synthetic") return make_synthetic_source(c, rank, world);
+  cg::data::LoaderOptions options;
+  options.batch_size = c.train.batch_size;
+  options.seed = c.train.seed;
+  options.rank = rank;
+  options.world = world;
+  options.crop_size = c.data.image_size;
+  options.flip = c.data.flip;
+  options.channels_a = c.model.channels_a;
+  options.channels_b = c.model.channels_b;
+  const auto range = cg::model::image_range(c.model.output_activation);
+  options.lo = static_cast<float>(range.lo);
+  options.hi = static_cast<float>(range.hi);
+  options.threads = static_cast<int>(c.data.loader_threads);
+  options.prefetch = c.data.prefetch;
+  options.pin_memory = on_cuda;
+  auto source = std::make_unique<cg::data::ShardSource>(c.data.source, options);
+  if (rank == 0) {
+    for (const auto* set : {&source->images_a(), &source->images_b()}) {
+      cg::log::info("data: ", set->name(), ": ", set->size(), " images ", set->height(), "x",
+                    set->width(), "x", set->channels());
+    }
+    auto convert = [](const char* d, int64_t stored, int64_t model) {
+      if (stored == 3 && model == 1) cg::log::info("data: domain ", d, " is colour; the model takes its gray (BT.601 luma)");
+      if (stored == 1 && model == 3) cg::log::info("data: domain ", d, " is gray; repeated to 3 channels for the model");
+    };
+    convert("A", source->images_a().channels(), c.model.channels_a);
+    convert("B", source->images_b().channels(), c.model.channels_b);
+  }
+  return source;
 }
 
 // Each rank's share of the node's cores, so ranks on one node do not oversubscribe it.
@@ -81,7 +119,7 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   CG_REQUIRE(backend != "nccl", cg::ConfigError, "--backend nccl: this build has no CUDA/NCCL");
 #endif
 
-  auto source = make_source(config, mpi.rank(), mpi.size());
+  auto source = make_source(config, mpi.rank(), mpi.size(), on_cuda);
   cg::dist::ReducerOptions reducer;
   reducer.bucket_bytes = static_cast<int64_t>(config.dist.bucket_mb * (1 << 20));
   reducer.overlap = config.dist.overlap;

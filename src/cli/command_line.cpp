@@ -141,8 +141,15 @@ void validate(const Config& c) {
     CG_REQUIRE(c.data.image_size >= min_size, ConfigError, "--image-size ", c.data.image_size,
                " is too small for a PatchGAN of ", m.n_layers, " layers (at least ", min_size, ")");
   }
-  CG_REQUIRE(c.data.source == "synthetic", ConfigError, "--data: unknown source '", c.data.source,
-             "' (this build reads 'synthetic')");
+  CG_REQUIRE(!c.data.source.empty(), ConfigError,
+             "--data is required: a data set directory (`cyclegan_data demo --output data/demo` "
+             "builds the demo one) or 'synthetic'");
+  if (c.data.source != "synthetic") {
+    CG_REQUIRE(std::filesystem::is_directory(c.data.source), ConfigError, "--data: ", c.data.source,
+               " is not a directory (expected a data set made by cyclegan_data, or 'synthetic')");
+  }
+  CG_REQUIRE(c.data.loader_threads >= 1 && c.data.prefetch >= 1, ConfigError,
+             "--loader-threads and --prefetch must be at least 1");
   CG_REQUIRE(c.data.synthetic_images >= t.batch_size, ConfigError, "--synthetic-images (",
              c.data.synthetic_images, ") must be at least --batch-size (", t.batch_size, ")");
 }

@@ -10,9 +10,14 @@
 namespace cg::cli {
 
 struct DataOptions {
-  std::string source = "synthetic";  ///< "synthetic": generated landscape pictures
-  int64_t image_size = 32;           ///< height and width of training images
-  int64_t synthetic_images = 2048;   ///< pictures per domain of the synthetic source
+  /// A data set directory made by cyclegan_data, or "synthetic" (generated landscapes).
+  /// Required: a run never trains on something the user did not name.
+  std::string source;
+  int64_t image_size = 32;          ///< training (crop) size; data sets store this size or larger
+  bool flip = false;                ///< random horizontal flips of data set images
+  int64_t loader_threads = 2;       ///< background reader threads per rank
+  int64_t prefetch = 4;             ///< batches read ahead per rank
+  int64_t synthetic_images = 2048;  ///< pictures per domain of the synthetic source
 };
 
 struct DistOptions {

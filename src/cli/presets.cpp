@@ -44,6 +44,7 @@ Config preset(const std::string& name) {
     c.train.pool_size = 50;
     c.train.lr_decay_start = 0.5;
     c.data.image_size = 256;
+    c.data.flip = true;
     return c;
   }
   std::string names;

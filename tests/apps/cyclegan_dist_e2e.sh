@@ -7,7 +7,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 run="$work/run"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-common=(--synthetic-images 16 --batch-size 4 --checkpoint-every 2 --sample-every 2 --run-dir "$run" --threads 1)
+common=(--data synthetic --synthetic-images 16 --batch-size 4 --checkpoint-every 2 --sample-every 2 --run-dir "$run" --threads 1)
 
 "$bin" "${common[@]}" --steps 4 > "$work/first.log" 2>&1 || { cat "$work/first.log"; fail "first run failed"; }
 for f in config.json checkpoints/ckpt_00000002.pt checkpoints/ckpt_00000004.pt \

@@ -10,13 +10,20 @@
 namespace cg::cli {
 namespace {
 
-Config parse(std::vector<std::string> args) {
+// Parses `args` as given (no --data added).
+Config parse_exactly(std::vector<std::string> args) {
   args.insert(args.begin(), "cyclegan_dist");
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
   auto config = parse_command_line(static_cast<int>(argv.size()), argv.data());
   if (!config) throw std::runtime_error("help was printed");
   return *config;
+}
+
+// Parses `args` after `--data synthetic` (a later --data wins).
+Config parse(std::vector<std::string> args) {
+  args.insert(args.begin(), {"--data", "synthetic"});
+  return parse_exactly(std::move(args));
 }
 
 std::string error_of(std::vector<std::string> args) {
@@ -49,6 +56,21 @@ TEST(CommandLine, PresetsSetTheSeedAndThePaperDefaults) {
   EXPECT_DOUBLE_EQ(paper.train.lr_g, 2e-4);
   EXPECT_TRUE(paper.train.identity_relative);
   EXPECT_EQ(paper.data.image_size, 256);
+}
+
+TEST(CommandLine, DataIsRequiredAndMustBeADirectoryOrSynthetic) {
+  try {
+    parse_exactly({});
+    FAIL() << "no --data accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--data is required"), std::string::npos) << e.what();
+  }
+  EXPECT_NE(error_of({"--data", "/no/such/dataset"}).find("/no/such/dataset is not a directory"),
+            std::string::npos);
+  EXPECT_EQ(parse({"--data", std::filesystem::temp_directory_path().string()}).data.source,
+            std::filesystem::temp_directory_path().string());
+  EXPECT_TRUE(parse({"--preset", "paper-256"}).data.flip);
+  EXPECT_FALSE(parse({}).data.flip);
 }
 
 TEST(CommandLine, FlagsOverrideTheConfigFileWhichOverridesThePreset) {

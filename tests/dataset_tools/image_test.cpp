@@ -1,0 +1,461 @@
+#include "image.h"
+
+#include <gtest/gtest.h>
+#include <stb/stb_image_write.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <random>
+#include <stdexcept>
+
+#include "common/error.h"
+
+namespace cg::tools {
+namespace {
+namespace fs = std::filesystem;
+
+class ImageFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           (std::string("cyclegan_image_") + info->test_suite_name() + "_" + info->name() + "_" +
+            std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  fs::path dir_;
+};
+
+std::vector<uint8_t> random_pixels(size_t count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::vector<uint8_t> pixels(count);
+  for (uint8_t& p : pixels) p = static_cast<uint8_t>(byte(rng));
+  return pixels;
+}
+
+// A smooth picture (JPEG keeps it within a few levels): channel c of (y, x).
+std::vector<uint8_t> smooth_pixels(int height, int width, int channels) {
+  std::vector<uint8_t> pixels;
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      for (int c = 0; c < channels; ++c) {
+        pixels.push_back(static_cast<uint8_t>(40 + 2 * x + 3 * y + 30 * c));
+      }
+    }
+  }
+  return pixels;
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A minimal PNG built by hand, for what stb_image_write cannot write (16 bits, palettes) and
+// for headers that lie.
+void append_u32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+void append_chunk(std::string& png, const char* type, const std::string& data) {
+  append_u32(png, static_cast<uint32_t>(data.size()));
+  const std::string body = std::string(type, 4) + data;
+  png += body;
+  append_u32(png, static_cast<uint32_t>(
+                      crc32(0, reinterpret_cast<const Bytef*>(body.data()), body.size())));
+}
+
+/// rows: each already prefixed by its filter byte 0.
+std::string make_png(uint32_t width, uint32_t height, int depth, int color_type,
+                     const std::string& rows, const std::string& palette = "",
+                     const std::string& transparency = "") {
+  std::string png = "\x89PNG\r\n\x1a\n";
+  std::string ihdr;
+  append_u32(ihdr, width);
+  append_u32(ihdr, height);
+  ihdr += {static_cast<char>(depth), static_cast<char>(color_type), 0, 0, 0};
+  append_chunk(png, "IHDR", ihdr);
+  if (!palette.empty()) append_chunk(png, "PLTE", palette);
+  if (!transparency.empty()) append_chunk(png, "tRNS", transparency);
+  if (!rows.empty()) {
+    uLongf packed_size = compressBound(rows.size());
+    std::string packed(packed_size, '\0');
+    EXPECT_EQ(compress(reinterpret_cast<Bytef*>(&packed[0]), &packed_size,
+                       reinterpret_cast<const Bytef*>(rows.data()), rows.size()),
+              Z_OK);
+    packed.resize(packed_size);
+    append_chunk(png, "IDAT", packed);
+  }
+  append_chunk(png, "IEND", "");
+  return png;
+}
+
+// A baseline gray JPEG built by hand (stb_image_write writes every JPEG as YCbCr): each 8x8
+// block is flat, so only DC coefficients are coded (quantizer 8: the DC is the level - 128)
+// and the decoder gives the levels back exactly. levels: one per block, rows of blocks.
+std::string make_gray_jpeg(int width, int height, const std::vector<int>& levels) {
+  std::string out = "\xff\xd8";
+  auto segment = [&out](uint8_t marker, const std::string& body) {
+    out += {static_cast<char>(0xff), static_cast<char>(marker),
+            static_cast<char>((body.size() + 2) >> 8), static_cast<char>(body.size() + 2)};
+    out += body;
+  };
+  segment(0xdb, std::string(1, '\0') + std::string(64, '\x08'));
+  segment(0xc0, {8, static_cast<char>(height >> 8), static_cast<char>(height),
+                 static_cast<char>(width >> 8), static_cast<char>(width), 1, 1, 0x11, 0});
+  std::string dc_table = {0x00, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  for (char category = 0; category < 12; ++category) dc_table += category;  // 4-bit codes
+  segment(0xc4, dc_table);
+  segment(0xc4, {0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00});  // EOB = "0"
+  segment(0xda, {1, 1, 0x00, 0, 63, 0});
+  uint32_t bits = 0;
+  int count = 0;
+  auto put = [&](uint32_t value, int length) {
+    for (int i = length - 1; i >= 0; --i) {
+      bits = (bits << 1) | ((value >> i) & 1);
+      if (++count == 8) {
+        out.push_back(static_cast<char>(bits));
+        if (bits == 0xff) out.push_back('\0');  // byte stuffing
+        bits = 0;
+        count = 0;
+      }
+    }
+  };
+  int previous = 0;
+  for (int level : levels) {
+    const int diff = (level - 128) - previous;
+    previous = level - 128;
+    int category = 0;
+    while ((std::abs(diff) >> category) != 0) ++category;
+    put(static_cast<uint32_t>(category), 4);
+    put(static_cast<uint32_t>(diff >= 0 ? diff : diff + (1 << category) - 1), category);
+    put(0, 1);  // end of block: every AC coefficient is zero
+  }
+  if (count > 0) put(0x7f, 8 - count);  // pad with ones
+  out += "\xff\xd9";
+  return out;
+}
+
+void expect_file_error(const std::string& path, std::initializer_list<const char*> needles) {
+  try {
+    decode_image(path);
+    ADD_FAILURE() << "expected FileError for " << path;
+  } catch (const FileError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+    for (const char* needle : needles) {
+      EXPECT_NE(message.find(needle), std::string::npos) << "no '" << needle << "' in: " << message;
+    }
+  }
+}
+
+Image make_image(int64_t height, int64_t width, int64_t channels, std::vector<uint8_t> pixels) {
+  return Image{height, width, channels, std::move(pixels)};
+}
+
+TEST_F(ImageFiles, PngDecodesExactlyAndDropsAlpha) {
+  const int h = 7, w = 5;
+  for (int file_channels = 1; file_channels <= 4; ++file_channels) {
+    SCOPED_TRACE(file_channels);
+    const std::vector<uint8_t> written = random_pixels(h * w * file_channels, file_channels);
+    const std::string file = path("c" + std::to_string(file_channels) + ".png");
+    ASSERT_NE(stbi_write_png(file.c_str(), w, h, file_channels, written.data(), w * file_channels),
+              0);
+    const Image image = decode_image(file);
+    const int want = file_channels <= 2 ? 1 : 3;
+    ASSERT_EQ(image.height, h);
+    ASSERT_EQ(image.width, w);
+    ASSERT_EQ(image.channels, want);
+    ASSERT_EQ(image.pixels.size(), static_cast<size_t>(h * w * want));
+    for (int i = 0; i < h * w; ++i) {
+      for (int c = 0; c < want; ++c) {
+        ASSERT_EQ(image.pixels[i * want + c], written[i * file_channels + c]) << "pixel " << i;
+      }
+    }
+  }
+}
+
+TEST_F(ImageFiles, JpegDecodesWithinTolerance) {
+  const int h = 24, w = 40;
+  for (int file_channels = 1; file_channels <= 4; ++file_channels) {
+    SCOPED_TRACE(file_channels);
+    const std::vector<uint8_t> written = smooth_pixels(h, w, file_channels);
+    const std::string file = path("c" + std::to_string(file_channels) + ".JPG");
+    ASSERT_NE(stbi_write_jpg(file.c_str(), w, h, file_channels, written.data(), 95), 0);
+    const Image image = decode_image(file);
+    ASSERT_EQ(image.height, h);
+    ASSERT_EQ(image.width, w);
+    ASSERT_EQ(image.channels, 3);  // stb writes YCbCr, gray repeated and alpha ignored
+    double sum = 0;
+    int worst = 0;
+    for (int i = 0; i < h * w; ++i) {
+      for (int c = 0; c < 3; ++c) {
+        const int source = written[i * file_channels + (file_channels <= 2 ? 0 : c)];
+        const int diff = std::abs(image.pixels[i * 3 + c] - source);
+        worst = std::max(worst, diff);
+        sum += diff;
+      }
+    }
+    EXPECT_LE(worst, 12);
+    EXPECT_LE(sum / (h * w * 3), 2.0);
+  }
+}
+
+TEST_F(ImageFiles, GrayJpegDecodesToOneChannel) {
+  const int h = 12, w = 20;  // 2 x 3 blocks, the last row and column of blocks cut
+  const std::vector<int> levels = {0, 37, 128, 200, 255, 90};
+  write_bytes(path("gray.jpeg"), make_gray_jpeg(w, h, levels));
+  const Image image = decode_image(path("gray.jpeg"));
+  ASSERT_EQ(image.height, h);
+  ASSERT_EQ(image.width, w);
+  ASSERT_EQ(image.channels, 1);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      EXPECT_NEAR(image.pixels[y * w + x], levels[(y / 8) * 3 + x / 8], 1) << y << "," << x;
+    }
+  }
+}
+
+TEST_F(ImageFiles, SixteenBitPngKeepsTheHighByte) {
+  const std::vector<uint16_t> values = {0x0000, 0x00ff, 0x0100, 0x7fff, 0x8000, 0xfffe};
+  std::string gray_rows, rgb_rows;
+  for (int y = 0; y < 2; ++y) {
+    gray_rows.push_back(0);
+    rgb_rows.push_back(0);
+    for (int x = 0; x < 3; ++x) {
+      const uint16_t v = values[y * 3 + x];
+      gray_rows += {static_cast<char>(v >> 8), static_cast<char>(v & 0xff)};
+      for (int c = 0; c < 3; ++c) {
+        const uint16_t vc = static_cast<uint16_t>(v + 0x1000 * c * (v < 0x8000));
+        rgb_rows += {static_cast<char>(vc >> 8), static_cast<char>(vc & 0xff)};
+      }
+    }
+  }
+  write_bytes(path("gray16.png"), make_png(3, 2, 16, 0, gray_rows));
+  write_bytes(path("rgb16.png"), make_png(3, 2, 16, 2, rgb_rows));
+  const Image gray = decode_image(path("gray16.png"));
+  const Image rgb = decode_image(path("rgb16.png"));
+  ASSERT_EQ(gray.channels, 1);
+  ASSERT_EQ(rgb.channels, 3);
+  ASSERT_EQ(gray.pixels.size(), 6u);
+  for (size_t i = 0; i < values.size(); ++i) {
+    EXPECT_EQ(gray.pixels[i], values[i] >> 8) << i;
+    for (int c = 0; c < 3; ++c) {
+      const int vc = values[i] + 0x1000 * c * (values[i] < 0x8000);
+      EXPECT_EQ(rgb.pixels[i * 3 + c], vc >> 8) << i << " " << c;
+    }
+  }
+}
+
+TEST_F(ImageFiles, PalettePngDecodesToRgbWithoutAlpha) {
+  const std::string palette = {10, 20, 30, static_cast<char>(200), 100, 0};
+  const std::string alpha = {0, static_cast<char>(128)};  // tRNS: dropped like any alpha
+  const std::string rows = {0, 0, 1, 1, 0, 1, 0, 1};      // filter byte, then 3 indices a row
+  write_bytes(path("palette.png"), make_png(3, 2, 8, 3, rows, palette, alpha));
+  const Image image = decode_image(path("palette.png"));
+  ASSERT_EQ(image.channels, 3);
+  const std::vector<uint8_t> expected = {10,  20,  30, 200, 100, 0,  200, 100, 0,
+                                         200, 100, 0,  10,  20,  30, 200, 100, 0};
+  EXPECT_EQ(image.pixels, expected);
+}
+
+TEST_F(ImageFiles, MemoryDecodeMatchesFileDecode) {
+  const std::vector<uint8_t> written = random_pixels(6 * 4 * 3, 7);
+  const std::string file = path("a.png");
+  ASSERT_NE(stbi_write_png(file.c_str(), 4, 6, 3, written.data(), 12), 0);
+  const std::string bytes = read_bytes(file);
+  const Image image = decode_image_memory(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                          bytes.size(), "in memory");
+  EXPECT_EQ(image.pixels, written);
+  EXPECT_EQ(image.pixels, decode_image(file).pixels);
+}
+
+TEST_F(ImageFiles, BadFilesThrowFileErrorNamingPathAndReason) {
+  expect_file_error(path("missing.png"), {"No such file"});
+  fs::create_directories(path("folder.png"));
+  expect_file_error(path("folder.png"), {"not a regular file"});
+  write_bytes(path("empty.png"), "");
+  expect_file_error(path("empty.png"), {"empty file"});
+  write_bytes(path("text.jpg"), "this is not a picture, just some text\n");
+  expect_file_error(path("text.jpg"), {"not a JPEG or PNG"});
+}
+
+TEST_F(ImageFiles, TruncatedFilesThrowFileError) {
+  const std::vector<uint8_t> written = random_pixels(32 * 32 * 3, 3);
+  ASSERT_NE(stbi_write_png(path("full.png").c_str(), 32, 32, 3, written.data(), 96), 0);
+  ASSERT_NE(stbi_write_jpg(path("full.jpg").c_str(), 32, 32, 3, written.data(), 90), 0);
+  for (const char* format : {"png", "jpg"}) {
+    const std::string bytes = read_bytes(path(std::string("full.") + format));
+    // Cut in the header, early in the pixel data and just before the end of it (a PNG that
+    // only lacks its IEND chunk has all its pixels, and decodes).
+    const size_t tail = std::string(format) == "png" ? 20 : 2;
+    for (size_t keep : {size_t{20}, bytes.size() / 10, bytes.size() / 2, bytes.size() - tail}) {
+      SCOPED_TRACE(std::string(format) + " " + std::to_string(keep));
+      const std::string file = path("cut" + std::to_string(keep) + "." + format);
+      write_bytes(file, bytes.substr(0, keep));
+      expect_file_error(file, {"truncated"});
+    }
+  }
+}
+
+TEST_F(ImageFiles, OversizedHeaderIsRefusedBeforeDecoding) {
+  // Headers only: decoding would need gigabytes, the size check must come first.
+  write_bytes(path("wide.png"), make_png(40000, 10, 8, 2, ""));
+  expect_file_error(path("wide.png"), {"40000x10", "larger than the limit"});
+  write_bytes(path("huge.png"), make_png(20000, 20000, 8, 0, ""));
+  expect_file_error(path("huge.png"), {"20000x20000", "larger than the limit"});
+}
+
+TEST(ToChannels, LumaOfKnownColors) {
+  const std::vector<std::vector<uint8_t>> colors = {
+      {255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {255, 255, 255}, {0, 0, 0}, {10, 20, 30}, {0, 0, 250}};
+  std::vector<uint8_t> pixels;
+  for (const auto& color : colors) pixels.insert(pixels.end(), color.begin(), color.end());
+  const Image rgb = make_image(1, 7, 3, pixels);
+  const Image gray = to_channels(rgb, 1);
+  ASSERT_EQ(gray.channels, 1);
+  // 76.245, 149.685, 29.07, 255, 0, 18.15, 28.5 (a half: rounds up; PIL's 'L' gives 28).
+  EXPECT_EQ(gray.pixels, (std::vector<uint8_t>{76, 150, 29, 255, 0, 18, 29}));
+}
+
+TEST(ToChannels, GrayRepeatsAndSameCountCopies) {
+  const Image gray = make_image(2, 2, 1, {0, 17, 128, 255});
+  const Image rgb = to_channels(gray, 3);
+  EXPECT_EQ(rgb.channels, 3);
+  EXPECT_EQ(rgb.pixels, (std::vector<uint8_t>{0, 0, 0, 17, 17, 17, 128, 128, 128, 255, 255, 255}));
+  EXPECT_EQ(to_channels(gray, 1).pixels, gray.pixels);
+  EXPECT_EQ(to_channels(rgb, 3).pixels, rgb.pixels);
+  EXPECT_EQ(to_channels(rgb, 1).pixels, gray.pixels);
+}
+
+TEST(ToChannels, OtherCountsAndBadImagesThrow) {
+  const Image gray = make_image(2, 2, 1, {0, 17, 128, 255});
+  EXPECT_THROW(to_channels(gray, 2), std::invalid_argument);
+  EXPECT_THROW(to_channels(gray, 4), std::invalid_argument);
+  EXPECT_THROW(to_channels(make_image(1, 1, 4, {1, 2, 3, 4}), 3), std::invalid_argument);
+  EXPECT_THROW(to_channels(make_image(2, 2, 3, {1, 2, 3}), 1), std::invalid_argument);
+}
+
+TEST(Resize, ConstantImageStaysConstant) {
+  for (int64_t channels : {1, 3}) {
+    const Image flat = make_image(9, 13, channels, std::vector<uint8_t>(9 * 13 * channels, 137));
+    for (auto [h, w] : {std::pair<int64_t, int64_t>{4, 5}, {9, 40}, {30, 31}, {1, 1}, {9, 13}}) {
+      const Image out = resize(flat, h, w);
+      ASSERT_EQ(out.height, h);
+      ASSERT_EQ(out.width, w);
+      ASSERT_EQ(out.channels, channels);
+      EXPECT_EQ(out.pixels, std::vector<uint8_t>(h * w * channels, 137)) << h << "x" << w;
+    }
+  }
+}
+
+TEST(Resize, GradientStaysMonotone) {
+  const int64_t h = 3, w = 16;
+  std::vector<uint8_t> pixels;
+  for (int64_t y = 0; y < h; ++y) {
+    for (int64_t x = 0; x < w; ++x) pixels.push_back(static_cast<uint8_t>(x * 17));  // 0..255
+  }
+  const Image ramp = make_image(h, w, 1, pixels);
+  for (int64_t new_w : {5, 7, 15, 17, 40, 128}) {
+    const Image out = resize(ramp, 4, new_w);
+    for (int64_t y = 0; y < 4; ++y) {
+      for (int64_t x = 1; x < new_w; ++x) {
+        EXPECT_LE(out.pixels[y * new_w + x - 1], out.pixels[y * new_w + x]) << new_w << " at " << x;
+      }
+      EXPECT_LT(out.pixels[y * new_w], 40);
+      EXPECT_GT(out.pixels[y * new_w + new_w - 1], 215);
+      // Every row of a horizontal ramp is the same row, up to float rounding in stb.
+      for (int64_t x = 0; x < new_w; ++x) {
+        EXPECT_NEAR(out.pixels[y * new_w + x], out.pixels[x], 1) << new_w << " at " << x;
+      }
+    }
+  }
+}
+
+TEST(Resize, SameSizeIsAnExactCopy) {
+  const Image image = make_image(5, 6, 3, random_pixels(5 * 6 * 3, 11));
+  EXPECT_EQ(resize(image, 5, 6).pixels, image.pixels);
+}
+
+TEST(Resize, BadSizesThrow) {
+  const Image image = make_image(2, 2, 1, {1, 2, 3, 4});
+  EXPECT_THROW(resize(image, 0, 4), std::invalid_argument);
+  EXPECT_THROW(resize(image, 4, -1), std::invalid_argument);
+  EXPECT_THROW(resize(image, kMaxImageSide + 1, 4), std::invalid_argument);
+  EXPECT_THROW(resize(Image{}, 4, 4), std::invalid_argument);
+}
+
+TEST(Crop, PicksTheRectangle) {
+  std::vector<uint8_t> pixels;
+  for (int i = 0; i < 4 * 5 * 3; ++i) pixels.push_back(static_cast<uint8_t>(i));
+  const Image image = make_image(4, 5, 3, pixels);
+  const Image out = crop(image, 1, 2, 2, 3);
+  ASSERT_EQ(out.height, 2);
+  ASSERT_EQ(out.width, 3);
+  ASSERT_EQ(out.channels, 3);
+  std::vector<uint8_t> expected;
+  for (int y = 1; y < 3; ++y) {
+    for (int x = 2; x < 5; ++x) {
+      for (int c = 0; c < 3; ++c) expected.push_back(static_cast<uint8_t>((y * 5 + x) * 3 + c));
+    }
+  }
+  EXPECT_EQ(out.pixels, expected);
+  EXPECT_EQ(crop(image, 0, 0, 4, 5).pixels, image.pixels);
+}
+
+TEST(Crop, OutsideTheImageThrows) {
+  const Image image = make_image(4, 5, 1, std::vector<uint8_t>(20, 0));
+  EXPECT_THROW(crop(image, -1, 0, 2, 2), std::out_of_range);
+  EXPECT_THROW(crop(image, 0, -1, 2, 2), std::out_of_range);
+  EXPECT_THROW(crop(image, 3, 0, 2, 2), std::out_of_range);
+  EXPECT_THROW(crop(image, 0, 4, 2, 2), std::out_of_range);
+  EXPECT_THROW(crop(image, 0, 0, 0, 2), std::out_of_range);
+  EXPECT_THROW(crop(image, 0, 0, 2, 0), std::out_of_range);
+  EXPECT_THROW(crop(image, INT64_MAX, 0, 2, 2), std::out_of_range);
+  EXPECT_THROW(crop(image, 1, 0, INT64_MAX, 2), std::out_of_range);
+  EXPECT_THROW(crop(image, 0, 1, 2, INT64_MIN), std::out_of_range);
+}
+
+TEST_F(ImageFiles, ListImagesFiltersAndSortsByName) {
+  for (const char* name : {"b.png", "a.JPG", "c.jpeg", "B.Png", "z.JpEg", "notes.txt",
+                           ".hidden.png", "x.jpg.bak", "jpg", "d.gif"}) {
+    write_bytes(path(name), "x");
+  }
+  fs::create_directories(path("sub.png"));
+  write_bytes(path("sub.png/inner.png"), "x");
+  fs::create_symlink(path("b.png"), path("link.png"));
+  fs::create_symlink(path("gone.png"), path("broken.png"));
+  const std::vector<std::string> expected = {path("B.Png"),  path("a.JPG"),    path("b.png"),
+                                             path("c.jpeg"), path("link.png"), path("z.JpEg")};
+  EXPECT_EQ(list_images(dir_.string()), expected);
+}
+
+TEST_F(ImageFiles, ListImagesOfMissingFolderOrFileThrows) {
+  EXPECT_TRUE(list_images(dir_.string()).empty());
+  try {
+    list_images(path("nope"));
+    ADD_FAILURE() << "expected FileError";
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find(path("nope")), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos) << e.what();
+  }
+  write_bytes(path("file"), "x");
+  EXPECT_THROW(list_images(path("file")), FileError);
+}
+
+}  // namespace
+}  // namespace cg::tools
