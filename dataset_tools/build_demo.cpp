@@ -1,0 +1,101 @@
+#include "build_demo.h"
+
+#include <filesystem>
+#include <thread>
+
+#include "common/error.h"
+#include "common/rng.h"
+#include "data/dataset_writer.h"
+#include "image.h"
+#include "parallel.h"
+
+namespace cg::tools {
+namespace {
+
+// Chosen by eye from opencv-doc 4.6: real colour photographs with varied content; no
+// diagrams, renders, paintings, calibration patterns, gray images or near-duplicates.
+const std::vector<std::string> kTrainPhotos = {
+    "alphamat/input_images/plant.jpg", "data/aero1.jpg",          "data/aloeL.jpg",
+    "data/apple.jpg",                  "data/baboon.jpg",         "data/board.jpg",
+    "data/building.jpg",               "data/butterfly.jpg",      "data/chicky_512.png",
+    "data/graf1.png",                  "data/home.jpg",           "data/leuvenA.jpg",
+    "data/messi5.jpg",                 "data/orange.jpg",         "data/smarties.png",
+    "dnn_superres/butterfly.png",      "hfs/data/000.jpg",        "reg/home.png",
+    "text/scenetext01.jpg",            "text/scenetext03.jpg",    "text/scenetext04.jpg",
+    "text/scenetext05.jpg",
+};
+// A landscape, an animal, food, a street and an indoor scene.
+const std::vector<std::string> kTestPhotos = {
+    "hfs/data/002.jpg", "data/squirrel_cls.jpg", "data/fruits.jpg", "text/scenetext06.jpg",
+    "data/rubberwhale1.png",
+};
+
+std::vector<Image> load_photos(const std::string& root, const std::vector<std::string>& names, int threads) {
+  std::vector<Image> photos(names.size());
+  parallel_for(0, static_cast<int64_t>(names.size()), threads, [&](int64_t i) {
+    const std::string path = root + "/" + names[size_t(i)];
+    CG_REQUIRE(std::filesystem::exists(path), FileError, path,
+               ": missing. HINT: the demo data set is cut from Debian's opencv-doc photographs "
+               "(apt-get install opencv-doc), or pass --photos DIR");
+    photos[size_t(i)] = to_channels(decode_image(path), 3);
+  });
+  return photos;
+}
+
+// Crop `index` of a stream: a photograph, then a square of a third to two thirds of its
+// shorter side at a uniform position, resized to size x size. Depends on (seed, stream,
+// index) only, so the result does not depend on the thread count.
+Image random_crop(const std::vector<Image>& photos, int64_t size, uint64_t seed, uint64_t stream,
+                  int64_t index) {
+  SplitMix64 rng(mix_seed(seed, stream, static_cast<uint64_t>(index)));
+  const Image& photo = photos[rng.below(photos.size())];
+  const int64_t shorter = std::min(photo.height, photo.width);
+  const int64_t drawn = shorter / 3 + static_cast<int64_t>(rng.below(uint64_t(shorter / 3 + 1)));
+  const int64_t side = std::min(shorter, std::max(size, drawn));
+  const int64_t top = static_cast<int64_t>(rng.below(uint64_t(photo.height - side + 1)));
+  const int64_t left = static_cast<int64_t>(rng.below(uint64_t(photo.width - side + 1)));
+  return resize(crop(photo, top, left, side, side), size, size);
+}
+
+void write_crops(data::DatasetWriter& writer, const std::vector<Image>& photos, const DemoOptions& o,
+                 uint64_t stream, int64_t count, const std::vector<std::pair<std::string, int64_t>>& domains,
+                 const std::string& split, int threads) {
+  for (const auto& [domain, channels] : domains) writer.begin(domain, split, count, o.size, o.size, channels);
+  const int64_t block = 256;
+  std::vector<Image> crops(static_cast<size_t>(block));
+  for (int64_t first = 0; first < count; first += block) {
+    const int64_t last = std::min(first + block, count);
+    parallel_for(first, last, threads, [&](int64_t i) {
+      crops[size_t(i - first)] = random_crop(photos, o.size, o.seed, stream, i);
+    });
+    for (int64_t i = first; i < last; ++i) {
+      for (const auto& [domain, channels] : domains) {
+        writer.append(domain, split, to_channels(crops[size_t(i - first)], channels).pixels.data());
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& demo_train_photos() { return kTrainPhotos; }
+const std::vector<std::string>& demo_test_photos() { return kTestPhotos; }
+
+data::DatasetManifest write_demo_dataset(const std::string& output, const DemoOptions& o) {
+  CG_REQUIRE(o.size >= 8 && o.size <= 512, ConfigError, "--size must be in [8, 512], got ", o.size);
+  CG_REQUIRE(o.train_images > 0 && o.test_images > 0, ConfigError,
+             "--train-images and --test-images must be positive");
+  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const std::vector<Image> train = load_photos(o.photos, kTrainPhotos, threads);
+  const std::vector<Image> test = load_photos(o.photos, kTestPhotos, threads);
+  data::DatasetWriterOptions writer_options;
+  writer_options.overwrite = o.overwrite;
+  data::DatasetWriter writer(output, "demo: crops of opencv-doc photographs, gray -> colour", writer_options);
+  // Separate crop streams for A and B: the domains share no crop.
+  write_crops(writer, train, o, 0xA, o.train_images, {{"A", 1}}, "train", threads);
+  write_crops(writer, train, o, 0xB, o.train_images, {{"B", 3}}, "train", threads);
+  write_crops(writer, test, o, 0x7E57, o.test_images, {{"A", 1}, {"B", 3}}, "test", threads);
+  return writer.finish(/*paired_test=*/true);
+}
+
+}  // namespace cg::tools
