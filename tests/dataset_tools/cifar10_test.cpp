@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "common/error.h"
 #include "pickle.h"
@@ -17,13 +18,23 @@ namespace cg::tools {
 namespace {
 namespace fs = std::filesystem;
 
-fs::path temp_dir(const std::string& name) {
-  fs::path dir =
-      fs::temp_directory_path() / ("cyclegan_cifar10_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+// A fresh folder under the system temp dir, removed with its content at scope exit.
+struct TempDir {
+  explicit TempDir(const std::string& name)
+      : path(fs::temp_directory_path() /
+             ("cyclegan_cifar10_" + name + "_" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const fs::path path;
+};
 
 void write_bytes(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -100,7 +111,8 @@ std::string file_error_of(Fn&& read) {
   EXPECT_NE((message).find(part), std::string::npos) << "'" << (part) << "' not in: " << (message)
 
 TEST(ReadCifarBinary, ConvertsPlanarRgbToInterleavedHwc) {
-  fs::path dir = temp_dir("binary_known");
+  TempDir tmp("binary_known");
+  const fs::path& dir = tmp.path;
   std::string record(3073, '\0');
   record[0] = 6;
   for (int p = 0; p < 1024; ++p) {
@@ -127,7 +139,8 @@ TEST(ReadCifarBinary, ConvertsPlanarRgbToInterleavedHwc) {
 }
 
 TEST(ReadCifarBinary, ReadsSeveralRecords) {
-  fs::path dir = temp_dir("binary_records");
+  TempDir tmp("binary_records");
+  const fs::path& dir = tmp.path;
   write_bytes(dir / "data_batch_3.bin", binary_batch(2));
   CifarImages images = read_cifar_binary((dir / "data_batch_3.bin").string());
   ASSERT_EQ(images.count(), 2);
@@ -135,7 +148,8 @@ TEST(ReadCifarBinary, ReadsSeveralRecords) {
 }
 
 TEST(ReadCifarBinary, WrongLengthNamesTheFileSizeAndRecordSize) {
-  fs::path dir = temp_dir("binary_length");
+  TempDir tmp("binary_length");
+  const fs::path& dir = tmp.path;
   std::string path = (dir / "short.bin").string();
   write_bytes(path, binary_batch(0) + "x");
   std::string message = file_error_of([&] { read_cifar_binary(path); });
@@ -149,7 +163,8 @@ TEST(ReadCifarBinary, WrongLengthNamesTheFileSizeAndRecordSize) {
 }
 
 TEST(ReadCifarBinary, LabelTenNamesTheRecord) {
-  fs::path dir = temp_dir("binary_label");
+  TempDir tmp("binary_label");
+  const fs::path& dir = tmp.path;
   std::string bytes = binary_batch(0);
   bytes[3073] = 10;
   std::string path = (dir / "bad.bin").string();
@@ -160,20 +175,28 @@ TEST(ReadCifarBinary, LabelTenNamesTheRecord) {
   EXPECT_HAS(message, "label 10");
 }
 
-TEST(ReadCifarBinary, MissingFileNamesThePath) {
+TEST(ReadCifarBinary, MissingFileOrDirectoryNamesThePath) {
   std::string message = file_error_of([] { read_cifar_binary("/nonexistent/data_batch_1.bin"); });
   EXPECT_HAS(message, "/nonexistent/data_batch_1.bin");
+  EXPECT_HAS(message, "no such file");
+  TempDir tmp("binary_directory");
+  const fs::path& dir = tmp.path;
+  message = file_error_of([&] { read_cifar_python(dir.string()); });
+  EXPECT_HAS(message, dir.string());
+  EXPECT_HAS(message, "not a regular file");
 }
 
 TEST(ReadCifarDir, ReadsBinaryBatchesInTheDirectory) {
-  fs::path dir = temp_dir("dir_binary");
+  TempDir tmp("dir_binary");
+  const fs::path& dir = tmp.path;
   for (int b = 0; b < 6; ++b)
     write_bytes(dir / (std::string(kBatchNames[b]) + ".bin"), binary_batch(b));
   expect_split(read_cifar_dir(dir.string()), "binary");
 }
 
 TEST(ReadCifarDir, ReadsBinaryBatchesInTheArchiveSubfolder) {
-  fs::path dir = temp_dir("dir_binary_sub");
+  TempDir tmp("dir_binary_sub");
+  const fs::path& dir = tmp.path;
   fs::create_directories(dir / "cifar-10-batches-bin");
   for (int b = 0; b < 6; ++b) {
     write_bytes(dir / "cifar-10-batches-bin" / (std::string(kBatchNames[b]) + ".bin"),
@@ -183,7 +206,8 @@ TEST(ReadCifarDir, ReadsBinaryBatchesInTheArchiveSubfolder) {
 }
 
 TEST(ReadCifarDir, EmptyDirectoryListsWhatWasLookedFor) {
-  fs::path dir = temp_dir("dir_empty");
+  TempDir tmp("dir_empty");
+  const fs::path& dir = tmp.path;
   std::string message = file_error_of([&] { read_cifar_dir(dir.string()); });
   EXPECT_HAS(message, dir.string());
   EXPECT_HAS(message, "data_batch_1.bin");
@@ -193,7 +217,8 @@ TEST(ReadCifarDir, EmptyDirectoryListsWhatWasLookedFor) {
 }
 
 TEST(ReadCifarDir, IncompleteSetNamesTheMissingFiles) {
-  fs::path dir = temp_dir("dir_partial");
+  TempDir tmp("dir_partial");
+  const fs::path& dir = tmp.path;
   for (int b = 0; b < 5; ++b)
     write_bytes(dir / (std::string(kBatchNames[b]) + ".bin"), binary_batch(b));
   std::string message = file_error_of([&] { read_cifar_dir(dir.string()); });
@@ -226,6 +251,8 @@ TEST(ReadCifarPython, MalformedStreamsNameTheFileAndOffset) {
              "exceeds the 0 bytes left");
   EXPECT_HAS(parse(std::string("\x80\x02}", 3)), "before the STOP");
   EXPECT_HAS(parse(std::string("\x80\x02]") + std::string(300, '(') + "t."), "open MARKs");
+  EXPECT_HAS(parse("\x80\x02" + std::string(PickleDocument::kMaxValues + 1, 'N') + "."),
+             "more than 1048576 values");
   std::string nested = "\x80\x02)";
   for (int i = 0; i < 300; ++i) nested += "\x85";
   EXPECT_HAS(parse(nested + "."), "nesting deeper");
@@ -258,23 +285,19 @@ class CifarPickles : public ::testing::Test {
     fs::path script = script_env != nullptr
                           ? fs::path(script_env)
                           : fs::path(__FILE__).parent_path() / "make_cifar_pickles.py";
-    dir_ = new fs::path(temp_dir("pickles"));
+    dir_ = std::make_unique<TempDir>("pickles");
     std::string command =
-        "'" + std::string(python) + "' '" + script.string() + "' '" + dir_->string() + "'";
+        "'" + std::string(python) + "' '" + script.string() + "' '" + dir_->path.string() + "'";
     generated_ = std::system(command.c_str()) == 0;
   }
-  static void TearDownTestSuite() {
-    if (dir_ != nullptr) fs::remove_all(*dir_);
-    delete dir_;
-    dir_ = nullptr;
-  }
+  static void TearDownTestSuite() { dir_.reset(); }
   void SetUp() override {
     if (dir_ == nullptr) GTEST_SKIP() << "CYCLEGAN_PYTHON is not set";
     ASSERT_TRUE(generated_) << "make_cifar_pickles.py failed";
   }
 
   static std::string path(const std::string& format, const std::string& file) {
-    return (*dir_ / format / file).string();
+    return (dir_->path / format / file).string();
   }
 
   void expect_python_format(const std::string& format) {
@@ -286,12 +309,9 @@ class CifarPickles : public ::testing::Test {
     }
   }
 
-  static fs::path* dir_;
-  static bool generated_;
+  static inline std::unique_ptr<TempDir> dir_;
+  static inline bool generated_ = false;
 };
-
-fs::path* CifarPickles::dir_ = nullptr;
-bool CifarPickles::generated_ = false;
 
 TEST_F(CifarPickles, ReadsPython2CPickleStream) { expect_python_format("py2"); }
 
@@ -302,7 +322,8 @@ TEST_F(CifarPickles, ReadsProtocol4WithStrKeys) { expect_python_format("p4"); }
 TEST_F(CifarPickles, ReadsProtocol5InBandBuffer) { expect_python_format("p5"); }
 
 TEST_F(CifarPickles, ReadsPythonArchiveSubfolder) {
-  fs::path dir = temp_dir("dir_python");
+  TempDir tmp("dir_python");
+  const fs::path& dir = tmp.path;
   fs::create_directories(dir / "cifar-10-batches-py");
   for (const char* name : kBatchNames) {
     fs::copy_file(path("py2", name), dir / "cifar-10-batches-py" / name);

@@ -5,12 +5,16 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <cstdio>
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <random>
 #include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/error.h"
 
@@ -22,9 +26,8 @@ class ImageFiles : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("cyclegan_image_") + info->test_suite_name() + "_" + info->name() + "_" +
-            std::to_string(getpid()));
+    dir_ = fs::temp_directory_path() / (std::string("cyclegan_image_") + info->test_suite_name() +
+                                        "_" + info->name() + "_" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -79,10 +82,11 @@ void append_chunk(std::string& png, const char* type, const std::string& data) {
                       crc32(0, reinterpret_cast<const Bytef*>(body.data()), body.size())));
 }
 
-/// rows: each already prefixed by its filter byte 0.
+/// rows: each already prefixed by its filter byte 0. keep: how many bytes of the zlib stream
+/// go into the IDAT chunk.
 std::string make_png(uint32_t width, uint32_t height, int depth, int color_type,
                      const std::string& rows, const std::string& palette = "",
-                     const std::string& transparency = "") {
+                     const std::string& transparency = "", size_t keep = std::string::npos) {
   std::string png = "\x89PNG\r\n\x1a\n";
   std::string ihdr;
   append_u32(ihdr, width);
@@ -97,11 +101,31 @@ std::string make_png(uint32_t width, uint32_t height, int depth, int color_type,
     EXPECT_EQ(compress(reinterpret_cast<Bytef*>(&packed[0]), &packed_size,
                        reinterpret_cast<const Bytef*>(rows.data()), rows.size()),
               Z_OK);
-    packed.resize(packed_size);
+    packed.resize(std::min<size_t>(packed_size, keep));
     append_chunk(png, "IDAT", packed);
   }
   append_chunk(png, "IEND", "");
   return png;
+}
+
+// Adam7 rows of an 8-bit image (HWC bytes, `channels` per pixel): the 7 passes one after
+// the other, each row with filter byte 0; empty passes have no rows.
+std::string adam7_rows(const std::vector<uint8_t>& hwc, int width, int height, int channels) {
+  static const int kPasses[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4},
+                                    {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
+  std::string rows;
+  for (const auto& pass : kPasses) {
+    if (pass[0] >= width) continue;
+    for (int y = pass[1]; y < height; y += pass[3]) {
+      rows.push_back(0);
+      for (int x = pass[0]; x < width; x += pass[2]) {
+        for (int c = 0; c < channels; ++c) {
+          rows.push_back(static_cast<char>(hwc[(y * width + x) * channels + c]));
+        }
+      }
+    }
+  }
+  return rows;
 }
 
 // A baseline gray JPEG built by hand (stb_image_write writes every JPEG as YCbCr): each 8x8
@@ -273,6 +297,17 @@ TEST_F(ImageFiles, PalettePngDecodesToRgbWithoutAlpha) {
   EXPECT_EQ(image.pixels, expected);
 }
 
+TEST_F(ImageFiles, InterlacedPngDecodesExactly) {
+  const int h = 11, w = 13;
+  const std::vector<uint8_t> pixels = random_pixels(h * w * 3, 5);
+  std::string png = make_png(w, h, 8, 2, adam7_rows(pixels, w, h, 3));
+  png[28] = 1;  // IHDR interlace method: Adam7
+  write_bytes(path("adam7.png"), png);
+  const Image image = decode_image(path("adam7.png"));
+  ASSERT_EQ(image.channels, 3);
+  EXPECT_EQ(image.pixels, pixels);
+}
+
 TEST_F(ImageFiles, MemoryDecodeMatchesFileDecode) {
   const std::vector<uint8_t> written = random_pixels(6 * 4 * 3, 7);
   const std::string file = path("a.png");
@@ -292,6 +327,12 @@ TEST_F(ImageFiles, BadFilesThrowFileErrorNamingPathAndReason) {
   expect_file_error(path("empty.png"), {"empty file"});
   write_bytes(path("text.jpg"), "this is not a picture, just some text\n");
   expect_file_error(path("text.jpg"), {"not a JPEG or PNG"});
+  // stb_image reads GIF, but its 2.27 GIF decoder is not to be trusted with strange files.
+  write_bytes(path("one.gif"), std::string("GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff"
+                                           "\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00"
+                                           "\x00\x02\x02\x44\x01\x00;",
+                                           35));
+  expect_file_error(path("one.gif"), {"not a JPEG or PNG", "GIF"});
 }
 
 TEST_F(ImageFiles, TruncatedFilesThrowFileError) {
@@ -318,6 +359,65 @@ TEST_F(ImageFiles, OversizedHeaderIsRefusedBeforeDecoding) {
   expect_file_error(path("wide.png"), {"40000x10", "larger than the limit"});
   write_bytes(path("huge.png"), make_png(20000, 20000, 8, 0, ""));
   expect_file_error(path("huge.png"), {"20000x20000", "larger than the limit"});
+}
+
+TEST_F(ImageFiles, MaxPixelsIsAppliedFromTheHeader) {
+  const std::vector<uint8_t> written = random_pixels(5 * 5, 9);
+  ASSERT_NE(stbi_write_png(path("a.png").c_str(), 5, 5, 1, written.data(), 5), 0);
+  const std::string bytes = read_bytes(path("a.png"));
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  EXPECT_EQ(decode_image_memory(data, bytes.size(), "a", 25).pixels, written);
+  try {
+    decode_image_memory(data, bytes.size(), "a", 24);
+    ADD_FAILURE() << "expected FileError";
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find("5x5 pixels is larger than the limit"), std::string::npos)
+        << e.what();
+  }
+}
+
+// Inputs on which Debian's stb_image 2.27 overruns a buffer or allocates without bound; the
+// checks in front of it must refuse them before it sees them.
+TEST_F(ImageFiles, JpegHuffmanTableOfMoreThan256CodesIsRefused) {
+  std::string jpeg = make_gray_jpeg(8, 8, {100});
+  std::string dht = {static_cast<char>(0xff), static_cast<char>(0xc4), 0x02, 0x11, 0x10};
+  for (int i = 0; i < 16; ++i) dht.push_back(i < 14 ? 0 : static_cast<char>(255));
+  dht += std::string(510, '\x01');  // 2 + 17 + 510 = 0x211 bytes
+  jpeg.insert(2, dht);
+  write_bytes(path("dht.jpg"), jpeg);
+  expect_file_error(path("dht.jpg"), {"corrupt JPEG", "510 codes"});
+}
+
+TEST_F(ImageFiles, JpegScanWithUndefinedHuffmanTableIsRefused) {
+  std::string jpeg = make_gray_jpeg(8, 8, {100});
+  const size_t ac_table =
+      jpeg.find(std::string("\xff\xc4\x00\x14\x10", 5));  // the DHT of AC table 0
+  ASSERT_NE(ac_table, std::string::npos);
+  jpeg.erase(ac_table, 22);
+  write_bytes(path("no_ac.jpg"), jpeg);
+  expect_file_error(path("no_ac.jpg"), {"corrupt JPEG", "Huffman table AC 0"});
+}
+
+TEST_F(ImageFiles, PngStreamCutShortIsRefused) {
+  std::string rows;
+  for (uint8_t byte : random_pixels(16 * 17, 2)) rows.push_back(rows.size() % 17 ? byte : 0);
+  write_bytes(path("cut.png"), make_png(16, 16, 8, 0, rows, "", "", 100));
+  expect_file_error(path("cut.png"), {"corrupt or truncated PNG data", "cut short"});
+}
+
+TEST_F(ImageFiles, PngStreamLongerThanTheImageIsRefused) {
+  // A valid zlib stream of 1 MiB for an 8x8 gray image (64 + 8 bytes): raw stb_image
+  // allocates all of it, 1 GiB from a 1 MB file.
+  write_bytes(path("bomb.png"), make_png(8, 8, 8, 0, std::string(1 << 20, '\0')));
+  expect_file_error(path("bomb.png"), {"corrupt PNG data", "inflates to more than"});
+}
+
+TEST_F(ImageFiles, PngChunkRunningPastTheEndIsRefused) {
+  std::string png = make_png(8, 8, 8, 0, std::string(8 * 9, '\0'));
+  // IDAT length 2^31 - 1: stb would reserve 2 GiB for it (found by image_fuzz).
+  png.replace(33, 4, "\x7f\xff\xff\xff");
+  write_bytes(path("long.png"), png);
+  expect_file_error(path("long.png"), {"truncated PNG data", "runs past the end"});
 }
 
 TEST(ToChannels, LumaOfKnownColors) {

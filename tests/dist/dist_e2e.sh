@@ -3,13 +3,15 @@
 # on 1 and on 2 ranks; a rank killed with SIGKILL ends the job within 60 s with a
 # non-zero exit, the newest checkpoint stays intact, and a restart resumes from it.
 set -euo pipefail
-bin="$1"; mpirun="$2"
+bin="$1"; mpirun="$2"; data_tool="$3"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 launch=("$mpirun" --oversubscribe --bind-to none)
 work=$(mktemp -d)
 trap 'pkill -9 -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-common=(--preset cifar-colorize --data synthetic --synthetic-images 64 --batch-size 4
+"$data_tool" demo --output "$work/data" --sizes 32 --train-images 64 --test-images 8 > "$work/data.log" 2>&1 \
+  || { cat "$work/data.log"; fail "cyclegan_data demo failed"; }
+common=(--preset cifar-colorize --data "$work/data/32x32" --batch-size 4
         --checkpoint-every 2 --sample-every 0 --log-every 1 --replica-check-every 2)
 
 run="$work/run"
