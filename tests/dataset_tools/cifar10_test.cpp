@@ -280,11 +280,14 @@ class CifarPickles : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const char* python = std::getenv("CYCLEGAN_PYTHON");
+#ifdef CYCLEGAN_PYTHON_DEFAULT
+    if (python == nullptr) python = CYCLEGAN_PYTHON_DEFAULT;  // the build's own interpreter
+#endif
     if (python == nullptr || *python == '\0') return;
     const char* script_env = std::getenv("CYCLEGAN_CIFAR_PICKLE_SCRIPT");
     fs::path script = script_env != nullptr
                           ? fs::path(script_env)
-                          : fs::path(__FILE__).parent_path() / "make_cifar_pickles.py";
+                          : fs::path(CYCLEGAN_CIFAR_PICKLE_SCRIPT);
     dir_ = std::make_unique<TempDir>("pickles");
     std::string command =
         "'" + std::string(python) + "' '" + script.string() + "' '" + dir_->path.string() + "'";
