@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "pickle.h"
+#include "pickle_values.h"
 
 namespace cg::tools {
 namespace {

@@ -3,8 +3,9 @@
 // "python version" batches (Python 2 cPickle, protocol 2) and for the same files re-saved by
 // Python 3 with numpy (protocols 2..5). Nothing is executed: a GLOBAL is only recorded as
 // its name, REDUCE/NEWOBJ give an object node carrying the callable and its arguments, and
-// BUILD attaches its state to that node. Helpers read the few shapes CIFAR needs out of the
-// resulting value graph (dict lookups, byte strings, lists of ints, uint8 numpy arrays).
+// BUILD attaches its state to that node. pickle_values.h reads the few shapes CIFAR needs
+// out of the resulting value graph (dict lookups, byte strings, lists of ints, uint8 numpy
+// arrays).
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -91,42 +92,18 @@ class PickleDocument {
   const PickleValue* root_ = nullptr;
 };
 
-/// True when `value` is the text `key`: a str, a bytes, or a protocol-2 encoded bytes
-/// (`_codecs.encode(str, 'latin1')`) with that content. Never throws.
-bool pickle_text_equals(const PickleValue& value, const std::string& key);
+/// Text helpers shared by pickle.cpp and pickle_values.cpp; not for other callers.
+namespace pickle_internal {
 
-/// The value stored under text key `key` in dict `dict` (str, bytes or encoded-bytes keys;
-/// the last one wins, as in Python), or nullptr when absent. Throws FileError naming
-/// `doc` when `dict` is not a dict.
-const PickleValue* pickle_dict_get(const PickleDocument& doc, const PickleValue& dict,
-                                   const std::string& key);
+/// At most `n` characters of `s` for a message, non-printable ones as '?', "..." appended
+/// when cut. Never throws except std::bad_alloc.
+std::string shorten(const std::string& s, size_t n);
 
-/// Printable list of a dict's text keys ("batch_label, data, labels"), at most 16 of them,
-/// each cut to 40 characters; non-text keys appear as their kind. Never throws.
-std::string pickle_dict_keys(const PickleValue& dict);
+/// Decodes one UTF-8 sequence at s[i] (i < s.size()) into `cp`, advancing `i`; false, with
+/// `i` unchanged, for an invalid, overlong or truncated sequence or a value past U+10FFFF.
+/// Surrogates pass, as pickle writes str with "surrogatepass". Never throws.
+bool next_code_point(const std::string& s, size_t& i, uint32_t& cp);
 
-/// Raw bytes of a bytes value, a Python 2 str, or a protocol-2 `_codecs.encode(str,
-/// 'latin1')` object. `what` names the value in errors. Throws FileError naming `doc` and
-/// the node's offset for any other value or a str with a code point above U+00FF.
-std::string pickle_bytes(const PickleDocument& doc, const PickleValue& value,
-                         const std::string& what);
-
-/// Elements of a list or tuple of ints. Throws FileError naming `doc`, `what` and the
-/// offending element otherwise.
-std::vector<int64_t> pickle_int_list(const PickleDocument& doc, const PickleValue& value,
-                                     const std::string& what);
-
-/// A numpy uint8 array read out of a pickle.
-struct PickleArrayU8 {
-  std::vector<int64_t> shape;  // numpy shape, C order
-  std::vector<uint8_t> data;   // product(shape) bytes, row-major
-};
-
-/// Reads a numpy ndarray pickled either as `numpy.[_]core.multiarray._reconstruct` + BUILD
-/// (protocols 2..4) or `numpy.[_]core.numeric._frombuffer` (protocol 5, in-band buffer).
-/// Throws FileError naming `doc`, `what` and the node's offset unless it is a uint8 ('u1')
-/// array in C order whose byte count matches its shape.
-PickleArrayU8 pickle_uint8_array(const PickleDocument& doc, const PickleValue& value,
-                                 const std::string& what);
+}  // namespace pickle_internal
 
 }  // namespace cg::tools

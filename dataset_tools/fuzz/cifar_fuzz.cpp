@@ -1,4 +1,4 @@
-// fuzz-sources: dataset_tools/cifar10.cpp dataset_tools/pickle.cpp
+// fuzz-sources: dataset_tools/cifar10.cpp dataset_tools/pickle.cpp dataset_tools/pickle_values.cpp
 // fuzz-seeds: tests/dataset_tools/make_cifar_pickles.py --fuzz-seeds
 // libFuzzer target: the CIFAR-10 binary and python batch parsers on arbitrary bytes, and the
 // pickle helpers a batches.meta reader uses. Only cg::Error (FileError) may come out; a
@@ -9,6 +9,7 @@
 #include "cifar10.h"
 #include "common/error.h"
 #include "pickle.h"
+#include "pickle_values.h"
 
 namespace {
 

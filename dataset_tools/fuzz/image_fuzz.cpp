@@ -1,4 +1,4 @@
-// fuzz-sources: dataset_tools/image.cpp
+// fuzz-sources: dataset_tools/image.cpp dataset_tools/stb_guard.cpp
 // fuzz-flags: -lz
 // fuzz-seeds: build-fuzz/image_fuzz --write-seeds
 // libFuzzer target: any bytes through decode_image_memory; a decoded image then goes through

@@ -25,6 +25,20 @@ void fsync_path(const std::string& path) {
   CG_REQUIRE(status == 0, FileError, path, ": fsync failed");
 }
 
+// The file and memory dataspaces of image `index` in the (count, height, width, channels)
+// dataset `images`.
+struct ImageSelection {
+  h5::Handle file, memory;
+};
+ImageSelection select_image(hid_t images, int64_t index, const ShardInfo& info, const std::string& ctx) {
+  const hsize_t start[4] = {hsize_t(index), 0, 0, 0};
+  const hsize_t size[4] = {1, hsize_t(info.height), hsize_t(info.width), hsize_t(info.channels)};
+  ImageSelection s{h5::Handle(CG_H5(H5Dget_space(images), ctx), H5Sclose),
+                   h5::Handle(CG_H5(H5Screate_simple(4, size, nullptr), ctx), H5Sclose)};
+  CG_H5(H5Sselect_hyperslab(s.file.get(), H5S_SELECT_SET, start, nullptr, size, nullptr), ctx);
+  return s;
+}
+
 }  // namespace
 
 ShardWriter::ShardWriter(std::string path, ShardInfo info, int gzip_level)
@@ -85,12 +99,8 @@ void ShardWriter::append(const uint8_t* hwc) {
   CG_REQUIRE(appended_ < info_.count, FileError, path_, ": more than the declared ", info_.count,
              " images appended");
   const std::string& ctx = tmp_path_;
-  const hsize_t start[4] = {hsize_t(appended_), 0, 0, 0};
-  const hsize_t size[4] = {1, hsize_t(info_.height), hsize_t(info_.width), hsize_t(info_.channels)};
-  h5::Handle file_space(CG_H5(H5Dget_space(images_.get()), ctx), H5Sclose);
-  CG_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, size, nullptr), ctx);
-  h5::Handle mem_space(CG_H5(H5Screate_simple(4, size, nullptr), ctx), H5Sclose);
-  CG_H5(H5Dwrite(images_.get(), H5T_NATIVE_UINT8, mem_space.get(), file_space.get(), H5P_DEFAULT, hwc),
+  const ImageSelection image = select_image(images_.get(), appended_, info_, ctx);
+  CG_H5(H5Dwrite(images_.get(), H5T_NATIVE_UINT8, image.memory.get(), image.file.get(), H5P_DEFAULT, hwc),
         ctx, ": writing image ", appended_);
 
   const uint32_t crc = crc32_bytes(hwc, info_.image_bytes());
@@ -183,12 +193,8 @@ void ShardReader::read(int64_t index, uint8_t* hwc) const {
   CG_REQUIRE(index >= 0 && index < info_.count, FileError, path_, ": image ", index,
              " out of range (", info_.count, " images)");
   const std::string& ctx = path_;
-  const hsize_t start[4] = {hsize_t(index), 0, 0, 0};
-  const hsize_t size[4] = {1, hsize_t(info_.height), hsize_t(info_.width), hsize_t(info_.channels)};
-  h5::Handle file_space(CG_H5(H5Dget_space(images_.get()), ctx), H5Sclose);
-  CG_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, size, nullptr), ctx);
-  h5::Handle mem_space(CG_H5(H5Screate_simple(4, size, nullptr), ctx), H5Sclose);
-  CG_H5(H5Dread(images_.get(), H5T_NATIVE_UINT8, mem_space.get(), file_space.get(), H5P_DEFAULT, hwc),
+  const ImageSelection image = select_image(images_.get(), index, info_, ctx);
+  CG_H5(H5Dread(images_.get(), H5T_NATIVE_UINT8, image.memory.get(), image.file.get(), H5P_DEFAULT, hwc),
         ctx, ": reading image ", index, " (truncated or damaged file?)");
   const uint32_t computed = crc32_bytes(hwc, info_.image_bytes());
   CG_REQUIRE(computed == checksums_[size_t(index)], FileError, path_, ": image ", index,

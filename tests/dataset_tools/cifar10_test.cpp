@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "pickle.h"
+#include "pickle_values.h"
 
 // The python-format batches come from tests/dataset_tools/make_cifar_pickles.py, run with
 // the interpreter in $CYCLEGAN_PYTHON (which needs numpy). It fills each pixel with the
