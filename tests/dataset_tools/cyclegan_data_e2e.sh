@@ -43,6 +43,23 @@ grep -q "test split paired" "$work/c.log" || fail "colorize test split must be p
 "$tool" verify "$work/cifar-colorize" | grep -q "120 image(s) verified, 0 problem(s)" || fail "verify colorize"
 h5dump -H "$work/cifar-colorize/train_B_00000.h5" | grep -q "( 50, 32, 32, 3 )" || fail "h5dump shape"
 train_steps "$work/cifar-colorize" --preset cifar-colorize
+# h5py (as users load shards elsewhere) sees plain uint8 arrays, the attributes and the checksums.
+"$python" - "$work/cifar-colorize" <<'PY' || fail "h5py does not read the shards as documented"
+import json, sys, zlib
+import h5py
+root = sys.argv[1]
+manifest = json.load(open(f"{root}/manifest.json"))
+for shard in manifest["shards"]:
+    with h5py.File(f"{root}/{shard['file']}", "r") as f:
+        images = f["images"]
+        assert images.dtype == "uint8", images.dtype
+        assert images.shape == (shard["count"], shard["height"], shard["width"], shard["channels"]), images.shape
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        assert attrs["domain"] == shard["domain"] and attrs["split"] == shard["split"], attrs
+        assert attrs["count"] == shard["count"] and attrs["format_version"] == 1, attrs
+        for i in (0, shard["count"] - 1):
+            assert zlib.crc32(images[i].tobytes()) == int(f["checksums"][i]), (shard["file"], i)
+PY
 
 "$tool" cifar10 --input "$work/cifar-bin" --output "$work/cifar-classes" --task classes --a cat --b dog \
   > "$work/c2.log" 2>&1 || { cat "$work/c2.log"; fail "cifar10 classes"; }
