@@ -64,15 +64,11 @@ TEST(ShardSource, TwoRanksReadTheSlicesOfWhatOneRankReadsWithTheCombinedBatch) {
   const std::string dir = temp_dir("source_ranks");
   make_dataset(dir, {10, 8, 3}, {9, 8, 1});
   auto options = [](int rank, int world, int64_t batch) {
-    LoaderOptions o;
-    o.batch_size = batch;
-    o.seed = 5;
+    LoaderOptions o = raw_options(batch, /*channels_a=*/3, /*channels_b=*/1);
     o.rank = rank;
     o.world = world;
     o.crop_size = 6;
     o.flip = true;
-    o.channels_a = 3;
-    o.channels_b = 1;
     return o;
   };
   ShardSource one(dir, options(0, 1, 4));
