@@ -1,5 +1,6 @@
 // cyclegan_dist: trains a CycleGAN, data-parallel when started by mpirun or srun.
 // See README.md for usage.
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "data/tensor_source.h"
 #include "dist/mpi_communicator.h"
 #include "dist/mpi_environment.h"
+#include "metrics/prometheus_exporter.h"
 #include "train/trainer.h"
 #ifdef CYCLEGAN_WITH_CUDA
 #include "dist/nccl_communicator.h"
@@ -77,6 +79,35 @@ std::unique_ptr<cg::data::UnpairedSource> make_source(const cg::cli::Config& c, 
   return source;
 }
 
+// This rank's Prometheus exporter, or nullptr when neither an endpoint nor a Pushgateway
+// is asked for.
+std::unique_ptr<cg::metrics::PrometheusExporter> make_exporter(const cg::cli::Config& c,
+                                                               const cg::dist::MpiEnvironment& mpi,
+                                                               const std::string& backend) {
+  if (c.metrics.port == 0 && c.metrics.pushgateway.empty()) return nullptr;
+  cg::metrics::ExporterOptions options;
+  options.port = c.metrics.port > 0 ? static_cast<int>(c.metrics.port) + mpi.local_rank() : -1;
+  CG_REQUIRE(options.port < 65536, cg::ConfigError, "--metrics-port ", c.metrics.port, " + local rank ",
+             mpi.local_rank(), " is past the last TCP port");
+  options.bind = c.metrics.bind;
+  options.pushgateway = c.metrics.pushgateway;
+  options.push_interval_seconds = c.metrics.push_interval;
+  options.rank = mpi.rank();
+  if (const char* job = std::getenv("SLURM_JOB_ID")) options.job_id = job;
+  cg::metrics::RunInfo info;
+  info.version = CYCLEGAN_VERSION;
+  info.preset = c.preset;
+  info.backend = backend;
+  info.device = c.train.device;
+  info.world_size = mpi.size();
+  info.checkpoint_every = c.train.checkpoint_every;
+  auto exporter = std::make_unique<cg::metrics::PrometheusExporter>(options, info);
+  if (options.port >= 0) {
+    cg::log::info("metrics: http://", c.metrics.bind, ":", exporter->port(), "/metrics");
+  }
+  return exporter;
+}
+
 // Each rank's share of the node's cores, so ranks on one node do not oversubscribe it.
 int default_threads(const cg::dist::MpiEnvironment& mpi) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -124,6 +155,8 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   reducer.bucket_bytes = static_cast<int64_t>(config.dist.bucket_mb * (1 << 20));
   reducer.overlap = config.dist.overlap;
   cg::train::Trainer trainer(config.train, config.model, *source, resolved, comm, reducer);
+  std::unique_ptr<cg::metrics::PrometheusExporter> exporter = make_exporter(config, mpi, backend);
+  trainer.set_metrics_sink(exporter.get());
   trainer.train();
   if (mpi.rank() == 0) {
     cg::log::info("run directory ", config.train.run_dir, ": samples/ and checkpoints/ are there");

@@ -9,6 +9,7 @@
 #include "cli/presets.h"
 #include "common/error.h"
 #include "common/file_util.h"
+#include "metrics/prometheus_exporter.h"
 
 namespace cg::cli {
 namespace {
@@ -152,6 +153,12 @@ void validate(const Config& c) {
              "--loader-threads and --prefetch must be at least 1");
   CG_REQUIRE(c.data.synthetic_images >= t.batch_size, ConfigError, "--synthetic-images (",
              c.data.synthetic_images, ") must be at least --batch-size (", t.batch_size, ")");
+  CG_REQUIRE(c.metrics.port >= 0 && c.metrics.port < 65536, ConfigError,
+             "--metrics-port must be 0 (off) or a TCP port, got ", c.metrics.port);
+  CG_REQUIRE(!c.metrics.bind.empty(), ConfigError, "--metrics-bind must not be empty");
+  CG_REQUIRE(c.metrics.push_interval > 0, ConfigError, "--push-interval must be positive, got ",
+             c.metrics.push_interval);
+  if (!c.metrics.pushgateway.empty()) metrics::parse_pushgateway_url(c.metrics.pushgateway);
 }
 
 nlohmann::json to_json(const Config& config) {

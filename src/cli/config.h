@@ -26,12 +26,20 @@ struct DistOptions {
   bool overlap = true;           ///< all-reduce buckets during the backward pass
 };
 
+struct MetricsOptions {
+  int64_t port = 0;                ///< rank r serves /metrics on port + its local rank (0: off)
+  std::string bind = "127.0.0.1";  ///< address the metrics endpoints listen on
+  std::string pushgateway;         ///< Pushgateway URL to push to ("": no pushing)
+  double push_interval = 15.0;     ///< seconds between pushes (plus one at exit)
+};
+
 struct Config {
   std::string preset = "cifar-colorize";  ///< the preset the other values started from
   model::CycleGanOptions model;
   train::TrainerOptions train;
   DataOptions data;
   DistOptions dist;
+  MetricsOptions metrics;
   int64_t threads = 0;  ///< LibTorch intra-op threads per rank (0: the rank's share of the node's cores)
 };
 

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #ifdef CYCLEGAN_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 #endif
@@ -38,9 +39,17 @@ std::string accelerator_summary() {
   return out.str();
 }
 
+CudaMemory cuda_memory(int index) {
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
+  constexpr auto kAll = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+  return {stats.allocated_bytes[kAll].current, stats.reserved_bytes[kAll].current};
+}
+
 #else
 
 int cuda_device_count() { return 0; }
+
+CudaMemory cuda_memory(int) { return {}; }
 
 std::string accelerator_summary() { return "built without CUDA/NCCL (CYCLEGAN_WITH_CUDA=OFF)"; }
 

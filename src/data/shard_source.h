@@ -56,7 +56,7 @@ class ShardSource : public UnpairedSource {
   const ImageSet& images_a() const { return *set_a_; }
   const ImageSet& images_b() const { return *set_b_; }
   /// Batches ready in the queue now (for monitoring).
-  int64_t queued() const;
+  int64_t queued() const override;
   /// Seconds next() spent waiting for a batch, in total.
   double wait_seconds() const { return wait_seconds_; }
 

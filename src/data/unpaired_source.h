@@ -31,6 +31,8 @@ class UnpairedSource {
   virtual void seek(SourcePosition position) = 0;
   virtual int64_t channels_a() const = 0;
   virtual int64_t channels_b() const = 0;
+  /// Batches already prepared ahead of next() (0 for sources that read on demand).
+  virtual int64_t queued() const { return 0; }
 };
 
 }  // namespace cg::data

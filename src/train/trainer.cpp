@@ -1,8 +1,10 @@
 #include "train/trainer.h"
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
+#include "common/accelerator.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/rng.h"
@@ -44,7 +46,19 @@ model::CycleGan make_model(const model::CycleGanOptions& options, uint64_t seed,
   return net;
 }
 
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 }  // namespace
+
+void Trainer::optimizer_step(torch::optim::Optimizer& optimizer) {
+  const auto start = Clock::now();
+  optimizer.step();
+  step_times_.optimizer += seconds_since(start);
+}
 
 // Backward pass, then (data-parallel) the mean of the gradients over ranks.
 void Trainer::backward(const torch::Tensor& loss, dist::GradientReducer* reducer) {
@@ -53,6 +67,7 @@ void Trainer::backward(const torch::Tensor& loss, dist::GradientReducer* reducer
   if (reducer != nullptr) {
     reducer->finish();
     comm_wait_seconds_ += reducer->last_wait_seconds();
+    step_times_.allreduce += reducer->last_wait_seconds();
   }
 }
 
@@ -85,6 +100,7 @@ Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
                                                           reducer_options);
     reduce_d_b_ = std::make_unique<dist::GradientReducer>(model_->d_b_parameters(), *comm_,
                                                           reducer_options);
+    allreduce_bytes_per_step_ = reduce_g_->total_bytes() + reduce_d_a_->total_bytes() + reduce_d_b_->total_bytes();
   }
   // Identity needs G(b) to be comparable with b: only where both domains share channels.
   const bool identity_possible = model_options.channels_a == model_options.channels_b;
@@ -122,7 +138,7 @@ torch::Tensor Trainer::update_d_b(const Forward& fwd) {
   torch::Tensor loss = model::discriminator_loss(
       model_->d_b(fwd.real_b), model_->d_b(pool_b_.query(fwd.fake_b.detach())), options_.gan_loss);
   backward(loss, reduce_d_b_.get());
-  opt_d_b_->step();
+  optimizer_step(*opt_d_b_);
   return loss.detach();
 }
 
@@ -131,7 +147,7 @@ torch::Tensor Trainer::update_d_a(const Forward& fwd) {
   torch::Tensor loss = model::discriminator_loss(
       model_->d_a(fwd.real_a), model_->d_a(pool_a_.query(fwd.fake_a.detach())), options_.gan_loss);
   backward(loss, reduce_d_a_.get());
-  opt_d_a_->step();
+  optimizer_step(*opt_d_a_);
   return loss.detach();
 }
 
@@ -153,12 +169,13 @@ std::vector<torch::Tensor> Trainer::update_generators(const Forward& fwd) {
     total = total + idt_a + idt_b;
   }
   backward(total, reduce_g_.get());
-  opt_g_->step();
+  optimizer_step(*opt_g_);
   model_->set_discriminators_trainable(true);
   return {g_adv, f_adv, cycle_a, cycle_b, idt_a, idt_b, total};
 }
 
 StepLosses Trainer::step(const data::UnpairedBatch& batch) {
+  step_times_ = {};
   Forward fwd = forward_generators(batch);
   torch::Tensor loss_d_b = update_d_b(fwd);
   torch::Tensor loss_d_a = update_d_a(fwd);
@@ -196,12 +213,17 @@ void Trainer::train() {
   CG_REQUIRE(total > 0, ConfigError, "nothing to train: --steps and --epochs give 0 steps");
   Progress progress(step_, total, options_.log_every);
   while (step_ < total) {
+    const auto start = Clock::now();
     data::UnpairedBatch batch = source_.next();
+    const double data_wait = seconds_since(start);
     StepLosses l = step(batch);
+    const double step_seconds = seconds_since(start);
+    const int64_t images = batch.a.size(0) + batch.b.size(0);
+    if (metrics_ != nullptr) metrics_->on_step(step_record(l, images, data_wait, step_seconds));
     char losses[256];
     std::snprintf(losses, sizeof(losses), "D_A %.4f D_B %.4f G %.4f F %.4f cyc %.4f/%.4f idt %.4f/%.4f",
                   l.d_a, l.d_b, l.g_adv, l.f_adv, l.cycle_a, l.cycle_b, l.idt_a, l.idt_b);
-    if (rank() == 0) progress.update(step_, world() * (batch.a.size(0) + batch.b.size(0)), losses);
+    if (rank() == 0) progress.update(step_, world() * images, losses);
     if (options_.replica_check_every > 0 && step_ % options_.replica_check_every == 0) {
       check_replicas();
     }
@@ -214,6 +236,32 @@ void Trainer::train() {
   }
   std::string last = save_checkpoint();
   if (rank() == 0) log::info("finished ", total, " steps; checkpoint ", last);
+}
+
+metrics::StepRecord Trainer::step_record(const StepLosses& losses, int64_t images, double data_wait,
+                                         double step_seconds) const {
+  metrics::StepRecord r;
+  r.step = step_;
+  r.total_steps = total_steps();
+  r.images = images;
+  r.losses = losses;
+  // The rates step() used: the schedule's value at the step before the counter advanced.
+  const double factor = lr_factor(step_ - 1, r.total_steps, options_.lr_decay_start);
+  r.lr_g = options_.lr_g * factor;
+  r.lr_d = options_.lr_d * factor;
+  r.step_seconds = step_seconds;
+  r.data_wait_seconds = data_wait;
+  r.allreduce_seconds = step_times_.allreduce;
+  r.optimizer_seconds = step_times_.optimizer;
+  r.compute_seconds = std::max(0.0, step_seconds - data_wait - r.allreduce_seconds - r.optimizer_seconds);
+  r.allreduce_bytes = allreduce_bytes_per_step_;
+  r.loader_queued = source_.queued();
+  if (device_.is_cuda()) {
+    const CudaMemory memory = cuda_memory(device_.index());
+    r.cuda_allocated_bytes = memory.allocated_bytes;
+    r.cuda_reserved_bytes = memory.reserved_bytes;
+  }
+  return r;
 }
 
 }  // namespace cg::train

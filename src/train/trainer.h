@@ -15,6 +15,7 @@
 #include "data/unpaired_source.h"
 #include "dist/communicator.h"
 #include "dist/gradient_reducer.h"
+#include "metrics/metrics_sink.h"
 #include "model/cycle_gan.h"
 #include "model/image_pool.h"
 #include "train/checkpoint_store.h"
@@ -23,13 +24,7 @@
 namespace cg::train {
 
 /// Loss values of one step (weighted as they enter the totals).
-struct StepLosses {
-  double d_a = 0, d_b = 0;          ///< discriminator losses
-  double g_adv = 0, f_adv = 0;      ///< adversarial terms of G (A->B) and F (B->A)
-  double cycle_a = 0, cycle_b = 0;  ///< lambda * |F(G(a)) - a|, lambda * |G(F(b)) - b|
-  double idt_a = 0, idt_b = 0;      ///< identity terms |F(a) - a|, |G(b) - b| (weighted)
-  double g_total = 0;               ///< sum of the six generator terms
-};
+using StepLosses = metrics::StepLosses;
 
 class Trainer {
  public:
@@ -63,8 +58,13 @@ class Trainer {
   std::vector<torch::Tensor> update_generators(const Forward& fwd);
 
   /// Resumes if options.resume says so, then trains to total_steps(), writing samples,
-  /// checkpoints (always one at the end) and progress lines.
+  /// checkpoints (always one at the end) and progress lines, and handing a record of every
+  /// step and checkpoint to the metrics sink, if one is set.
   void train();
+
+  /// Sends train()'s per-step and per-checkpoint records to `sink` (which must outlive
+  /// the trainer), or nowhere with nullptr.
+  void set_metrics_sink(metrics::MetricsSink* sink) { metrics_ = sink; }
 
   /// Writes a full-state checkpoint of the current step (rank 0; the other ranks wait at a
   /// barrier). Returns its path ("" on other ranks).
@@ -87,11 +87,14 @@ class Trainer {
 
  private:
   void set_learning_rates();
+  void optimizer_step(torch::optim::Optimizer& optimizer);
   void backward(const torch::Tensor& loss, dist::GradientReducer* reducer);
   void synchronize_state();
   int rank() const { return comm_ ? comm_->rank() : 0; }
   int world() const { return comm_ ? comm_->size() : 1; }
   void write_samples(const data::UnpairedBatch& batch);
+  metrics::StepRecord step_record(const StepLosses& losses, int64_t images, double data_wait,
+                                  double step_seconds) const;
   void save_state(torch::serialize::OutputArchive& archive);
   void load_state(torch::serialize::InputArchive& archive);
   nlohmann::json parameter_signature();
@@ -110,6 +113,12 @@ class Trainer {
   double identity_weight_;
   int64_t step_ = 0;
   double comm_wait_seconds_ = 0;
+  metrics::MetricsSink* metrics_ = nullptr;
+  int64_t allreduce_bytes_per_step_ = 0;
+  // Where the host spent the current step's time, reset when a step starts.
+  struct StepTimes {
+    double allreduce = 0, optimizer = 0;
+  } step_times_;
 };
 
 }  // namespace cg::train

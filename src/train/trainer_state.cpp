@@ -2,6 +2,7 @@
 // follow, so that N steps + resume + N steps equals 2N steps bit for bit on CPU.
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "common/error.h"
@@ -162,16 +163,25 @@ void Trainer::check_replicas() {
 }
 
 std::string Trainer::save_checkpoint() {
+  const auto start = std::chrono::steady_clock::now();
   if (comm_ != nullptr) comm_->barrier();
-  if (rank() != 0) return "";
-  torch::serialize::OutputArchive archive;
-  save_state(archive);
-  nlohmann::json metadata = {{"format", kFormat},
-                             {"step", step_},
-                             {"epoch", source_.position().epoch},
-                             {"parameters", parameter_signature()},
-                             {"config", run_config_}};
-  return checkpoints_.save(step_, archive, metadata);
+  std::string path;
+  if (rank() == 0) {
+    torch::serialize::OutputArchive archive;
+    save_state(archive);
+    nlohmann::json metadata = {{"format", kFormat},
+                               {"step", step_},
+                               {"epoch", source_.position().epoch},
+                               {"parameters", parameter_signature()},
+                               {"config", run_config_}};
+    path = checkpoints_.save(step_, archive, metadata);
+  }
+  if (metrics_ != nullptr) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    metrics_->on_checkpoint({step_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                             std::chrono::duration<double>(now).count()});
+  }
+  return path;
 }
 
 bool Trainer::resume(const std::string& spec) {

@@ -1,0 +1,55 @@
+#pragma once
+// What the trainer tells a metrics backend, as plain values: no Prometheus (or any other
+// backend) header is needed to produce them. The trainer calls the sink from its own
+// thread, once per step and once per checkpoint.
+#include <cstdint>
+
+namespace cg::metrics {
+
+/// Loss values of one step, weighted as they enter the totals.
+struct StepLosses {
+  double d_a = 0, d_b = 0;          ///< discriminator losses
+  double g_adv = 0, f_adv = 0;      ///< adversarial terms of G (A->B) and F (B->A)
+  double cycle_a = 0, cycle_b = 0;  ///< lambda * |F(G(a)) - a|, lambda * |G(F(b)) - b|
+  double idt_a = 0, idt_b = 0;      ///< identity terms |F(a) - a|, |G(b) - b| (weighted)
+  double g_total = 0;               ///< sum of the six generator terms
+};
+
+/// One finished training step of this rank. Times are host wall-clock seconds; on CUDA the
+/// step ends with a device-to-host copy of the losses, so step_seconds covers the GPU work,
+/// while the split into phases follows where the host waited.
+struct StepRecord {
+  int64_t step = 0;         ///< steps done after this one (continues across resumes)
+  int64_t total_steps = 0;  ///< steps the run will do
+  int64_t images = 0;       ///< images this rank read for the step (A and B)
+  StepLosses losses;
+  double lr_g = 0, lr_d = 0;         ///< learning rates the step used (generators, discriminators)
+  double step_seconds = 0;           ///< the whole step, data wait included
+  double data_wait_seconds = 0;      ///< waiting for the batch from the loader
+  double compute_seconds = 0;        ///< forward and backward passes
+  double allreduce_seconds = 0;      ///< waiting for gradient all-reduces (not hidden by overlap)
+  double optimizer_seconds = 0;      ///< the three optimizer steps
+  int64_t allreduce_bytes = 0;       ///< gradient bytes this rank all-reduced (0 on one rank)
+  int64_t loader_queued = 0;         ///< batches ready in the loader's queue after the step
+  int64_t cuda_allocated_bytes = 0;  ///< CUDA memory held by tensors (0 on CPU)
+  int64_t cuda_reserved_bytes = 0;   ///< CUDA memory held by the caching allocator (0 on CPU)
+};
+
+/// A checkpoint: rank 0 wrote it; the other ranks met it at the barrier before and left
+/// the writing to rank 0.
+struct CheckpointRecord {
+  int64_t step = 0;
+  double seconds = 0;    ///< time the checkpoint took on this rank, the barrier included
+  double unix_time = 0;  ///< when this rank was done with it, seconds since the epoch
+};
+
+/// Receives the trainer's records. Implementations must be cheap: on_step runs inside the
+/// training loop. Not called concurrently.
+class MetricsSink {
+ public:
+  virtual ~MetricsSink() = default;
+  virtual void on_step(const StepRecord& record) = 0;
+  virtual void on_checkpoint(const CheckpointRecord& record) = 0;
+};
+
+}  // namespace cg::metrics

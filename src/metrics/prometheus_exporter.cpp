@@ -1,0 +1,358 @@
+#include "metrics/prometheus_exporter.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/gateway.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "metrics/http_endpoint.h"
+#include "metrics/process_collector.h"
+
+namespace cg::metrics {
+namespace {
+
+using prometheus::Counter;
+using prometheus::Gauge;
+using prometheus::Labels;
+
+// Registry and process metrics as one collectable: a Pushgateway PUT replaces the whole
+// group, so everything of a rank has to travel in one request.
+class RankCollectable final : public prometheus::Collectable {
+ public:
+  RankCollectable(std::shared_ptr<prometheus::Registry> registry, const Labels& labels)
+      : registry_(std::move(registry)) {
+    for (const auto& [name, value] : labels) labels_.push_back({name, value});
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> families = registry_->Collect();
+    for (auto& f : collect_process_metrics(labels_)) families.push_back(std::move(f));
+    return families;
+  }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::vector<prometheus::ClientMetric::Label> labels_;
+};
+
+// The push loop's state: shared with its thread, so a final push that hangs on an
+// unresponsive gateway can be left behind without dangling references.
+struct PushState {
+  std::unique_ptr<prometheus::Gateway> gateway;
+  std::string url;
+  std::mutex mutex;  // guards stop and done
+  std::condition_variable wake;
+  bool stop = false, done = false;
+  std::mutex push_mutex;  // one push at a time; guards failing
+  bool failing = false;
+
+  int push() {
+    std::lock_guard<std::mutex> lock(push_mutex);
+    // prometheus-cpp 1.0 has the two methods swapped: PushAdd() sends PUT, which is what
+    // replaces the whole group (the Pushgateway's "push"); Push() sends POST.
+    const int status = gateway->PushAdd();
+    const bool ok = status >= 200 && status < 300;
+    if (ok && failing) log::info("pushgateway ", url, ": pushing again");
+    if (!ok && !failing)
+      log::warn("pushgateway ", url, ": push failed (HTTP status ", status, "); retrying");
+    failing = !ok;
+    return status;
+  }
+
+  // Pushes every `interval` and once more when stopped.
+  void run(std::chrono::duration<double> interval) {
+    std::unique_lock<std::mutex> lock(mutex);
+    for (bool stopping = false; !stopping;) {
+      stopping = wake.wait_for(lock, interval, [&] { return stop; });
+      lock.unlock();
+      push();
+      lock.lock();
+    }
+    done = true;
+    wake.notify_all();
+  }
+};
+
+Labels constant_labels(const ExporterOptions& o) {
+  Labels labels{{"rank", std::to_string(o.rank)}};
+  if (!o.job_id.empty()) labels["job_id"] = o.job_id;
+  return labels;
+}
+
+}  // namespace
+
+PushgatewayAddress parse_pushgateway_url(const std::string& url) {
+  static const std::regex pattern(
+      R"(^(https?://)?([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:([0-9]{1,5}))?/?$)");
+  std::smatch m;
+  CG_REQUIRE(std::regex_match(url, m, pattern), ConfigError, "--pushgateway '", url,
+             "': expected http://HOST:PORT");
+  const std::string scheme = m[1].matched ? m[1].str() : "http://";
+  const std::string port = m[4].matched ? m[4].str() : "9091";
+  CG_REQUIRE(std::stoi(port) > 0 && std::stoi(port) < 65536, ConfigError, "--pushgateway '", url,
+             "': port ", port, " is out of range");
+  return {scheme + m[2].str(), port};
+}
+
+struct PrometheusExporter::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  std::shared_ptr<RankCollectable> collectable;
+  std::unique_ptr<HttpEndpoint> endpoint;
+  int port = -1;
+  std::shared_ptr<PushState> push;
+  std::thread push_thread;
+
+  Counter* steps = nullptr;
+  Counter* images = nullptr;
+  Counter* nonfinite = nullptr;
+  Counter* allreduce_bytes = nullptr;
+  Counter *data_wait = nullptr, *compute = nullptr, *allreduce = nullptr, *optimizer = nullptr,
+          *checkpoint = nullptr;
+  Gauge *step = nullptr, *target_steps = nullptr, *lr_g = nullptr, *lr_d = nullptr,
+        *queue = nullptr, *cuda_allocated = nullptr, *cuda_reserved = nullptr,
+        *last_checkpoint = nullptr;
+  prometheus::Histogram* step_duration = nullptr;
+  // In the order of StepLosses' fields.
+  std::vector<std::pair<prometheus::Histogram*, double StepLosses::*>> losses;
+
+  void build(const Labels& labels, const RunInfo& info);
+};
+
+void PrometheusExporter::Impl::build(const Labels& labels, const RunInfo& info) {
+  auto& r = *registry;
+  using prometheus::BuildCounter;
+  using prometheus::BuildGauge;
+  steps = &BuildCounter()
+               .Name("cyclegan_steps_total")
+               .Help("Training steps this process completed.")
+               .Labels(labels)
+               .Register(r)
+               .Add({});
+  images = &BuildCounter()
+                .Name("cyclegan_images_total")
+                .Help("Images this rank read for training, domains A and B together.")
+                .Labels(labels)
+                .Register(r)
+                .Add({});
+  nonfinite = &BuildCounter()
+                   .Name("cyclegan_nonfinite_losses_total")
+                   .Help("Steps with a NaN or infinite loss term.")
+                   .Labels(labels)
+                   .Register(r)
+                   .Add({});
+  allreduce_bytes = &BuildCounter()
+                         .Name("cyclegan_allreduce_bytes_total")
+                         .Help("Gradient bytes this rank all-reduced.")
+                         .Labels(labels)
+                         .Register(r)
+                         .Add({});
+  auto& phases = BuildCounter()
+                     .Name("cyclegan_phase_seconds_total")
+                     .Help("Wall-clock seconds spent per phase of training.")
+                     .Labels(labels)
+                     .Register(r);
+  data_wait = &phases.Add({{"phase", "data_wait"}});
+  compute = &phases.Add({{"phase", "compute"}});
+  allreduce = &phases.Add({{"phase", "allreduce"}});
+  optimizer = &phases.Add({{"phase", "optimizer"}});
+  checkpoint = &phases.Add({{"phase", "checkpoint"}});
+
+  step = &BuildGauge()
+              .Name("cyclegan_step")
+              .Help("Current training step (continues across resumes).")
+              .Labels(labels)
+              .Register(r)
+              .Add({});
+  target_steps = &BuildGauge()
+                      .Name("cyclegan_target_steps")
+                      .Help("Steps the run trains for.")
+                      .Labels(labels)
+                      .Register(r)
+                      .Add({});
+  auto& lr = BuildGauge()
+                 .Name("cyclegan_learning_rate")
+                 .Help("Learning rate of the last step.")
+                 .Labels(labels)
+                 .Register(r);
+  lr_g = &lr.Add({{"optimizer", "generators"}});
+  lr_d = &lr.Add({{"optimizer", "discriminators"}});
+  queue = &BuildGauge()
+               .Name("cyclegan_loader_queue_batches")
+               .Help("Batches ready in this rank's loader queue after the last step.")
+               .Labels(labels)
+               .Register(r)
+               .Add({});
+  cuda_allocated =
+      &BuildGauge()
+           .Name("cyclegan_cuda_memory_allocated_bytes")
+           .Help("CUDA memory held by tensors of this process (0 when training on CPU).")
+           .Labels(labels)
+           .Register(r)
+           .Add({});
+  cuda_reserved =
+      &BuildGauge()
+           .Name("cyclegan_cuda_memory_reserved_bytes")
+           .Help("CUDA memory reserved by the caching allocator (0 when training on CPU).")
+           .Labels(labels)
+           .Register(r)
+           .Add({});
+  last_checkpoint =
+      &BuildGauge()
+           .Name("cyclegan_last_checkpoint_timestamp_seconds")
+           .Help("Unix time of the last checkpoint (the process start until the first one).")
+           .Labels(labels)
+           .Register(r)
+           .Add({});
+  last_checkpoint->SetToCurrentTime();
+  BuildGauge()
+      .Name("cyclegan_checkpoint_every_steps")
+      .Help("Steps between checkpoints (0: only at the end).")
+      .Labels(labels)
+      .Register(r)
+      .Add({})
+      .Set(static_cast<double>(info.checkpoint_every));
+  BuildGauge()
+      .Name("cyclegan_run_info")
+      .Help("Constant 1, labelled with facts about the run.")
+      .Labels(labels)
+      .Register(r)
+      .Add({{"version", info.version},
+            {"preset", info.preset},
+            {"backend", info.backend},
+            {"device", info.device},
+            {"world_size", std::to_string(info.world_size)}})
+      .Set(1);
+
+  step_duration =
+      &prometheus::BuildHistogram()
+           .Name("cyclegan_step_duration_seconds")
+           .Help("Wall-clock duration of a training step, data wait included.")
+           .Labels(labels)
+           .Register(r)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                            0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60});
+  // _sum and _count give the mean loss over any window, which a gauge sampled at scrape
+  // time cannot. A histogram without buckets, not a summary: prometheus-cpp's summary
+  // keeps every observation of its time window when it has no quantiles (microseconds per
+  // observation, growing), its histogram costs nanoseconds.
+  auto& loss =
+      prometheus::BuildHistogram()
+          .Name("cyclegan_loss")
+          .Help("Loss terms of the training steps (rate of _sum over rate of _count: the mean).")
+          .Labels(labels)
+          .Register(r);
+  const std::pair<const char*, double StepLosses::*> terms[] = {
+      {"d_a", &StepLosses::d_a},         {"d_b", &StepLosses::d_b},
+      {"g_adv", &StepLosses::g_adv},     {"f_adv", &StepLosses::f_adv},
+      {"cycle_a", &StepLosses::cycle_a}, {"cycle_b", &StepLosses::cycle_b},
+      {"idt_a", &StepLosses::idt_a},     {"idt_b", &StepLosses::idt_b},
+      {"g_total", &StepLosses::g_total}};
+  for (const auto& [term, field] : terms) {
+    losses.emplace_back(&loss.Add({{"term", term}}, prometheus::Histogram::BucketBoundaries{}),
+                        field);
+  }
+}
+
+PrometheusExporter::PrometheusExporter(const ExporterOptions& options, const RunInfo& info)
+    : impl_(std::make_unique<Impl>()) {
+  const Labels labels = constant_labels(options);
+  impl_->build(labels, info);
+  impl_->collectable = std::make_shared<RankCollectable>(impl_->registry, labels);
+  if (options.port >= 0) {
+    auto collectable = impl_->collectable;
+    impl_->endpoint = std::make_unique<HttpEndpoint>(
+        options.bind, options.port, "/metrics",
+        [collectable] { return prometheus::TextSerializer().Serialize(collectable->Collect()); });
+    impl_->port = impl_->endpoint->port();
+  }
+  if (!options.pushgateway.empty()) {
+    const PushgatewayAddress where = parse_pushgateway_url(options.pushgateway);
+    auto state = std::make_shared<PushState>();
+    state->url = options.pushgateway;
+    state->gateway =
+        std::make_unique<prometheus::Gateway>(where.host, where.port, options.push_job, labels);
+    state->gateway->RegisterCollectable(impl_->collectable);
+    const auto interval = std::chrono::duration<double>(options.push_interval_seconds);
+    impl_->push = state;
+    impl_->push_thread = std::thread([state, interval] { state->run(interval); });
+  }
+}
+
+PrometheusExporter::~PrometheusExporter() {
+  if (impl_->push_thread.joinable()) {
+    auto state = impl_->push;
+    std::unique_lock<std::mutex> lock(state->mutex);
+    state->stop = true;
+    state->wake.notify_all();
+    // The last push gets a bounded time: a gateway that does not answer must not keep a
+    // finished job alive. The thread owns its state, so it can be left behind.
+    if (state->wake.wait_for(lock, std::chrono::seconds(10), [&] { return state->done; })) {
+      lock.unlock();
+      impl_->push_thread.join();
+    } else {
+      log::warn("pushgateway ", state->url,
+                ": the final push did not finish within 10 s; giving up");
+      lock.unlock();
+      impl_->push_thread.detach();
+    }
+  }
+}
+
+void PrometheusExporter::on_step(const StepRecord& r) {
+  Impl& m = *impl_;
+  m.steps->Increment();
+  m.images->Increment(static_cast<double>(r.images));
+  m.step->Set(static_cast<double>(r.step));
+  m.target_steps->Set(static_cast<double>(r.total_steps));
+  m.lr_g->Set(r.lr_g);
+  m.lr_d->Set(r.lr_d);
+  m.step_duration->Observe(r.step_seconds);
+  m.data_wait->Increment(r.data_wait_seconds);
+  m.compute->Increment(r.compute_seconds);
+  m.allreduce->Increment(r.allreduce_seconds);
+  m.optimizer->Increment(r.optimizer_seconds);
+  m.allreduce_bytes->Increment(static_cast<double>(r.allreduce_bytes));
+  m.queue->Set(static_cast<double>(r.loader_queued));
+  m.cuda_allocated->Set(static_cast<double>(r.cuda_allocated_bytes));
+  m.cuda_reserved->Set(static_cast<double>(r.cuda_reserved_bytes));
+  bool finite = true;
+  for (const auto& [histogram, field] : m.losses) {
+    const double value = r.losses.*field;
+    // A NaN would poison the _sum for the rest of the run; it is counted instead.
+    if (std::isfinite(value)) {
+      histogram->Observe(value);
+    } else {
+      finite = false;
+    }
+  }
+  if (!finite) m.nonfinite->Increment();
+}
+
+void PrometheusExporter::on_checkpoint(const CheckpointRecord& r) {
+  impl_->checkpoint->Increment(r.seconds);
+  impl_->last_checkpoint->Set(r.unix_time);
+}
+
+int PrometheusExporter::port() const { return impl_->port; }
+
+int PrometheusExporter::push() {
+  TORCH_CHECK(impl_->push, "PrometheusExporter::push: no --pushgateway configured");
+  return impl_->push->push();
+}
+
+std::string PrometheusExporter::scrape_text() const {
+  return prometheus::TextSerializer().Serialize(impl_->collectable->Collect());
+}
+
+}  // namespace cg::metrics
