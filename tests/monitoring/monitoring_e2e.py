@@ -240,7 +240,9 @@ def value(group, name):
 
 def test_push(work):
     port = free_ports(1)
-    gateway = start([ARGS.pushgateway, "--web.listen-address", f"127.0.0.1:{port}"],
+    # Debian's build persists to /var/lib/prometheus by default: a file of our own instead.
+    gateway = start([ARGS.pushgateway, "--web.listen-address", f"127.0.0.1:{port}",
+                     "--persistence.file", os.path.join(work, "pushgateway.data")],
                     os.path.join(work, "pushgateway.log"))
     url = f"http://127.0.0.1:{port}"
     wait_for("the Pushgateway", lambda: http_get(f"{url}/-/ready"), 60, [gateway])
