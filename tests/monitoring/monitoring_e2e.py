@@ -6,6 +6,8 @@
           on a live scrape of each rank; a Prometheus server (loopback, 1 s scrapes) finds
           the ranks through monitoring/write_targets' discovery file; then every query of
           every Grafana panel (and the template variables) must return data
+  targets monitoring/write_targets for a Slurm job (the real scontrol expands the node list)
+          and for MPI hostfiles, and its errors on bad input
   push    two short 2-rank runs push to a Pushgateway: one group per rank, replaced (not
           duplicated) by the second run's values
 """
@@ -124,6 +126,53 @@ def test_rules():
         check(result.returncode == 0, f"{cmd[1]} {cmd[2]} failed")
         check("WARNING" not in (result.stdout + result.stderr).upper(), f"{cmd[1]} {cmd[2]} warned")
     print("PASS: config, rules and rule unit tests")
+
+
+def write_targets(work, args, env=None):
+    output = os.path.join(work, "targets", "job.json")
+    result = run([sys.executable, os.path.join(ARGS.repo, "monitoring/write_targets")] + args + ["--output", output],
+                 env=env)
+    print(result.stdout + result.stderr)
+    return result, (json.load(open(output)) if result.returncode == 0 else None)
+
+
+def test_targets(work):
+    # scontrol reads a slurm.conf even to expand a host list; a minimal one, no daemons.
+    conf = os.path.join(work, "slurm.conf")
+    open(conf, "w").write("ClusterName=test\nSlurmctldHost=localhost\n"
+                          "NodeName=localhost CPUs=1 State=UNKNOWN\nPartitionName=p Nodes=localhost Default=YES\n")
+    env = dict(os.environ, SLURM_CONF=conf, SLURM_JOB_ID="4711", SLURM_JOB_NODELIST="gpu[07-08],cpu1",
+               SLURM_TASKS_PER_NODE="2(x2),1")
+    result, groups = write_targets(work, ["--slurm", "--port", "9400"], env)
+    check(result.returncode == 0, "write_targets --slurm failed")
+    check(groups == [{"targets": ["gpu07:9400", "gpu07:9401"], "labels": {"job_id": "4711"}},
+                     {"targets": ["gpu08:9400", "gpu08:9401"], "labels": {"job_id": "4711"}},
+                     {"targets": ["cpu1:9400"], "labels": {"job_id": "4711"}}], f"Slurm targets: {groups}")
+    hostfile = os.path.join(work, "hosts")
+    open(hostfile, "w").write("# two nodes\nnode-a slots=4 max_slots=8\nnode-b\n")
+    result, groups = write_targets(work, ["--hostfile", hostfile, "--port", "9500", "--ranks-per-node", "2"])
+    check(result.returncode == 0 and groups == [{"targets": ["node-a:9500", "node-a:9501"], "labels": {}},
+                                                {"targets": ["node-b:9500", "node-b:9501"], "labels": {}}],
+          f"hostfile targets: {groups}")
+    result, groups = write_targets(work, ["--hostfile", hostfile, "--port", "9500", "--job-id", "run7"])
+    check(groups is not None and len(groups[0]["targets"]) == 4 and len(groups[1]["targets"]) == 1
+          and groups[0]["labels"] == {"job_id": "run7"}, f"slots as ranks per node: {groups}")
+    # Bad input: one clear message naming the problem, exit 1, the previous file intact.
+    before = open(os.path.join(work, "targets", "job.json")).read()
+    open(hostfile, "w").write("node-a slots=four\n")
+    bad = [(["--hostfile", hostfile, "--port", "9500"], "slots=four"),
+           (["--hostfile", os.path.join(work, "missing"), "--port", "9500"], "No such file"),
+           (["--hostfile", hostfile, "--port", "70000"], "not a TCP port"),
+           (["--slurm", "--port", "9400"], "SLURM_JOB_NODELIST")]
+    for args, expected in bad:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
+        result, _ = write_targets(work, args, environment)
+        check(result.returncode == 1 and expected in result.stderr, f"{args}: rc {result.returncode}, {result.stderr}")
+    env["SLURM_TASKS_PER_NODE"] = "2(x2)"
+    result, _ = write_targets(work, ["--slurm", "--port", "9400"], env)
+    check(result.returncode == 1 and "2 nodes, the node list 3" in result.stderr, result.stderr)
+    check(open(os.path.join(work, "targets", "job.json")).read() == before, "a failed run changed the file")
+    print("PASS: Slurm and hostfile targets; bad input rejected")
 
 
 def panel_queries(dashboard):
@@ -269,7 +318,7 @@ def test_push(work):
 def main():
     global ARGS
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["rules", "scrape", "push"])
+    parser.add_argument("mode", choices=["rules", "targets", "scrape", "push"])
     for flag in ("--repo", "--cyclegan-dist", "--mpirun", "--promtool", "--prometheus", "--pushgateway"):
         parser.add_argument(flag, required=True)
     ARGS = parser.parse_args()
@@ -279,6 +328,8 @@ def main():
     try:
         if ARGS.mode == "rules":
             test_rules()
+        elif ARGS.mode == "targets":
+            test_targets(work)
         elif ARGS.mode == "scrape":
             test_scrape(work)
         else:
