@@ -44,17 +44,28 @@ nlohmann::json read_config_file(const std::string& path) {
 
 }  // namespace
 
-void apply_config_file(Config& config, const std::string& path) {
-  nlohmann::json doc = read_config_file(path);
+void apply_json(Config& config, const nlohmann::json& doc, const std::string& where) {
+  CG_REQUIRE(doc.is_object(), ConfigError, where, " must hold one JSON object of option names to values");
   for (const auto& [key, value] : doc.items()) {
     if (key == "preset") continue;
     const auto& table = option_table();
     auto spec = std::find_if(table.begin(), table.end(), [&](const auto& s) { return s.name == key; });
-    CG_REQUIRE(spec != table.end(), ConfigError, "config file ", path, ": unknown option '", key, "'");
-    CG_REQUIRE(!value.is_object() && !value.is_null(), ConfigError, "config file ", path, ": option '",
-               key, "' must be a string, number, boolean or list");
-    spec->set(config, json_to_text(value), "config file " + path + ": option '" + key + "'");
+    CG_REQUIRE(spec != table.end(), ConfigError, where, ": unknown option '", key, "'");
+    CG_REQUIRE(!value.is_object() && !value.is_null(), ConfigError, where, ": option '", key,
+               "' must be a string, number, boolean or list");
+    spec->set(config, json_to_text(value), where + ": option '" + key + "'");
   }
+}
+
+void apply_config_file(Config& config, const std::string& path) {
+  apply_json(config, read_config_file(path), "config file " + path);
+}
+
+Config from_json(const nlohmann::json& doc, const std::string& where) {
+  CG_REQUIRE(doc.is_object(), ConfigError, where, " must hold one JSON object of option names to values");
+  Config config = preset(doc.value("preset", std::string("cifar-colorize")));
+  apply_json(config, doc, where);
+  return config;
 }
 
 std::optional<Config> parse_command_line(int argc, const char* const* argv) {

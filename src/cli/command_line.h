@@ -17,6 +17,14 @@ std::optional<Config> parse_command_line(int argc, const char* const* argv);
 /// Applies the JSON object in file `path` on top of `config`.
 void apply_config_file(Config& config, const std::string& path);
 
+/// Applies the option values of the JSON object `doc` on top of `config`; `where` names
+/// the source in errors ("config file runs/x/config.json").
+void apply_json(Config& config, const nlohmann::json& doc, const std::string& where);
+
+/// The configuration a resolved config (to_json's output, as stored in every checkpoint)
+/// describes: its preset, then its values. Throws ConfigError naming `where` and the key.
+Config from_json(const nlohmann::json& doc, const std::string& where);
+
 /// Cross-checks settings that are fine alone but not together. Throws ConfigError.
 void validate(const Config& config);
 

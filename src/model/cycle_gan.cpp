@@ -78,4 +78,8 @@ std::string to_string(DiscriminatorArch arch) {
   return arch == DiscriminatorArch::kSeed ? "seed" : "patch";
 }
 
+int64_t CycleGanImpl::size_multiple() const {
+  return options_.generator == GeneratorArch::kUnet ? int64_t{1} << (options_.unet_encoder_filters.size() - 1) : 4;
+}
+
 }  // namespace cg::model

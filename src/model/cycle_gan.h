@@ -55,6 +55,8 @@ class CycleGanImpl : public torch::nn::Module {
 
   const CycleGanOptions& options() const { return options_; }
   ImageRange range() const { return image_range(options_.output_activation); }
+  /// Generator inputs need H and W divisible by this (the generators' total downsampling).
+  int64_t size_multiple() const;
 
  private:
   CycleGanOptions options_;

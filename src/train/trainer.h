@@ -23,6 +23,9 @@
 
 namespace cg::train {
 
+/// The "format" field of every checkpoint manifest this trainer writes.
+inline constexpr const char* kCheckpointFormat = "cyclegan_dist checkpoint v1";
+
 /// Loss values of one step (weighted as they enter the totals).
 using StepLosses = metrics::StepLosses;
 

@@ -13,8 +13,6 @@
 namespace cg::train {
 namespace {
 
-constexpr const char* kFormat = "cyclegan_dist checkpoint v1";
-
 torch::Tensor scalar(int64_t value) { return torch::tensor(value, torch::kLong); }
 
 int64_t read_scalar(torch::serialize::InputArchive& archive, const std::string& key) {
@@ -49,8 +47,8 @@ nlohmann::json Trainer::parameter_signature() {
 }
 
 void Trainer::check_signature(const std::string& path, const nlohmann::json& metadata) {
-  CG_REQUIRE(metadata.value("format", "") == kFormat, FileError, "checkpoint ", path,
-             " is not a ", kFormat, " file (format '", metadata.value("format", ""), "')");
+  CG_REQUIRE(metadata.value("format", "") == kCheckpointFormat, FileError, "checkpoint ", path,
+             " is not a ", kCheckpointFormat, " file (format '", metadata.value("format", ""), "')");
   const nlohmann::json expected = parameter_signature();
   const nlohmann::json found = metadata.value("parameters", nlohmann::json::object());
   for (const auto& [name, shape] : expected.items()) {
@@ -169,7 +167,7 @@ std::string Trainer::save_checkpoint() {
   if (rank() == 0) {
     torch::serialize::OutputArchive archive;
     save_state(archive);
-    nlohmann::json metadata = {{"format", kFormat},
+    nlohmann::json metadata = {{"format", kCheckpointFormat},
                                {"step", step_},
                                {"epoch", source_.position().epoch},
                                {"parameters", parameter_signature()},

@@ -1,0 +1,51 @@
+#pragma once
+// Scores a CycleGAN on the test split of a data set made by cyclegan_data: for data sets
+// whose test split is paired (image i of A and of B show the same scene, as colorization
+// sets are), PSNR and SSIM of G(a) against b and of the input copied to B's channels (the
+// baseline a translation has to beat); for colour B, the colorfulness of G(a) and of real
+// b; for every data set, the cycle reconstruction F(G(a)) vs a and G(F(b)) vs b.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "model/cycle_gan.h"
+
+namespace cg::eval {
+
+struct EvalReport {
+  int64_t images_a = 0, images_b = 0;                    ///< test images scored per domain
+  bool paired = false;                                   ///< the translation scores below are set
+  double translation_psnr_db = 0, translation_ssim = 0;  ///< G(a) vs b
+  double baseline_psnr_db = 0, baseline_ssim = 0;        ///< a in B's channels vs b
+  bool colour_b = false;  ///< B has 3 channels: the colorfulness scores are set
+  double colorfulness_translated = 0, colorfulness_real = 0;  ///< of G(a) and of b
+  double cycle_a_l1 = 0, cycle_a_psnr_db = 0;                 ///< F(G(a)) vs a, values in [0, 1]
+  double cycle_b_l1 = 0, cycle_b_psnr_db = 0;                 ///< G(F(b)) vs b
+
+  /// The report as JSON, with names as in this struct (unset groups left out).
+  nlohmann::json to_json() const;
+};
+
+class Evaluator {
+ public:
+  /// Reads the test split of the data set at `dir` (at most `max_images` per domain, 0: all)
+  /// into memory, converted to the model's channels (gray <-> colour as the loader does).
+  /// Throws FileError when the data set is unreadable, ConfigError when it has no test split.
+  Evaluator(const std::string& dir, int64_t channels_a, int64_t channels_b, int64_t max_images = 0);
+
+  /// Translates the whole test split with `net` (in eval mode, no gradients; its device
+  /// and dtype) in batches of `batch_size` and scores it.
+  EvalReport evaluate(model::CycleGan& net, int64_t batch_size = 32) const;
+
+  /// The test images in [0, 1]: (N, channels_a, H, W) and (N, channels_b, H, W).
+  const torch::Tensor& images_a() const { return a_; }
+  const torch::Tensor& images_b() const { return b_; }
+
+ private:
+  torch::Tensor a_, b_;
+  bool paired_ = false;
+};
+
+}  // namespace cg::eval

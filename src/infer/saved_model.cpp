@@ -1,0 +1,67 @@
+#include "infer/saved_model.h"
+
+#include <filesystem>
+
+#include "cli/command_line.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "train/checkpoint_store.h"
+#include "train/trainer.h"
+
+namespace cg::infer {
+namespace {
+
+namespace fs = std::filesystem;
+
+SavedModel load_file(const std::string& path, const train::CheckpointStore& store,
+                     const torch::Device& device) {
+  torch::serialize::InputArchive archive;
+  const nlohmann::json metadata = store.load(path, archive);
+  CG_REQUIRE(
+      metadata.value("format", "") == train::kCheckpointFormat && metadata.contains("config"),
+      FileError, "checkpoint ", path, " is not a ", train::kCheckpointFormat, " file");
+  SavedModel saved;
+  saved.path = path;
+  saved.step = metadata.value("step", int64_t{0});
+  saved.config = cli::from_json(metadata["config"], "checkpoint " + path + ": config");
+  saved.net = model::CycleGan(saved.config.model);
+  torch::serialize::InputArchive nets;
+  archive.read("model", nets);
+  try {
+    saved.net->load(nets);
+  } catch (const c10::Error& e) {
+    throw ConfigError("checkpoint " + path +
+                      ": the weights do not fit the model its config describes (" +
+                      e.what_without_backtrace() + ")");
+  }
+  saved.net->to(device, torch::kFloat);
+  saved.net->eval();
+  return saved;
+}
+
+}  // namespace
+
+SavedModel load_saved_model(const std::string& spec, const torch::Device& device) {
+  CG_REQUIRE(fs::exists(spec), FileError, "checkpoint ", spec, ": no such file or directory");
+  if (!fs::is_directory(spec)) {
+    const train::CheckpointStore store(fs::path(spec).parent_path().string(), 1 << 30);
+    return load_file(spec, store, device);
+  }
+  const fs::path dir =
+      fs::exists(fs::path(spec) / "checkpoints") ? fs::path(spec) / "checkpoints" : fs::path(spec);
+  const train::CheckpointStore store(dir.string(), 1 << 30);
+  const std::vector<std::string> candidates = store.list();
+  CG_REQUIRE(!candidates.empty(), FileError, "checkpoint ", spec, ": no checkpoint (ckpt_N.pt) in ",
+             dir.string());
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    try {
+      return load_file(candidates[i], store, device);
+    } catch (const FileError& e) {
+      if (i + 1 == candidates.size()) throw;
+      log::warn(e.what(), "; trying the previous checkpoint");
+    }
+  }
+  TORCH_INTERNAL_ASSERT(false, "unreachable");
+}
+
+}  // namespace cg::infer

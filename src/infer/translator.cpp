@@ -1,0 +1,144 @@
+#include "infer/translator.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "common/error.h"
+#include "common/image_io.h"
+#include "common/log.h"
+#include "data/dataset_manifest.h"
+#include "data/image_set.h"
+#include "image.h"
+#include "progress_bar.h"
+
+namespace cg::infer {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One input: where its pixels come from and the name of its output.
+struct Item {
+  std::string name;    ///< output file name
+  std::string path;    ///< source file ("" for a data set image)
+  int64_t index = -1;  ///< image of the data set's test split
+};
+
+tools::Image load(const Item& item, const data::ImageSet* set) {
+  if (set == nullptr) return tools::decode_image(item.path);
+  tools::Image image;
+  image.height = set->height();
+  image.width = set->width();
+  image.channels = set->channels();
+  image.pixels.resize(static_cast<size_t>(image.height * image.width * image.channels));
+  set->read(item.index, image.pixels.data());
+  return image;
+}
+
+// image (H, W, C) uint8 -> (C, H, W) float in [lo, hi]
+torch::Tensor to_input(const tools::Image& image, double lo, double hi) {
+  torch::Tensor hwc = torch::from_blob(const_cast<uint8_t*>(image.pixels.data()),
+                                       {image.height, image.width, image.channels}, torch::kUInt8);
+  return hwc.permute({2, 0, 1}).to(torch::kFloat).div(255.0).mul(hi - lo).add(lo);
+}
+
+void check_writable(const std::string& dir) {
+  std::error_code error;
+  fs::create_directories(dir, error);
+  CG_REQUIRE(!error, FileError, "output directory ", dir, ": ", error.message());
+  const fs::path probe = fs::path(dir) / ".cyclegan_translate_probe";
+  std::ofstream(probe.string()).put('x');
+  CG_REQUIRE(fs::exists(probe), FileError, "output directory ", dir, " is not writable");
+  fs::remove(probe);
+}
+
+}  // namespace
+
+int64_t translate(const SavedModel& saved, const std::string& input, const std::string& output_dir,
+                  const TranslateOptions& options) {
+  TORCH_CHECK(options.batch_size > 0, "translate: batch_size must be positive");
+  model::CycleGan net = saved.net;
+  const model::CycleGanOptions& m = net->options();
+  const int64_t in_channels = options.a_to_b ? m.channels_a : m.channels_b;
+  const std::string domain = options.a_to_b ? "A" : "B";
+
+  std::vector<Item> items;
+  std::unique_ptr<data::ImageSet> set;
+  if (fs::exists(fs::path(input) / "manifest.json")) {
+    set = std::make_unique<data::ImageSet>(input, data::read_manifest(input), domain, "test");
+    for (int64_t i = 0; i < set->size(); ++i) {
+      char name[32];
+      std::snprintf(name, sizeof(name), "%s_%05lld.png", domain.c_str(), static_cast<long long>(i));
+      items.push_back({name, "", i});
+    }
+  } else {
+    std::map<std::string, std::string> seen;
+    for (const std::string& path : tools::list_images(input)) {
+      const std::string name = fs::path(path).stem().string() + ".png";
+      auto [where, fresh] = seen.emplace(name, path);
+      CG_REQUIRE(fresh, ConfigError, "--input ", input, ": ", where->second, " and ", path,
+                 " would both be written as ", name);
+      items.push_back({name, path, -1});
+    }
+  }
+  CG_REQUIRE(!items.empty(), ConfigError, "--input ", input, ": no JPEG or PNG images in it");
+  check_writable(output_dir);
+
+  const model::ImageRange range = net->range();
+  const int64_t multiple = net->size_multiple();
+  const torch::TensorOptions on_device = net->parameters().front().options();
+  std::unique_ptr<tools::ProgressBar> bar;
+  if (options.progress)
+    bar = std::make_unique<tools::ProgressBar>("translate " + domain, items.size());
+  torch::NoGradGuard no_grad;
+  int64_t written = 0, padded = 0;
+  for (size_t start = 0; start < items.size();) {
+    // A batch: consecutive images of one size.
+    std::vector<torch::Tensor> batch;
+    std::vector<const Item*> names;
+    int64_t height = 0, width = 0;
+    for (size_t i = start;
+         i < items.size() && static_cast<int64_t>(batch.size()) < options.batch_size; ++i) {
+      const tools::Image image = tools::to_channels(load(items[i], set.get()), in_channels);
+      if (!batch.empty() && (image.height != height || image.width != width)) break;
+      height = image.height;
+      width = image.width;
+      batch.push_back(to_input(image, range.lo, range.hi));
+      names.push_back(&items[i]);
+    }
+    start += batch.size();
+    torch::Tensor x = torch::stack(batch);
+    const int64_t pad_h = (multiple - height % multiple) % multiple,
+                  pad_w = (multiple - width % multiple) % multiple;
+    if (pad_h > 0 || pad_w > 0) {
+      namespace F = torch::nn::functional;
+      // Reflection needs the pad below the side; tiny images repeat their border instead.
+      const bool reflect = pad_h < height && pad_w < width;
+      F::PadFuncOptions pad({0, pad_w, 0, pad_h});
+      if (reflect) {
+        pad.mode(torch::kReflect);
+      } else {
+        pad.mode(torch::kReplicate);
+      }
+      x = F::pad(x, pad);
+      padded += static_cast<int64_t>(batch.size());
+    }
+    x = x.to(on_device);
+    torch::Tensor y = options.a_to_b ? net->g(x) : net->f(x);
+    y = y.narrow(2, 0, height).narrow(3, 0, width).to(torch::kCPU, torch::kFloat);
+    const torch::Tensor pixels = to_uint8_hwc(y, range.lo, range.hi);
+    for (size_t i = 0; i < names.size(); ++i) {
+      write_png((fs::path(output_dir) / names[i]->name).string(), pixels[static_cast<int64_t>(i)]);
+      ++written;
+      if (bar) bar->advance();
+    }
+  }
+  bar.reset();
+  if (padded > 0) {
+    log::info("translate: ", padded, " image(s) reflect-padded to a multiple of ", multiple,
+              " pixels for the generator, outputs cropped back to the input size");
+  }
+  return written;
+}
+
+}  // namespace cg::infer
