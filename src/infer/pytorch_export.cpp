@@ -14,23 +14,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The state of one generator ("G." or "F." prefix stripped) in torch.save's zip format: a
-// pickled plain dict whose tensors are persistent ids into data/<n> records. Not
-// torch::pickle_save: it tags the dict with its C++ type (torch.jit._pickle.restore_type_tag),
-// which torch.load's default weights_only unpickler refuses since PyTorch 2.6.
-std::string state_dict_bytes(const model::CycleGan& net, const std::string& prefix) {
+// A dict of name -> tensor in torch.save's zip format: a pickled plain dict whose tensors
+// are persistent ids into data/<n> records. Not torch::pickle_save: it tags the dict with
+// its C++ type (torch.jit._pickle.restore_type_tag), which torch.load's default
+// weights_only unpickler refuses since PyTorch 2.6.
+std::string torch_save_bytes(
+    const std::vector<std::pair<std::string, torch::Tensor>>& tensors_by_name) {
   c10::impl::GenericDict state(c10::StringType::get(), c10::TensorType::get());
-  auto add = [&](const auto& items) {
-    for (const auto& item : items) {
-      if (item.key().rfind(prefix, 0) == 0) {
-        state.insert(item.key().substr(prefix.size()),
-                     item.value().detach().to(torch::kCPU, torch::kFloat).clone());
-      }
-    }
-  };
-  add(net->named_parameters());
-  add(net->named_buffers());
-  TORCH_INTERNAL_ASSERT(!state.empty(), "no parameters under ", prefix);
+  for (const auto& [name, tensor] : tensors_by_name)
+    state.insert(name, tensor.detach().to(torch::kCPU).clone());
   std::string pickle;
   std::vector<at::Tensor> tensors;
   // With get_tensor_id the pickler writes each storage as a persistent id (torch.save's
@@ -60,7 +52,27 @@ std::string state_dict_bytes(const model::CycleGan& net, const std::string& pref
   return out;
 }
 
+std::string state_dict_bytes(const model::CycleGan& net, const std::string& prefix) {
+  std::vector<std::pair<std::string, torch::Tensor>> state;
+  auto add = [&](const auto& items) {
+    for (const auto& item : items) {
+      if (item.key().rfind(prefix, 0) == 0) {
+        state.emplace_back(item.key().substr(prefix.size()), item.value().to(torch::kFloat));
+      }
+    }
+  };
+  add(net->named_parameters());
+  add(net->named_buffers());
+  TORCH_INTERNAL_ASSERT(!state.empty(), "no parameters under ", prefix);
+  return torch_save_bytes(state);
+}
+
 }  // namespace
+
+void save_for_torch(const std::string& path,
+                    const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
+  write_file_atomic(path, torch_save_bytes(tensors));
+}
 
 std::vector<std::string> export_pytorch(const SavedModel& saved, const std::string& dir) {
   std::error_code error;

@@ -15,4 +15,10 @@ namespace cg::infer {
 /// the matching Python module. Files are written atomically. Returns the paths written.
 std::vector<std::string> export_pytorch(const SavedModel& saved, const std::string& dir);
 
+/// Writes `tensors` (name -> tensor, any device/dtype; stored as given on the CPU) to
+/// `path` in torch.save's format, a plain dict that torch.load opens with weights_only.
+/// Atomic; throws FileError naming `path` when it cannot be written.
+void save_for_torch(const std::string& path,
+                    const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
+
 }  // namespace cg::infer

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""cyclegan_translate end to end, on the demo data set and on image folders:
+
+  - --eval of a checkpoint after 1 step and after 150 steps on the demo test split: the
+    JSON report lands in the run directory, and the trained model scores better (PSNR of
+    the colorized test images, cycle error);
+  - translation of the data set's test split and of a folder of JPEG/PNG files of odd
+    sizes, gray and colour, in both directions: one PNG per input, same base name, the
+    input's size, the output domain's channels;
+  - bad input: missing checkpoint, damaged checkpoint, unreadable image (the images before
+    it stay written), an output path that is a file, no mode.
+"""
+import argparse
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+ARGS = None
+
+
+def fail(message):
+    print(f"FAIL: {message}", flush=True)
+    sys.exit(1)
+
+
+def check(condition, message):
+    if not condition:
+        fail(message)
+
+
+def run(cmd, expect=0):
+    print("$ " + " ".join(cmd), flush=True)
+    result = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="2"))
+    if expect is not None and result.returncode != expect:
+        print(result.stdout[-3000:] + result.stderr[-3000:])
+        fail(f"exit code {result.returncode}, expected {expect}")
+    return result
+
+
+def write_png(path, width, height, channels, seed):
+    """A PNG of a smooth pattern (8-bit gray or RGB), written with zlib alone."""
+    rows = []
+    for y in range(height):
+        row = bytearray([0])
+        for x in range(width):
+            for c in range(channels):
+                row.append((x * (3 + c) + y * (5 + seed) + 40 * c) % 256)
+        rows.append(bytes(row))
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", width, height, 8, 0 if channels == 1 else 2, 0, 0, 0)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows))) +
+                chunk(b"IEND", b""))
+
+
+def png_geometry(path):
+    """(width, height, channels) from a PNG's IHDR."""
+    data = open(path, "rb").read(33)
+    check(data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG")
+    width, height, _, color_type = struct.unpack(">IIBB", data[16:26])
+    return width, height, {0: 1, 2: 3}[color_type]
+
+
+def jpeg_geometry(path):
+    """(width, height) from a JPEG's SOF marker."""
+    data = open(path, "rb").read()
+    i = 2
+    while i < len(data):
+        marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            return width, height
+        i += 2 + length
+    fail(f"no SOF marker in {path}")
+
+
+def evaluate(run_dir, data, step):
+    run([ARGS.translate, "--checkpoint", run_dir, "--eval", "--input", data])
+    path = os.path.join(run_dir, "eval", f"step_{step}.json")
+    check(os.path.exists(path), f"no report {path}")
+    return json.load(open(path))
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser()
+    for flag in ("--cyclegan-dist", "--translate", "--cyclegan-data"):
+        parser.add_argument(flag, required=True)
+    ARGS = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="cyclegan_translate_e2e_")
+    data = os.path.join(work, "demo")
+    run([ARGS.cyclegan_data, "demo", "--output", data, "--sizes", "32"])
+    data = os.path.join(data, "32x32")
+    run_dir = os.path.join(work, "run")
+    train = [ARGS.cyclegan_dist, "--data", data, "--batch-size", "4", "--run-dir", run_dir, "--sample-every", "0",
+             "--log-every", "50", "--threads", "2"]
+
+    # Evaluation: after 1 step and after 150.
+    run(train + ["--steps", "1"])
+    early = evaluate(run_dir, data, 1)
+    run(train + ["--steps", "150", "--resume", "auto"])
+    trained = evaluate(run_dir, data, 150)
+    print("step 1:  ", json.dumps(early))
+    print("step 150:", json.dumps(trained))
+    for report in (early, trained):
+        for key in ("translation_psnr_db", "translation_ssim", "baseline_psnr_db", "baseline_ssim",
+                    "colorfulness_translated", "colorfulness_real", "cycle_a_l1", "cycle_b_psnr_db"):
+            check(key in report, f"report lacks {key}")
+        check(report["images_a"] == 200 and report["images_b"] == 200, "the demo test split has 200 images")
+    check(trained["translation_psnr_db"] > early["translation_psnr_db"] + 1.0,
+          "150 steps do not colorize the test images better than 1 step")
+    check(trained["cycle_a_l1"] < early["cycle_a_l1"], "150 steps do not reconstruct A better than 1 step")
+    check(abs(trained["baseline_psnr_db"] - early["baseline_psnr_db"]) < 1e-9, "the gray baseline moved")
+    check(15 < trained["colorfulness_real"] < 80, f"colorfulness of photographs: {trained['colorfulness_real']}")
+
+    # The data set's test split.
+    out = os.path.join(work, "out_dataset")
+    run([ARGS.translate, "--checkpoint", run_dir, "--input", data, "--output", out, "--no-progress"])
+    names = sorted(os.listdir(out))
+    check(len(names) == 200 and names[0] == "A_00000.png" and names[-1] == "A_00199.png", f"outputs: {names[:3]}...")
+    check(png_geometry(os.path.join(out, "A_00007.png")) == (32, 32, 3), "A -> B output is 32x32 colour")
+
+    # A folder: a real JPEG photograph, colour and gray PNGs of odd sizes.
+    photos = os.path.join(work, "photos")
+    os.makedirs(photos)
+    shutil.copy("/usr/share/doc/opencv-doc/examples/data/HappyFish.jpg", photos)
+    write_png(os.path.join(photos, "odd_colour.png"), 37, 53, 3, 1)
+    write_png(os.path.join(photos, "gray_wide.png"), 64, 18, 1, 2)
+    sizes = {"HappyFish": jpeg_geometry(os.path.join(photos, "HappyFish.jpg")), "odd_colour": (37, 53),
+             "gray_wide": (64, 18)}
+    for direction, channels in (("AtoB", 3), ("BtoA", 1)):
+        out = os.path.join(work, "out_" + direction)
+        result = run([ARGS.translate, "--checkpoint", run_dir, "--input", photos, "--output", out,
+                      "--direction", direction, "--batch-size", "2"])
+        check("reflect-padded" in result.stderr, "the padding is not reported")
+        for stem, (width, height) in sizes.items():
+            got = png_geometry(os.path.join(out, stem + ".png"))
+            check(got == (width, height, channels), f"{direction} {stem}: {got}, expected {(width, height, channels)}")
+    print("translated data set and folder: names, sizes and channels as expected")
+
+    # Bad input.
+    result = run([ARGS.translate, "--checkpoint", os.path.join(work, "nope"), "--input", photos, "--output",
+                  os.path.join(work, "x")], expect=1)
+    check("nope" in result.stderr and "no such file" in result.stderr, result.stderr)
+    damaged = os.path.join(work, "damaged")
+    shutil.copytree(os.path.join(run_dir, "checkpoints"), damaged)
+    pt = sorted(n for n in os.listdir(damaged) if n.endswith(".pt"))[-1]
+    with open(os.path.join(damaged, pt), "r+b") as f:
+        f.seek(1000)
+        byte = f.read(1)
+        f.seek(1000)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    result = run([ARGS.translate, "--checkpoint", os.path.join(damaged, pt), "--export-pytorch",
+                  os.path.join(work, "exp")], expect=1)
+    check(pt in result.stderr and "CRC" in result.stderr, result.stderr)
+    broken = os.path.join(work, "broken")
+    os.makedirs(broken)
+    write_png(os.path.join(broken, "a_first.png"), 32, 32, 3, 3)
+    open(os.path.join(broken, "b_broken.jpg"), "wb").write(b"\xff\xd8\xff\xe0 not really a jpeg")
+    write_png(os.path.join(broken, "c_last.png"), 32, 32, 3, 4)
+    out = os.path.join(work, "out_broken")
+    result = run([ARGS.translate, "--checkpoint", run_dir, "--input", broken, "--output", out, "--batch-size", "1"],
+                 expect=1)
+    check("b_broken.jpg" in result.stderr, result.stderr)
+    check(sorted(os.listdir(out)) == ["a_first.png"], f"after the failure: {os.listdir(out)}")
+    check(png_geometry(os.path.join(out, "a_first.png")) == (32, 32, 3), "the image before the failure is complete")
+    a_file = os.path.join(work, "a_file")
+    open(a_file, "w").write("x")
+    result = run([ARGS.translate, "--checkpoint", run_dir, "--input", photos, "--output", a_file], expect=1)
+    check("output directory" in result.stderr, result.stderr)
+    result = run([ARGS.translate, "--checkpoint", run_dir], expect=2)
+    check("give one of" in result.stderr, result.stderr)
+    print("bad input: one clear error each")
+
+    # Export from the command line: the files a PyTorch user loads.
+    run([ARGS.translate, "--checkpoint", run_dir, "--export-pytorch", os.path.join(work, "export")])
+    check(sorted(os.listdir(os.path.join(work, "export"))) == ["F_BtoA.pt", "G_AtoB.pt", "model.json"],
+          "export files")
+    shutil.rmtree(work)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
