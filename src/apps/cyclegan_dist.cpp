@@ -70,8 +70,10 @@ std::unique_ptr<cg::data::UnpairedSource> make_source(const cg::cli::Config& c, 
                     set->width(), "x", set->channels());
     }
     auto convert = [](const char* d, int64_t stored, int64_t model) {
-      if (stored == 3 && model == 1) cg::log::info("data: domain ", d, " is colour; the model takes its gray (BT.601 luma)");
-      if (stored == 1 && model == 3) cg::log::info("data: domain ", d, " is gray; repeated to 3 channels for the model");
+      if (stored == 3 && model == 1)
+        cg::log::info("data: domain ", d, " is colour; the model takes its gray (BT.601 luma)");
+      if (stored == 1 && model == 3)
+        cg::log::info("data: domain ", d, " is gray; repeated to 3 channels for the model");
     };
     convert("A", source->images_a().channels(), c.model.channels_a);
     convert("B", source->images_b().channels(), c.model.channels_b);
@@ -87,8 +89,8 @@ std::unique_ptr<cg::metrics::PrometheusExporter> make_exporter(const cg::cli::Co
   if (c.metrics.port == 0 && c.metrics.pushgateway.empty()) return nullptr;
   cg::metrics::ExporterOptions options;
   options.port = c.metrics.port > 0 ? static_cast<int>(c.metrics.port) + mpi.local_rank() : -1;
-  CG_REQUIRE(options.port < 65536, cg::ConfigError, "--metrics-port ", c.metrics.port, " + local rank ",
-             mpi.local_rank(), " is past the last TCP port");
+  CG_REQUIRE(options.port < 65536, cg::ConfigError, "--metrics-port ", c.metrics.port,
+             " + local rank ", mpi.local_rank(), " is past the last TCP port");
   options.bind = c.metrics.bind;
   options.pushgateway = c.metrics.pushgateway;
   options.push_interval_seconds = c.metrics.push_interval;
@@ -119,9 +121,11 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   std::optional<cg::cli::Config> parsed = cg::cli::parse_command_line(argc, argv);
   if (!parsed) return 0;
   cg::cli::Config config = *parsed;
-  torch::set_num_threads(config.threads > 0 ? static_cast<int>(config.threads) : default_threads(mpi));
+  torch::set_num_threads(config.threads > 0 ? static_cast<int>(config.threads)
+                                            : default_threads(mpi));
   // One GPU per process: a bare "cuda" means the GPU of this rank's local rank.
-  if (config.train.device == "cuda") config.train.device = "cuda:" + std::to_string(mpi.local_rank());
+  if (config.train.device == "cuda")
+    config.train.device = "cuda:" + std::to_string(mpi.local_rank());
 
   cg::dist::MpiCommunicator mpi_comm;
   nlohmann::json resolved = cg::cli::to_json(config);
@@ -131,19 +135,22 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
     cg::log::add_file(config.train.run_dir + "/train.log");
     cg::log::info("cyclegan_dist ", CYCLEGAN_VERSION, " (LibTorch ", TORCH_VERSION, "; ",
                   cg::accelerator_summary(), "), ", mpi.size(), " rank(s), ",
-                  torch::get_num_threads(), " thread(s) each; resolved config:\n", resolved.dump(2));
+                  torch::get_num_threads(), " thread(s) each; resolved config:\n",
+                  resolved.dump(2));
   }
 
   cg::dist::Communicator* comm = &mpi_comm;
   const bool on_cuda = torch::Device(config.train.device).is_cuda();
-  const std::string backend = config.dist.backend == "auto" ? (on_cuda ? "nccl" : "mpi") : config.dist.backend;
+  const std::string backend =
+      config.dist.backend == "auto" ? (on_cuda ? "nccl" : "mpi") : config.dist.backend;
   CG_REQUIRE(backend != "nccl" || on_cuda, cg::ConfigError, "--backend nccl needs --device cuda");
   CG_REQUIRE(backend != "mpi" || !on_cuda || mpi.size() == 1, cg::ConfigError,
              "--backend mpi reduces CPU tensors: use --backend nccl with --device cuda");
 #ifdef CYCLEGAN_WITH_CUDA
   std::unique_ptr<cg::dist::NcclCommunicator> nccl;
   if (backend == "nccl" && mpi.size() > 1) {
-    nccl = std::make_unique<cg::dist::NcclCommunicator>(mpi_comm, torch::Device(config.train.device).index());
+    nccl = std::make_unique<cg::dist::NcclCommunicator>(mpi_comm,
+                                                        torch::Device(config.train.device).index());
     comm = nccl.get();
   }
 #else
@@ -157,6 +164,12 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   cg::train::Trainer trainer(config.train, config.model, *source, resolved, comm, reducer);
   std::unique_ptr<cg::metrics::PrometheusExporter> exporter = make_exporter(config, mpi, backend);
   trainer.set_metrics_sink(exporter.get());
+  std::unique_ptr<cg::eval::Evaluator> evaluator;
+  if (config.train.eval_every > 0 && mpi.rank() == 0) {
+    evaluator = std::make_unique<cg::eval::Evaluator>(config.data.source, config.model.channels_a,
+                                                      config.model.channels_b);
+    trainer.set_evaluator(evaluator.get());
+  }
   trainer.train();
   if (mpi.rank() == 0) {
     cg::log::info("run directory ", config.train.run_dir, ": samples/ and checkpoints/ are there");

@@ -164,6 +164,9 @@ void validate(const Config& c) {
              "--loader-threads and --prefetch must be at least 1");
   CG_REQUIRE(c.data.synthetic_images >= t.batch_size, ConfigError, "--synthetic-images (",
              c.data.synthetic_images, ") must be at least --batch-size (", t.batch_size, ")");
+  CG_REQUIRE(t.eval_every >= 0, ConfigError, "--eval-every must be >= 0, got ", t.eval_every);
+  CG_REQUIRE(t.eval_every == 0 || c.data.source != "synthetic", ConfigError,
+             "--eval-every needs a data set with a test split (--data DIR), not 'synthetic'");
   CG_REQUIRE(c.metrics.port >= 0 && c.metrics.port < 65536, ConfigError,
              "--metrics-port must be 0 (off) or a TCP port, got ", c.metrics.port);
   CG_REQUIRE(!c.metrics.bind.empty(), ConfigError, "--metrics-bind must not be empty");

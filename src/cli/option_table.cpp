@@ -141,6 +141,7 @@ std::vector<OptionSpec> build_table() {
     field("lr-decay-start", "fraction of the steps after which the LR decays linearly to 0", [](Config& c) -> auto& { return c.train.lr_decay_start; }),
     field("log-every", "steps between progress lines", [](Config& c) -> auto& { return c.train.log_every; }),
     field("sample-every", "steps between sample grids (0: never)", [](Config& c) -> auto& { return c.train.sample_every; }),
+    field("eval-every", "steps between evaluations on the data set's test split (0: never)", [](Config& c) -> auto& { return c.train.eval_every; }),
     field("checkpoint-every", "steps between checkpoints (0: only at the end)", [](Config& c) -> auto& { return c.train.checkpoint_every; }),
     field("keep-checkpoints", "newest checkpoints kept", [](Config& c) -> auto& { return c.train.keep_checkpoints; }),
   };

@@ -1,8 +1,10 @@
 #pragma once
 // What the trainer tells a metrics backend, as plain values: no Prometheus (or any other
 // backend) header is needed to produce them. The trainer calls the sink from its own
-// thread, once per step and once per checkpoint.
+// thread, once per step, per checkpoint and per evaluation.
 #include <cstdint>
+
+#include "eval/eval_report.h"
 
 namespace cg::metrics {
 
@@ -50,6 +52,8 @@ class MetricsSink {
   virtual ~MetricsSink() = default;
   virtual void on_step(const StepRecord& record) = 0;
   virtual void on_checkpoint(const CheckpointRecord& record) = 0;
+  /// An evaluation on the test split after `step` steps (rank 0 only).
+  virtual void on_eval(int64_t step, const eval::EvalReport& report) = 0;
 };
 
 }  // namespace cg::metrics

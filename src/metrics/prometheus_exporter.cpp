@@ -123,6 +123,9 @@ struct PrometheusExporter::Impl {
         *queue = nullptr, *cuda_allocated = nullptr, *cuda_reserved = nullptr,
         *last_checkpoint = nullptr;
   prometheus::Histogram* step_duration = nullptr;
+  // Evaluation families: their series appear with the first evaluation.
+  prometheus::Family<Gauge>*eval_step = nullptr, *eval_psnr = nullptr, *eval_ssim = nullptr,
+  *eval_colorfulness = nullptr, *eval_cycle_l1 = nullptr;
   // In the order of StepLosses' fields.
   std::vector<std::pair<prometheus::Histogram*, double StepLosses::*>> losses;
 
@@ -234,6 +237,36 @@ void PrometheusExporter::Impl::build(const Labels& labels, const RunInfo& info) 
             {"world_size", std::to_string(info.world_size)}})
       .Set(1);
 
+  eval_step = &BuildGauge()
+                   .Name("cyclegan_eval_step")
+                   .Help("Step of the last evaluation on the test split.")
+                   .Labels(labels)
+                   .Register(r);
+  eval_psnr =
+      &BuildGauge()
+           .Name("cyclegan_eval_psnr_db")
+           .Help(
+               "PSNR on the test split: G(a) vs b (translated), a as B (baseline), F(G(a)) vs a "
+               "(cycle_a), G(F(b)) vs b (cycle_b).")
+           .Labels(labels)
+           .Register(r);
+  eval_ssim = &BuildGauge()
+                   .Name("cyclegan_eval_ssim")
+                   .Help("SSIM on the test split: translated and baseline.")
+                   .Labels(labels)
+                   .Register(r);
+  eval_colorfulness =
+      &BuildGauge()
+           .Name("cyclegan_eval_colorfulness")
+           .Help("Colorfulness (Hasler and Suesstrunk) of G(a) (translated) and of b (real).")
+           .Labels(labels)
+           .Register(r);
+  eval_cycle_l1 =
+      &BuildGauge()
+           .Name("cyclegan_eval_cycle_l1")
+           .Help("Mean absolute cycle reconstruction error on the test split, values in [0, 1].")
+           .Labels(labels)
+           .Register(r);
   step_duration =
       &prometheus::BuildHistogram()
            .Name("cyclegan_step_duration_seconds")
@@ -342,6 +375,25 @@ void PrometheusExporter::on_step(const StepRecord& r) {
 void PrometheusExporter::on_checkpoint(const CheckpointRecord& r) {
   impl_->checkpoint->Increment(r.seconds);
   impl_->last_checkpoint->Set(r.unix_time);
+}
+
+void PrometheusExporter::on_eval(int64_t step, const eval::EvalReport& r) {
+  Impl& m = *impl_;
+  m.eval_step->Add({}).Set(static_cast<double>(step));
+  m.eval_psnr->Add({{"image", "cycle_a"}}).Set(r.cycle_a_psnr_db);
+  m.eval_psnr->Add({{"image", "cycle_b"}}).Set(r.cycle_b_psnr_db);
+  m.eval_cycle_l1->Add({{"domain", "a"}}).Set(r.cycle_a_l1);
+  m.eval_cycle_l1->Add({{"domain", "b"}}).Set(r.cycle_b_l1);
+  if (r.paired) {
+    m.eval_psnr->Add({{"image", "translated"}}).Set(r.translation_psnr_db);
+    m.eval_psnr->Add({{"image", "baseline"}}).Set(r.baseline_psnr_db);
+    m.eval_ssim->Add({{"image", "translated"}}).Set(r.translation_ssim);
+    m.eval_ssim->Add({{"image", "baseline"}}).Set(r.baseline_ssim);
+  }
+  if (r.colour_b) {
+    m.eval_colorfulness->Add({{"image", "translated"}}).Set(r.colorfulness_translated);
+    m.eval_colorfulness->Add({{"image", "real"}}).Set(r.colorfulness_real);
+  }
 }
 
 int PrometheusExporter::port() const { return impl_->port; }

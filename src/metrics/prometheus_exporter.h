@@ -54,6 +54,7 @@ class PrometheusExporter final : public MetricsSink {
 
   void on_step(const StepRecord& record) override;
   void on_checkpoint(const CheckpointRecord& record) override;
+  void on_eval(int64_t step, const eval::EvalReport& report) override;
 
   /// The port /metrics is served on (-1 without an endpoint).
   int port() const;

@@ -6,6 +6,7 @@
 
 #include "common/accelerator.h"
 #include "common/error.h"
+#include "common/file_util.h"
 #include "common/log.h"
 #include "common/rng.h"
 #include "model/init.h"
@@ -22,8 +23,8 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainerOptions& o,
                                                         std::vector<torch::Tensor> params,
                                                         double lr) {
   if (o.optimizer == OptimizerKind::kAdam) {
-    return std::make_unique<PyTorchAdam>(
-        std::move(params), torch::optim::AdamOptions(lr).betas({o.beta1, o.beta2}));
+    return std::make_unique<PyTorchAdam>(std::move(params),
+                                         torch::optim::AdamOptions(lr).betas({o.beta1, o.beta2}));
   }
   return std::make_unique<torch::optim::RMSprop>(
       std::move(params),
@@ -72,8 +73,8 @@ void Trainer::backward(const torch::Tensor& loss, dist::GradientReducer* reducer
 }
 
 Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
-                 data::UnpairedSource& source, nlohmann::json run_config,
-                 dist::Communicator* comm, dist::ReducerOptions reducer_options)
+                 data::UnpairedSource& source, nlohmann::json run_config, dist::Communicator* comm,
+                 dist::ReducerOptions reducer_options)
     : options_(std::move(options)),
       source_(source),
       run_config_(std::move(run_config)),
@@ -96,17 +97,19 @@ Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
     synchronize_state();
     reduce_g_ = std::make_unique<dist::GradientReducer>(model_->generator_parameters(), *comm_,
                                                         reducer_options);
-    reduce_d_a_ = std::make_unique<dist::GradientReducer>(model_->d_a_parameters(), *comm_,
-                                                          reducer_options);
-    reduce_d_b_ = std::make_unique<dist::GradientReducer>(model_->d_b_parameters(), *comm_,
-                                                          reducer_options);
-    allreduce_bytes_per_step_ = reduce_g_->total_bytes() + reduce_d_a_->total_bytes() + reduce_d_b_->total_bytes();
+    reduce_d_a_ =
+        std::make_unique<dist::GradientReducer>(model_->d_a_parameters(), *comm_, reducer_options);
+    reduce_d_b_ =
+        std::make_unique<dist::GradientReducer>(model_->d_b_parameters(), *comm_, reducer_options);
+    allreduce_bytes_per_step_ =
+        reduce_g_->total_bytes() + reduce_d_a_->total_bytes() + reduce_d_b_->total_bytes();
   }
   // Identity needs G(b) to be comparable with b: only where both domains share channels.
   const bool identity_possible = model_options.channels_a == model_options.channels_b;
-  identity_weight_ = identity_possible ? options_.identity_weight *
-                                             (options_.identity_relative ? options_.lambda_cycle : 1.0)
-                                       : 0.0;
+  identity_weight_ =
+      identity_possible
+          ? options_.identity_weight * (options_.identity_relative ? options_.lambda_cycle : 1.0)
+          : 0.0;
 }
 
 int64_t Trainer::total_steps() const {
@@ -182,9 +185,10 @@ StepLosses Trainer::step(const data::UnpairedBatch& batch) {
   std::vector<torch::Tensor> g = update_generators(fwd);
   ++step_;
   // One device-to-host copy for all loss values.
-  torch::Tensor values = torch::stack({loss_d_a, loss_d_b, g[0], g[1], g[2], g[3], g[4], g[5], g[6]})
-                             .detach()
-                             .to(torch::kCPU, torch::kDouble);
+  torch::Tensor values =
+      torch::stack({loss_d_a, loss_d_b, g[0], g[1], g[2], g[3], g[4], g[5], g[6]})
+          .detach()
+          .to(torch::kCPU, torch::kDouble);
   const double* v = values.data_ptr<double>();
   return StepLosses{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
 }
@@ -221,8 +225,9 @@ void Trainer::train() {
     const int64_t images = batch.a.size(0) + batch.b.size(0);
     if (metrics_ != nullptr) metrics_->on_step(step_record(l, images, data_wait, step_seconds));
     char losses[256];
-    std::snprintf(losses, sizeof(losses), "D_A %.4f D_B %.4f G %.4f F %.4f cyc %.4f/%.4f idt %.4f/%.4f",
-                  l.d_a, l.d_b, l.g_adv, l.f_adv, l.cycle_a, l.cycle_b, l.idt_a, l.idt_b);
+    std::snprintf(losses, sizeof(losses),
+                  "D_A %.4f D_B %.4f G %.4f F %.4f cyc %.4f/%.4f idt %.4f/%.4f", l.d_a, l.d_b,
+                  l.g_adv, l.f_adv, l.cycle_a, l.cycle_b, l.idt_a, l.idt_b);
     if (rank() == 0) progress.update(step_, world() * images, losses);
     if (options_.replica_check_every > 0 && step_ % options_.replica_check_every == 0) {
       check_replicas();
@@ -230,12 +235,38 @@ void Trainer::train() {
     if (options_.sample_every > 0 && step_ % options_.sample_every == 0 && rank() == 0) {
       write_samples(batch);
     }
+    if (options_.eval_every > 0 && step_ % options_.eval_every == 0) evaluate();
     if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && step_ < total) {
       save_checkpoint();
     }
   }
   std::string last = save_checkpoint();
   if (rank() == 0) log::info("finished ", total, " steps; checkpoint ", last);
+}
+
+void Trainer::evaluate() {
+  if (evaluator_ == nullptr || rank() != 0) return;
+  const eval::EvalReport report = evaluator_->evaluate(model_);
+  nlohmann::json json = report.to_json();
+  json["step"] = step_;
+  const auto dir = std::filesystem::path(options_.run_dir) / "eval";
+  std::filesystem::create_directories(dir);
+  write_file_atomic((dir / ("step_" + std::to_string(step_) + ".json")).string(),
+                    json.dump(2) + "\n");
+  char line[256];
+  if (report.paired) {
+    std::snprintf(line, sizeof(line),
+                  "eval at step %lld: test PSNR %.2f dB (input as output %.2f dB), SSIM %.3f, "
+                  "cycle A %.2f dB, cycle B %.2f dB",
+                  static_cast<long long>(step_), report.translation_psnr_db,
+                  report.baseline_psnr_db, report.translation_ssim, report.cycle_a_psnr_db,
+                  report.cycle_b_psnr_db);
+  } else {
+    std::snprintf(line, sizeof(line), "eval at step %lld: cycle A %.2f dB, cycle B %.2f dB",
+                  static_cast<long long>(step_), report.cycle_a_psnr_db, report.cycle_b_psnr_db);
+  }
+  log::info(line);
+  if (metrics_ != nullptr) metrics_->on_eval(step_, report);
 }
 
 metrics::StepRecord Trainer::step_record(const StepLosses& losses, int64_t images, double data_wait,
@@ -253,7 +284,8 @@ metrics::StepRecord Trainer::step_record(const StepLosses& losses, int64_t image
   r.data_wait_seconds = data_wait;
   r.allreduce_seconds = step_times_.allreduce;
   r.optimizer_seconds = step_times_.optimizer;
-  r.compute_seconds = std::max(0.0, step_seconds - data_wait - r.allreduce_seconds - r.optimizer_seconds);
+  r.compute_seconds =
+      std::max(0.0, step_seconds - data_wait - r.allreduce_seconds - r.optimizer_seconds);
   r.allreduce_bytes = allreduce_bytes_per_step_;
   r.loader_queued = source_.queued();
   if (device_.is_cuda()) {

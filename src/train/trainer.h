@@ -15,6 +15,7 @@
 #include "data/unpaired_source.h"
 #include "dist/communicator.h"
 #include "dist/gradient_reducer.h"
+#include "eval/evaluator.h"
 #include "metrics/metrics_sink.h"
 #include "model/cycle_gan.h"
 #include "model/image_pool.h"
@@ -69,6 +70,13 @@ class Trainer {
   /// the trainer), or nowhere with nullptr.
   void set_metrics_sink(metrics::MetricsSink* sink) { metrics_ = sink; }
 
+  /// Every options.eval_every steps, rank 0 scores the model with `evaluator` (which must
+  /// outlive the trainer; nullptr: no evaluations), logs the scores, writes them to
+  /// <run dir>/eval/step_N.json and hands them to the metrics sink.
+  void set_evaluator(const eval::Evaluator* evaluator) { evaluator_ = evaluator; }
+  /// Runs that evaluation now (rank 0; no-op on other ranks or without an evaluator).
+  void evaluate();
+
   /// Writes a full-state checkpoint of the current step (rank 0; the other ranks wait at a
   /// barrier). Returns its path ("" on other ranks).
   std::string save_checkpoint();
@@ -117,6 +125,7 @@ class Trainer {
   int64_t step_ = 0;
   double comm_wait_seconds_ = 0;
   metrics::MetricsSink* metrics_ = nullptr;
+  const eval::Evaluator* evaluator_ = nullptr;
   int64_t allreduce_bytes_per_step_ = 0;
   // Where the host spent the current step's time, reset when a step starts.
   struct StepTimes {

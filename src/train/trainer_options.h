@@ -40,6 +40,7 @@ struct TrainerOptions {
   int64_t checkpoint_every = 1000; ///< steps between checkpoints (0: only at the end)
   int64_t keep_checkpoints = 3;    ///< newest checkpoints kept on disk
   int64_t replica_check_every = 100;  ///< steps between cross-rank weight checks (0: never)
+  int64_t eval_every = 0;  ///< steps between evaluations on the test split (0: never; needs an evaluator)
   std::string resume;              ///< "" (fresh run), "auto" (newest valid) or a path
 };
 

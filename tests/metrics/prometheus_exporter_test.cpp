@@ -149,6 +149,28 @@ TEST(PrometheusExporter, PhaseSecondsAndStepHistogramAccumulate) {
   EXPECT_DOUBLE_EQ(s.at("cyclegan_step_duration_seconds_sum{rank=\"0\"}"), 3.2);
 }
 
+TEST(PrometheusExporter, EvaluationSeriesAppearWithTheFirstEvaluation) {
+  PrometheusExporter exporter({}, run_info());
+  EXPECT_EQ(exporter.scrape_text().find("cyclegan_eval_psnr_db{"), std::string::npos);
+  eval::EvalReport r;
+  r.paired = true;
+  r.translation_psnr_db = 21.5;
+  r.baseline_psnr_db = 20.6;
+  r.translation_ssim = 0.9;
+  r.cycle_a_l1 = 0.05;
+  r.cycle_b_psnr_db = 30;
+  exporter.on_eval(400, r);
+  const auto s = series(exporter.scrape_text());
+  EXPECT_EQ(s.at("cyclegan_eval_step{rank=\"0\"}"), 400);
+  EXPECT_EQ(s.at("cyclegan_eval_psnr_db{rank=\"0\",image=\"translated\"}"), 21.5);
+  EXPECT_EQ(s.at("cyclegan_eval_psnr_db{rank=\"0\",image=\"baseline\"}"), 20.6);
+  EXPECT_EQ(s.at("cyclegan_eval_psnr_db{rank=\"0\",image=\"cycle_b\"}"), 30);
+  EXPECT_EQ(s.at("cyclegan_eval_ssim{rank=\"0\",image=\"translated\"}"), 0.9);
+  EXPECT_EQ(s.at("cyclegan_eval_cycle_l1{rank=\"0\",domain=\"a\"}"), 0.05);
+  // Unpaired data: no translation scores; grey B: no colorfulness.
+  EXPECT_EQ(s.count("cyclegan_eval_colorfulness{rank=\"0\",image=\"real\"}"), 0u);
+}
+
 TEST(PrometheusExporter, WithoutAPortServesNothing) {
   PrometheusExporter exporter({}, run_info());
   EXPECT_EQ(exporter.port(), -1);

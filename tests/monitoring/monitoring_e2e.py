@@ -110,8 +110,8 @@ def mpirun(ranks):
     return [ARGS.mpirun, "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", str(ranks)]
 
 
-def training(run_dir, steps, extra):
-    return mpirun(2) + [ARGS.cyclegan_dist, "--data", "synthetic", "--synthetic-images", "64",
+def training(run_dir, steps, extra, data="synthetic"):
+    return mpirun(2) + [ARGS.cyclegan_dist, "--data", data, "--synthetic-images", "64",
                         "--batch-size", "2", "--steps", str(steps), "--threads", "1",
                         "--sample-every", "0", "--log-every", "50", "--run-dir", run_dir] + extra
 
@@ -192,8 +192,12 @@ def panel_queries(dashboard):
 def test_scrape(work):
     port = free_ports(2)
     prometheus_port = free_ports(1)
+    # The demo data set, so rank 0 can evaluate on its test split for the quality panels.
+    result = run([ARGS.cyclegan_data, "demo", "--output", os.path.join(work, "demo"), "--sizes", "32"])
+    check(result.returncode == 0, f"cyclegan_data demo: {result.stderr}")
     trainer = start(training(os.path.join(work, "run"), 100000,
-                             ["--metrics-port", str(port), "--checkpoint-every", "25"]),
+                             ["--metrics-port", str(port), "--checkpoint-every", "25", "--eval-every", "40"],
+                             data=os.path.join(work, "demo", "32x32")),
                     os.path.join(work, "train.log"))
 
     # promtool on a live scrape of each rank, once it has trained a few steps.
@@ -236,10 +240,10 @@ def test_scrape(work):
 
     wait_for("Prometheus to scrape both ranks",
              lambda: len(query('up{job="cyclegan"} == 1')) == 2, 120, [trainer, prometheus])
-    wait_for("30 s of samples with a checkpoint in them",
+    wait_for("30 s of samples with a checkpoint and an evaluation in them",
              lambda: float(query('max(count_over_time(cyclegan_steps_total{job="cyclegan"}[1m]))')[0]["value"][1]) >= 30
-             and float(query('max(cyclegan_phase_seconds_total{phase="checkpoint"})')[0]["value"][1]) > 0,
-             180, [trainer, prometheus])
+             and float(query('max(cyclegan_phase_seconds_total{phase="checkpoint"})')[0]["value"][1]) > 0
+             and query('cyclegan_eval_step'), 240, [trainer, prometheus])
 
     dashboard = json.load(open(os.path.join(ARGS.repo, "monitoring/grafana/dashboards/cyclegan_dist.json")))
     empty = []
@@ -319,7 +323,8 @@ def main():
     global ARGS
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["rules", "targets", "scrape", "push"])
-    for flag in ("--repo", "--cyclegan-dist", "--mpirun", "--promtool", "--prometheus", "--pushgateway"):
+    for flag in ("--repo", "--cyclegan-dist", "--cyclegan-data", "--mpirun", "--promtool", "--prometheus",
+                 "--pushgateway"):
         parser.add_argument(flag, required=True)
     ARGS = parser.parse_args()
     os.environ.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1")
