@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/stop_request.h"
 #include "data/color.h"
 #include "data/shard_source.h"
 #include "data/synthetic_scenes.h"
@@ -170,9 +171,17 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
                                                       config.model.channels_b);
     trainer.set_evaluator(evaluator.get());
   }
+  trainer.set_stop_poll(cg::stop_signal);
   trainer.train();
   if (mpi.rank() == 0) {
     cg::log::info("run directory ", config.train.run_dir, ": samples/ and checkpoints/ are there");
+  }
+  if (trainer.stopped_by() != 0) {
+    if (mpi.rank() == 0) {
+      cg::log::info("stopped on request at step ", trainer.current_step(), " of ", trainer.total_steps(),
+                    "; exit ", cg::kExitStopped, ": continue with --resume auto");
+    }
+    return cg::kExitStopped;
   }
   return 0;
 }
@@ -183,6 +192,8 @@ int main(int argc, char** argv) {
   // A rank may not fail alone: with more than one rank, any error ends the whole job.
   std::unique_ptr<cg::dist::MpiEnvironment> mpi;
   int code = 0;
+  // SIGUSR1/SIGTERM (preemption, time limit) ask for a checkpoint and a clean stop.
+  cg::install_stop_handlers();
   try {
     mpi = std::make_unique<cg::dist::MpiEnvironment>(&argc, &argv);
     return run(argc, argv, *mpi);

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -239,9 +240,24 @@ void Trainer::train() {
     if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && step_ < total) {
       save_checkpoint();
     }
+    if (stop_poll_ && step_ < total && (stopped_by_ = agreed_stop_signal()) != 0) {
+      const std::string path = save_checkpoint();
+      if (rank() == 0) log::info("stop requested (signal ", stopped_by_, ") at step ", step_, "; checkpoint ", path);
+      return;
+    }
   }
   std::string last = save_checkpoint();
   if (rank() == 0) log::info("finished ", total, " steps; checkpoint ", last);
+}
+
+// The stop signal of any rank (the largest), the same on every rank: all of them must
+// leave the loop at the same step or a collective would hang.
+int Trainer::agreed_stop_signal() {
+  const int local = stop_poll_();
+  if (world() == 1) return local;
+  int64_t agreed = 0;
+  for (int64_t signal : comm_->all_gather(local)) agreed = std::max(agreed, signal);
+  return static_cast<int>(agreed);
 }
 
 void Trainer::evaluate() {

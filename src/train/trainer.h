@@ -7,6 +7,7 @@
 // position, pools, RNG), sample grids and the progress line of a run directory.
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -61,7 +62,8 @@ class Trainer {
   /// idt_a, idt_b, g_total}.
   std::vector<torch::Tensor> update_generators(const Forward& fwd);
 
-  /// Resumes if options.resume says so, then trains to total_steps(), writing samples,
+  /// Resumes if options.resume says so, then trains to total_steps() (or until a stop
+  /// request, see set_stop_poll), writing samples,
   /// checkpoints (always one at the end) and progress lines, and handing a record of every
   /// step and checkpoint to the metrics sink, if one is set.
   void train();
@@ -76,6 +78,12 @@ class Trainer {
   void set_evaluator(const eval::Evaluator* evaluator) { evaluator_ = evaluator; }
   /// Runs that evaluation now (rank 0; no-op on other ranks or without an evaluator).
   void evaluate();
+
+  /// After every step, train() calls `poll` (a signal number, 0 for none); when any rank
+  /// reports one, all ranks write a checkpoint of that step and train() returns early.
+  void set_stop_poll(std::function<int()> poll) { stop_poll_ = std::move(poll); }
+  /// The signal that stopped train() early (0: it ran to the end).
+  int stopped_by() const { return stopped_by_; }
 
   /// Writes a full-state checkpoint of the current step (rank 0; the other ranks wait at a
   /// barrier). Returns its path ("" on other ranks).
@@ -104,6 +112,7 @@ class Trainer {
   int rank() const { return comm_ ? comm_->rank() : 0; }
   int world() const { return comm_ ? comm_->size() : 1; }
   void write_samples(const data::UnpairedBatch& batch);
+  int agreed_stop_signal();
   metrics::StepRecord step_record(const StepLosses& losses, int64_t images, double data_wait,
                                   double step_seconds) const;
   void save_state(torch::serialize::OutputArchive& archive);
@@ -126,6 +135,8 @@ class Trainer {
   double comm_wait_seconds_ = 0;
   metrics::MetricsSink* metrics_ = nullptr;
   const eval::Evaluator* evaluator_ = nullptr;
+  std::function<int()> stop_poll_;
+  int stopped_by_ = 0;
   int64_t allreduce_bytes_per_step_ = 0;
   // Where the host spent the current step's time, reset when a step starts.
   struct StepTimes {

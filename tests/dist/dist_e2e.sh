@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Data-parallel end to end through mpirun: 2 ranks train and checkpoint; the run resumes
-# on 1 and on 2 ranks; a rank killed with SIGKILL ends the job within 60 s with a
-# non-zero exit, the newest checkpoint stays intact, and a restart resumes from it.
+# on 1 and on 2 ranks; SIGUSR1 (a batch system's preemption notice) makes all ranks
+# checkpoint the step they agree on and exit 75, and the run resumes from it; a rank
+# killed with SIGKILL ends the job within 60 s with a non-zero exit, the newest checkpoint
+# stays intact, and a restart resumes from it.
 set -euo pipefail
 bin="$1"; mpirun="$2"; data_tool="$3"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -64,4 +66,31 @@ echo "mpirun exited with $rc ${elapsed}s after the kill"
 "${launch[@]}" -np 2 "$bin" "${common[@]}" --run-dir "$kill_run" --steps 2 --resume auto > "$work/r.log" 2>&1 || true
 newest=$(ls "$kill_run/checkpoints/"ckpt_*.pt | sort | tail -n 1)
 grep -q "resumed from $newest" "$work/r.log" || { cat "$work/r.log"; fail "restart did not resume from the newest checkpoint $newest"; }
+
+# A stop request: SIGUSR1 to mpirun, which forwards it to both ranks (one rank alone would
+# do too: the ranks agree on the flag at the step boundary).
+stop_run="$work/stop"
+"${launch[@]}" -np 2 "$bin" "${common[@]}" --run-dir "$stop_run" --steps 100000 --checkpoint-every 1000 \
+  > "$work/s.log" 2>&1 &
+launcher=$!
+for _ in $(seq 1 300); do
+  grep -q "step 3/" "$work/s.log" && break
+  sleep 0.2
+done
+grep -q "step 3/" "$work/s.log" || { cat "$work/s.log"; fail "the run to stop did not start"; }
+kill -USR1 "$launcher"
+set +e
+timeout 90 tail --pid="$launcher" -f /dev/null
+wait "$launcher"; rc=$?
+set -e
+[ "$rc" -eq 75 ] || { cat "$work/s.log"; fail "a stop request exited $rc, expected 75"; }
+stopped=$(sed -n 's/.*stop requested (signal 10) at step \([0-9]*\);.*/\1/p' "$work/s.log")
+[ -n "$stopped" ] || { cat "$work/s.log"; fail "no stop message"; }
+[ -s "$stop_run/checkpoints/$(printf 'ckpt_%08d.json' "$stopped")" ] || fail "no checkpoint of step $stopped"
+"${launch[@]}" -np 2 "$bin" "${common[@]}" --run-dir "$stop_run" --steps $((stopped + 2)) --resume auto \
+  > "$work/s2.log" 2>&1 || { cat "$work/s2.log"; fail "resume after the stop failed"; }
+grep -q "resumed from .*$(printf 'ckpt_%08d.pt' "$stopped") at step $stopped" "$work/s2.log" \
+  || { cat "$work/s2.log"; fail "did not resume at the stopped step $stopped"; }
+grep -q "step $((stopped + 1))/" "$work/s2.log" || fail "the steps do not continue after $stopped"
+echo "stopped at step $stopped with exit 75, resumed there"
 echo "dist end-to-end: ok"

@@ -1,0 +1,19 @@
+#pragma once
+// Stop requests by signal: a batch system announces preemption or the end of the time
+// limit with SIGUSR1 (sbatch --signal=B:USR1@120) or SIGTERM. The handlers only record
+// the signal (async-signal-safe); the trainer polls it at step boundaries, agrees with the
+// other ranks, checkpoints and exits with kExitStopped.
+namespace cg {
+
+/// Exit code of a run that stopped on request after writing its checkpoint (EX_TEMPFAIL:
+/// "try again later"): a batch script requeues on it.
+inline constexpr int kExitStopped = 75;
+
+/// Installs the SIGUSR1 and SIGTERM handlers (replacing the default of terminating). Call
+/// once, early in main.
+void install_stop_handlers();
+
+/// The last stop signal received since install_stop_handlers (0: none). Thread-safe.
+int stop_signal();
+
+}  // namespace cg
