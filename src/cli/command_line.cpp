@@ -9,7 +9,7 @@
 #include "cli/presets.h"
 #include "common/error.h"
 #include "common/file_util.h"
-#include "metrics/prometheus_exporter.h"
+#include "metrics/pushgateway_pusher.h"
 
 namespace cg::cli {
 namespace {

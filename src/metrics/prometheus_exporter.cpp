@@ -2,23 +2,18 @@
 
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
-#include <prometheus/gateway.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-#include <chrono>
 #include <cmath>
-#include <condition_variable>
-#include <mutex>
-#include <regex>
-#include <thread>
 
 #include "common/error.h"
 #include "common/log.h"
 #include "metrics/http_endpoint.h"
 #include "metrics/process_collector.h"
+#include "metrics/pushgateway_pusher.h"
 
 namespace cg::metrics {
 namespace {
@@ -46,44 +41,6 @@ class RankCollectable final : public prometheus::Collectable {
   std::vector<prometheus::ClientMetric::Label> labels_;
 };
 
-// The push loop's state: shared with its thread, so a final push that hangs on an
-// unresponsive gateway can be left behind without dangling references.
-struct PushState {
-  std::unique_ptr<prometheus::Gateway> gateway;
-  std::string url;
-  std::mutex mutex;  // guards stop and done
-  std::condition_variable wake;
-  bool stop = false, done = false;
-  std::mutex push_mutex;  // one push at a time; guards failing
-  bool failing = false;
-
-  int push() {
-    std::lock_guard<std::mutex> lock(push_mutex);
-    // prometheus-cpp 1.0 has the two methods swapped: PushAdd() sends PUT, which is what
-    // replaces the whole group (the Pushgateway's "push"); Push() sends POST.
-    const int status = gateway->PushAdd();
-    const bool ok = status >= 200 && status < 300;
-    if (ok && failing) log::info("pushgateway ", url, ": pushing again");
-    if (!ok && !failing)
-      log::warn("pushgateway ", url, ": push failed (HTTP status ", status, "); retrying");
-    failing = !ok;
-    return status;
-  }
-
-  // Pushes every `interval` and once more when stopped.
-  void run(std::chrono::duration<double> interval) {
-    std::unique_lock<std::mutex> lock(mutex);
-    for (bool stopping = false; !stopping;) {
-      stopping = wake.wait_for(lock, interval, [&] { return stop; });
-      lock.unlock();
-      push();
-      lock.lock();
-    }
-    done = true;
-    wake.notify_all();
-  }
-};
-
 Labels constant_labels(const ExporterOptions& o) {
   Labels labels{{"rank", std::to_string(o.rank)}};
   if (!o.job_id.empty()) labels["job_id"] = o.job_id;
@@ -92,26 +49,12 @@ Labels constant_labels(const ExporterOptions& o) {
 
 }  // namespace
 
-PushgatewayAddress parse_pushgateway_url(const std::string& url) {
-  static const std::regex pattern(
-      R"(^(https?://)?([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:([0-9]{1,5}))?/?$)");
-  std::smatch m;
-  CG_REQUIRE(std::regex_match(url, m, pattern), ConfigError, "--pushgateway '", url,
-             "': expected http://HOST:PORT");
-  const std::string scheme = m[1].matched ? m[1].str() : "http://";
-  const std::string port = m[4].matched ? m[4].str() : "9091";
-  CG_REQUIRE(std::stoi(port) > 0 && std::stoi(port) < 65536, ConfigError, "--pushgateway '", url,
-             "': port ", port, " is out of range");
-  return {scheme + m[2].str(), port};
-}
-
 struct PrometheusExporter::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::shared_ptr<RankCollectable> collectable;
   std::unique_ptr<HttpEndpoint> endpoint;
   int port = -1;
-  std::shared_ptr<PushState> push;
-  std::thread push_thread;
+  std::unique_ptr<PushgatewayPusher> pusher;
 
   Counter* steps = nullptr;
   Counter* images = nullptr;
@@ -310,37 +253,13 @@ PrometheusExporter::PrometheusExporter(const ExporterOptions& options, const Run
     impl_->port = impl_->endpoint->port();
   }
   if (!options.pushgateway.empty()) {
-    const PushgatewayAddress where = parse_pushgateway_url(options.pushgateway);
-    auto state = std::make_shared<PushState>();
-    state->url = options.pushgateway;
-    state->gateway =
-        std::make_unique<prometheus::Gateway>(where.host, where.port, options.push_job, labels);
-    state->gateway->RegisterCollectable(impl_->collectable);
-    const auto interval = std::chrono::duration<double>(options.push_interval_seconds);
-    impl_->push = state;
-    impl_->push_thread = std::thread([state, interval] { state->run(interval); });
+    impl_->pusher =
+        std::make_unique<PushgatewayPusher>(options.pushgateway, options.push_job, labels,
+                                            impl_->collectable, options.push_interval_seconds);
   }
 }
 
-PrometheusExporter::~PrometheusExporter() {
-  if (impl_->push_thread.joinable()) {
-    auto state = impl_->push;
-    std::unique_lock<std::mutex> lock(state->mutex);
-    state->stop = true;
-    state->wake.notify_all();
-    // The last push gets a bounded time: a gateway that does not answer must not keep a
-    // finished job alive. The thread owns its state, so it can be left behind.
-    if (state->wake.wait_for(lock, std::chrono::seconds(10), [&] { return state->done; })) {
-      lock.unlock();
-      impl_->push_thread.join();
-    } else {
-      log::warn("pushgateway ", state->url,
-                ": the final push did not finish within 10 s; giving up");
-      lock.unlock();
-      impl_->push_thread.detach();
-    }
-  }
-}
+PrometheusExporter::~PrometheusExporter() = default;
 
 void PrometheusExporter::on_step(const StepRecord& r) {
   Impl& m = *impl_;
@@ -399,8 +318,8 @@ void PrometheusExporter::on_eval(int64_t step, const eval::EvalReport& r) {
 int PrometheusExporter::port() const { return impl_->port; }
 
 int PrometheusExporter::push() {
-  TORCH_CHECK(impl_->push, "PrometheusExporter::push: no --pushgateway configured");
-  return impl_->push->push();
+  TORCH_CHECK(impl_->pusher, "PrometheusExporter::push: no --pushgateway configured");
+  return impl_->pusher->push();
 }
 
 std::string PrometheusExporter::scrape_text() const {

@@ -31,15 +31,6 @@ struct RunInfo {
   int64_t checkpoint_every = 0;  ///< steps between checkpoints (0: only at the end)
 };
 
-/// A Pushgateway address split as prometheus-cpp's Gateway takes it.
-struct PushgatewayAddress {
-  std::string host;  ///< scheme and host: "http://10.0.0.1"
-  std::string port;  ///< "9091"
-};
-/// Parses "http://host:port" or "host:port" (the port defaults to 9091); throws ConfigError
-/// naming --pushgateway on anything else.
-PushgatewayAddress parse_pushgateway_url(const std::string& url);
-
 class PrometheusExporter final : public MetricsSink {
  public:
   /// Registers every metric family, starts the HTTP endpoint (when options.port >= 0) and the

@@ -16,6 +16,7 @@
 
 #include "common/error.h"
 #include "metrics/http_endpoint.h"
+#include "metrics/pushgateway_pusher.h"
 #include "trainer_test_util.h"
 
 namespace cg::metrics {
