@@ -5,6 +5,7 @@ Writes the images and the values with torch.save for the C++ test to load.
 
   python quality_ref.py OUT.pt
 """
+import os
 import sys
 
 import numpy as np
@@ -66,6 +67,7 @@ def main():
         "colorfulness_want": torch.tensor(colorfulness(want), dtype=torch.float64),
         "colorfulness_got": torch.tensor(colorfulness(got), dtype=torch.float64),
     }
+    os.makedirs(os.path.dirname(os.path.abspath(sys.argv[1])), exist_ok=True)
     torch.save(values, sys.argv[1])
     print({k: float(v) for k, v in values.items() if v.dim() == 0})
 
