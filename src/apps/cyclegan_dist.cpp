@@ -124,6 +124,9 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   cg::cli::Config config = *parsed;
   torch::set_num_threads(config.threads > 0 ? static_cast<int>(config.threads)
                                             : default_threads(mpi));
+  CG_REQUIRE(!torch::Device(config.train.device).is_cuda() || cg::cuda_device_count() > 0, cg::ConfigError,
+             "--device ", config.train.device, ": no CUDA device is visible to this process (",
+             cg::accelerator_summary(), ")");
   // One GPU per process: a bare "cuda" means the GPU of this rank's local rank.
   if (config.train.device == "cuda")
     config.train.device = "cuda:" + std::to_string(mpi.local_rank());
