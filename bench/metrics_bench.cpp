@@ -1,10 +1,11 @@
 // Cost of the Prometheus metrics on the fastest training step there is (seed preset,
-// 32x32, batch 1, one thread): the same steps timed with the exporter off and on, in
-// alternating rounds so drift on a busy machine hits both alike, with a scraper pulling
-// /metrics once a second as Prometheus would (faster than its 15 s default). Also the
-// exporter's own on_step() cost in isolation. Target: overhead below 1% of the step.
+// 32x32, batch 1, one thread): steps timed one by one with the exporter off and on,
+// switching every 10 steps so drift on a busy machine hits both alike (medians of
+// thousands of steps; per-round means swing by 10-15 % on a shared VM), with a scraper
+// pulling /metrics once a second as Prometheus would (faster than its 15 s default). Also
+// the exporter's own on_step() cost in isolation. Target: overhead below 1% of the step.
 //
-//   metrics_bench [--rounds R] [--steps S]
+//   metrics_bench [--rounds R] [--steps S]   (R x S steps per mode)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -88,25 +89,19 @@ int main(int argc, char** argv) {
                       std::ref(scrapes));
 
   // The training loop of Trainer::train() (batch, step, record), without its logging.
-  auto timed_steps = [&](bool with_metrics) {
-    trainer.set_metrics_sink(with_metrics ? &exporter : nullptr);
-    for (int i = 0; i < 20; ++i) trainer.step(source.next());  // warm-up
+  auto timed_step = [&](bool with_metrics) {
     const auto start = Clock::now();
-    for (int i = 0; i < steps; ++i) {
-      cg::metrics::StepRecord r;
-      const auto t = Clock::now();
-      r.losses = trainer.step(source.next());
-      r.step_seconds = since(t);
-      if (with_metrics) exporter.on_step(r);
-    }
-    return since(start) / steps;
+    cg::metrics::StepRecord r;
+    r.losses = trainer.step(source.next());
+    r.step_seconds = since(start);
+    if (with_metrics) exporter.on_step(r);
+    return since(start);
   };
+  for (int i = 0; i < 20; ++i) timed_step(false);  // warm-up
   std::vector<double> off, on;
-  std::printf("%-6s %14s %14s\n", "round", "off ms/step", "on ms/step");
-  for (int r = 0; r < rounds; ++r) {
-    off.push_back(timed_steps(false));
-    on.push_back(timed_steps(true));
-    std::printf("%-6d %14.3f %14.3f\n", r, off.back() * 1e3, on.back() * 1e3);
+  for (int i = 0; i < 2 * rounds * steps; ++i) {
+    const bool with_metrics = (i / 10) % 2 == 1;
+    (with_metrics ? on : off).push_back(timed_step(with_metrics));
   }
 
   // on_step() alone, many times: the cost a step pays for its record.
@@ -124,8 +119,8 @@ int main(int argc, char** argv) {
 
   const double step_off = median(off), step_on = median(on);
   std::printf(
-      "\nseed preset 32x32 batch 1, 1 thread, %d rounds x %d steps, %d scrapes during the run\n",
-      rounds, steps, scrapes.load());
+      "seed preset 32x32 batch 1, 1 thread, %zu steps per mode (switching every 10), %d scrapes\n",
+      off.size(), scrapes.load());
   std::printf("step, metrics off (median)   %10.3f ms\n", step_off * 1e3);
   std::printf("step, metrics on  (median)   %10.3f ms\n", step_on * 1e3);
   std::printf("difference on/off            %+10.2f %%  (noise of the machine included)\n",
