@@ -17,11 +17,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// <run dir>/eval/step_<N>.json for a checkpoint inside <run dir>/checkpoints/.
+// The report path of a checkpoint inside <run dir>/checkpoints/.
 std::string default_eval_path(const cg::infer::SavedModel& saved) {
   fs::path dir = fs::path(saved.path).parent_path();
   if (dir.filename() == "checkpoints") dir = dir.parent_path();
-  return (dir / "eval" / ("step_" + std::to_string(saved.step) + ".json")).string();
+  return cg::eval::eval_report_path(dir.string(), saved.step);
 }
 
 int run(int argc, char** argv) {

@@ -2,6 +2,7 @@
 // The scores of one evaluation on a test split, as plain values (see Evaluator).
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace cg::eval {
 
@@ -18,5 +19,9 @@ struct EvalReport {
   /// The report as JSON, with names as in this struct (unset groups left out).
   nlohmann::json to_json() const;
 };
+
+/// Where the report of the evaluation after `step` steps of the run in `run_dir` goes:
+/// <run_dir>/eval/step_<step>.json (both the trainer and cyclegan_translate write there).
+std::string eval_report_path(const std::string& run_dir, int64_t step);
 
 }  // namespace cg::eval

@@ -1,6 +1,7 @@
 #include "eval/evaluator.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "common/error.h"
 #include "data/color.h"
@@ -42,6 +43,11 @@ torch::Tensor apply(Net&& net, const torch::Tensor& images, const model::ImageRa
 }
 
 }  // namespace
+
+std::string eval_report_path(const std::string& run_dir, int64_t step) {
+  return (std::filesystem::path(run_dir) / "eval" / ("step_" + std::to_string(step) + ".json"))
+      .string();
+}
 
 nlohmann::json EvalReport::to_json() const {
   nlohmann::json j = {{"images_a", images_a},     {"images_b", images_b},

@@ -242,7 +242,9 @@ void Trainer::train() {
     }
     if (stop_poll_ && step_ < total && (stopped_by_ = agreed_stop_signal()) != 0) {
       const std::string path = save_checkpoint();
-      if (rank() == 0) log::info("stop requested (signal ", stopped_by_, ") at step ", step_, "; checkpoint ", path);
+      if (rank() == 0)
+        log::info("stop requested (signal ", stopped_by_, ") at step ", step_, "; checkpoint ",
+                  path);
       return;
     }
   }
@@ -265,10 +267,9 @@ void Trainer::evaluate() {
   const eval::EvalReport report = evaluator_->evaluate(model_);
   nlohmann::json json = report.to_json();
   json["step"] = step_;
-  const auto dir = std::filesystem::path(options_.run_dir) / "eval";
-  std::filesystem::create_directories(dir);
-  write_file_atomic((dir / ("step_" + std::to_string(step_) + ".json")).string(),
-                    json.dump(2) + "\n");
+  const std::string path = eval::eval_report_path(options_.run_dir, step_);
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  write_file_atomic(path, json.dump(2) + "\n");
   char line[256];
   if (report.paired) {
     std::snprintf(line, sizeof(line),
