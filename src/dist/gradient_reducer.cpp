@@ -1,10 +1,25 @@
 #include "dist/gradient_reducer.h"
 
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
+
 #include <chrono>
 
 #include "common/error.h"
 
 namespace cg::dist {
+
+// Runs after autograd has accumulated a parameter's gradient of this backward pass into
+// its .grad() (the bucket view), once per pass however often the parameter was used.
+class GradientReducer::AccumulatedHook : public torch::autograd::PostAccumulateGradHook {
+ public:
+  AccumulatedHook(GradientReducer* reducer, int64_t index) : reducer_(reducer), index_(index) {}
+  void operator()(const torch::autograd::Variable& /*param*/) override { reducer_->on_accumulated(index_); }
+
+ private:
+  GradientReducer* reducer_;
+  int64_t index_;
+};
 
 GradientReducer::GradientReducer(std::vector<torch::Tensor> params, Communicator& comm,
                                  ReducerOptions options)
@@ -36,35 +51,54 @@ GradientReducer::GradientReducer(std::vector<torch::Tensor> params, Communicator
     if (numel * p.element_size() >= limit) close_bucket();
   }
   close_bucket();
-  if (options_.overlap) {
-    for (size_t i = 0; i < params_.size(); ++i) {
-      params_[i].register_hook([this, i](const torch::Tensor& grad) {
-        on_gradient(static_cast<int64_t>(i), grad);
-        return torch::Tensor();  // the gradient itself is left as it is
-      });
-    }
+  for (size_t i = 0; i < params_.size(); ++i) {
+    torch::autograd::impl::set_post_acc_grad_hooks(
+        params_[i], std::make_unique<AccumulatedHook>(this, static_cast<int64_t>(i)));
   }
 }
 
+// A tensor on the bucket's storage, shaped like the parameter. Made with set_() rather than
+// as a view, so that autograd does not treat it as one: Optimizer::zero_grad() detach_()es
+// gradients, which autograd refuses for views.
+torch::Tensor GradientReducer::view_of(int64_t index) const {
+  const Slot& slot = slots_[index];
+  const torch::Tensor& flat = buckets_[slot.bucket].flat;
+  const torch::Tensor& param = params_[index];
+  std::vector<int64_t> strides(param.dim(), 1);
+  for (int64_t d = param.dim() - 2; d >= 0; --d) strides[d] = strides[d + 1] * param.size(d + 1);
+  torch::NoGradGuard no_grad;
+  return torch::empty({0}, flat.options())
+      .set_(flat.storage(), flat.storage_offset() + slot.offset, param.sizes(), strides);
+}
+
 void GradientReducer::prepare() {
+  torch::NoGradGuard no_grad;
   for (auto& bucket : buckets_) {
+    bucket.flat.zero_();
     bucket.pending = static_cast<int64_t>(bucket.params.size());
     bucket.work.reset();
   }
+  for (size_t i = 0; i < params_.size(); ++i) params_[i].mutable_grad() = view_of(static_cast<int64_t>(i));
   std::fill(arrived_.begin(), arrived_.end(), false);
   next_launch_ = 0;
   armed_ = true;
 }
 
-void GradientReducer::on_gradient(int64_t index, const torch::Tensor& grad) {
+void GradientReducer::on_accumulated(int64_t index) {
   if (!armed_) return;
-  const Slot& slot = slots_[index];
-  Bucket& bucket = buckets_[slot.bucket];
   TORCH_INTERNAL_ASSERT(!arrived_[index], "GradientReducer: two gradients for one parameter");
-  torch::NoGradGuard no_grad;
-  bucket.flat.narrow(0, slot.offset, slot.numel).copy_(grad.reshape(-1));
   arrived_[index] = true;
-  if (--bucket.pending == 0) launch_ready();
+  // Autograd adds into the view in place; should anything have replaced .grad() by
+  // another tensor, its values go into the bucket here.
+  torch::Tensor& grad = params_[index].mutable_grad();
+  torch::Tensor view = view_of(index);
+  if (grad.data_ptr() != view.data_ptr()) {
+    torch::NoGradGuard no_grad;
+    view.copy_(grad);
+    grad = view;
+  }
+  Bucket& bucket = buckets_[slots_[index].bucket];
+  if (--bucket.pending == 0 && options_.overlap) launch_ready();
 }
 
 void GradientReducer::launch_ready() {
@@ -75,39 +109,23 @@ void GradientReducer::launch_ready() {
 }
 
 void GradientReducer::finish() {
-  TORCH_CHECK(armed_ || !options_.overlap, "GradientReducer::finish without prepare");
+  TORCH_CHECK(armed_, "GradientReducer::finish without prepare");
   torch::NoGradGuard no_grad;
-  if (!options_.overlap) prepare();
-  // Gradients the hooks did not see (overlap off, or parameters unused in this pass).
+  // Parameters that received no gradient in this pass: their zero views are reduced all
+  // the same (the graph is the same on every rank), and they keep no gradient.
   for (size_t i = 0; i < params_.size(); ++i) {
     if (arrived_[i]) continue;
-    const Slot& slot = slots_[i];
-    torch::Tensor dst = buckets_[slot.bucket].flat.narrow(0, slot.offset, slot.numel);
-    const torch::Tensor& grad = params_[i].grad();
-    if (grad.defined()) {
-      dst.copy_(grad.reshape(-1));
-      arrived_[i] = true;
-    } else {
-      dst.zero_();
-    }
-    --buckets_[slot.bucket].pending;
+    --buckets_[slots_[i].bucket].pending;
   }
   launch_ready();
   TORCH_INTERNAL_ASSERT(next_launch_ == buckets_.size(), "GradientReducer: a bucket was not launched");
-  const double scale = 1.0 / comm_.size();
   auto start = std::chrono::steady_clock::now();
   for (auto& bucket : buckets_) bucket.work->wait();
   last_wait_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // Scaling by 1/N while copying back: one pass over the gradients instead of two.
+  const double scale = 1.0 / comm_.size();
+  for (auto& bucket : buckets_) bucket.flat.mul_(scale);
   for (size_t i = 0; i < params_.size(); ++i) {
-    if (!arrived_[i]) continue;
-    const Slot& slot = slots_[i];
-    torch::Tensor sum = buckets_[slot.bucket].flat.narrow(0, slot.offset, slot.numel).view_as(params_[i]);
-    if (params_[i].grad().defined()) {
-      torch::mul_out(params_[i].mutable_grad(), sum, torch::scalar_tensor(scale, sum.options()));
-    } else {
-      params_[i].mutable_grad() = sum * scale;
-    }
+    if (!arrived_[i]) params_[i].mutable_grad() = torch::Tensor();
   }
   armed_ = false;
 }

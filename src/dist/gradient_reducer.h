@@ -2,14 +2,18 @@
 // Averages the gradients of one optimizer's parameters across ranks, as DDP does:
 // parameters are packed, in reverse order (the order backward produces their gradients),
 // into flat buckets of about `bucket_bytes` (the first one smaller so communication
-// starts early). With overlap on, an autograd hook copies each gradient into its bucket
-// as soon as it is computed and a full bucket is reduced while backward goes on; buckets
-// are launched strictly in index order, so every rank issues the same collectives in the
-// same order. finish() waits for all buckets and writes the averages back into .grad().
+// starts early). Each parameter's .grad() is a view into its bucket (DDP's
+// gradient_as_bucket_view), so autograd accumulates straight into the buckets and nothing
+// is copied in or out. With overlap on, a hook after each gradient's accumulation launches
+// every bucket that is complete while backward goes on; buckets are launched strictly in
+// index order, so every rank issues the same collectives in the same order. finish()
+// waits for all buckets and scales them to the mean in place.
 //
-// Use: prepare(); loss.backward(); finish(); optimizer.step(). Not thread-safe; the
-// hooks stay registered for the reducer's lifetime, so it must outlive the parameters'
-// use in backward passes (the trainer owns both).
+// Use: [optimizer.zero_grad();] prepare(); loss.backward(); finish(); optimizer.step().
+// prepare() zeroes the buckets and (re)attaches the views, so a zero_grad() that sets
+// gradients to none is fine. Not thread-safe; the hooks stay registered for the
+// reducer's lifetime, so it must outlive the parameters' use in backward passes (the
+// trainer owns both).
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -61,7 +65,9 @@ class GradientReducer {
     int64_t pending = 0;          // gradients still to arrive in this backward pass
     std::shared_ptr<Work> work;
   };
-  void on_gradient(int64_t index, const torch::Tensor& grad);
+  class AccumulatedHook;
+  void on_accumulated(int64_t index);
+  torch::Tensor view_of(int64_t index) const;
   void launch_ready();
 
   std::vector<torch::Tensor> params_;
