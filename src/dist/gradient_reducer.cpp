@@ -52,8 +52,17 @@ GradientReducer::GradientReducer(std::vector<torch::Tensor> params, Communicator
   }
   close_bucket();
   for (size_t i = 0; i < params_.size(); ++i) {
-    torch::autograd::impl::set_post_acc_grad_hooks(
-        params_[i], std::make_unique<AccumulatedHook>(this, static_cast<int64_t>(i)));
+    auto hook = std::make_unique<AccumulatedHook>(this, static_cast<int64_t>(i));
+    hooks_.push_back(hook.get());
+    torch::autograd::impl::set_post_acc_grad_hooks(params_[i], std::move(hook));
+  }
+}
+
+GradientReducer::~GradientReducer() {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (torch::autograd::impl::post_acc_grad_hooks(params_[i]).get() == hooks_[i]) {
+      torch::autograd::impl::set_post_acc_grad_hooks(params_[i], nullptr);
+    }
   }
 }
 

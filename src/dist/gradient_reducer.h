@@ -11,9 +11,9 @@
 //
 // Use: [optimizer.zero_grad();] prepare(); loss.backward(); finish(); optimizer.step().
 // prepare() zeroes the buckets and (re)attaches the views, so a zero_grad() that sets
-// gradients to none is fine. Not thread-safe; the hooks stay registered for the
-// reducer's lifetime, so it must outlive the parameters' use in backward passes (the
-// trainer owns both).
+// gradients to none is fine. Not thread-safe. The hooks stay registered for the reducer's
+// lifetime and are removed by its destructor; a parameter has one such hook, so two live
+// reducers must not share parameters.
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -36,6 +36,7 @@ class GradientReducer {
   /// dtype and device.
   GradientReducer(std::vector<torch::Tensor> params, Communicator& comm,
                   ReducerOptions options = {});
+  ~GradientReducer();
   GradientReducer(const GradientReducer&) = delete;
   GradientReducer& operator=(const GradientReducer&) = delete;
 
@@ -71,6 +72,7 @@ class GradientReducer {
   void launch_ready();
 
   std::vector<torch::Tensor> params_;
+  std::vector<const AccumulatedHook*> hooks_;  // ours, to remove only those
   std::vector<Slot> slots_;
   std::vector<bool> arrived_;
   std::vector<Bucket> buckets_;

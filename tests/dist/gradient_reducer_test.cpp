@@ -87,5 +87,24 @@ TEST(GradientReducer, BucketsFollowReverseOrderWithASmallFirstBucket) {
   EXPECT_EQ(total, numel * 4);
 }
 
+// A reducer replaced by a new one on the same parameters (a trainer rebuilt on resume): the
+// old one's destruction leaves the new one's hooks in place, and once no reducer is left,
+// backward fills .grad() as plain autograd does.
+TEST(GradientReducer, DestructionRemovesOnlyItsOwnHooks) {
+  MpiCommunicator comm;
+  auto params = odd_parameters();
+  auto first = std::make_unique<GradientReducer>(params, comm);
+  auto second = std::make_unique<GradientReducer>(params, comm);
+  first.reset();
+  second->prepare();
+  (params[2] * static_cast<float>(comm.rank() + 1)).sum().backward();
+  second->finish();
+  EXPECT_TRUE(torch::allclose(params[2].grad(), torch::full({300}, (comm.size() + 1) / 2.0f)));
+  second.reset();
+  for (auto& p : params) p.mutable_grad() = torch::Tensor();
+  (params[2] * static_cast<float>(comm.rank() + 1)).sum().backward();
+  EXPECT_TRUE(torch::allclose(params[2].grad(), torch::full({300}, static_cast<float>(comm.rank() + 1))));
+}
+
 }  // namespace
 }  // namespace cg::dist
