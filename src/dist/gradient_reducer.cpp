@@ -51,6 +51,7 @@ GradientReducer::GradientReducer(std::vector<torch::Tensor> params, Communicator
     if (numel * p.element_size() >= limit) close_bucket();
   }
   close_bucket();
+  for (size_t i = 0; i < params_.size(); ++i) grads_.push_back(bucket_view(static_cast<int64_t>(i)));
   for (size_t i = 0; i < params_.size(); ++i) {
     auto hook = std::make_unique<AccumulatedHook>(this, static_cast<int64_t>(i));
     hooks_.push_back(hook.get());
@@ -69,7 +70,7 @@ GradientReducer::~GradientReducer() {
 // A tensor on the bucket's storage, shaped like the parameter. Made with set_() rather than
 // as a view, so that autograd does not treat it as one: Optimizer::zero_grad() detach_()es
 // gradients, which autograd refuses for views.
-torch::Tensor GradientReducer::view_of(int64_t index) const {
+torch::Tensor GradientReducer::bucket_view(int64_t index) const {
   const Slot& slot = slots_[index];
   const torch::Tensor& flat = buckets_[slot.bucket].flat;
   const torch::Tensor& param = params_[index];
@@ -87,7 +88,7 @@ void GradientReducer::prepare() {
     bucket.pending = static_cast<int64_t>(bucket.params.size());
     bucket.work.reset();
   }
-  for (size_t i = 0; i < params_.size(); ++i) params_[i].mutable_grad() = view_of(static_cast<int64_t>(i));
+  for (size_t i = 0; i < params_.size(); ++i) params_[i].mutable_grad() = grads_[i];
   std::fill(arrived_.begin(), arrived_.end(), false);
   next_launch_ = 0;
   armed_ = true;
@@ -100,11 +101,10 @@ void GradientReducer::on_accumulated(int64_t index) {
   // Autograd adds into the view in place; should anything have replaced .grad() by
   // another tensor, its values go into the bucket here.
   torch::Tensor& grad = params_[index].mutable_grad();
-  torch::Tensor view = view_of(index);
-  if (grad.data_ptr() != view.data_ptr()) {
+  if (!grad.is_same(grads_[index])) {
     torch::NoGradGuard no_grad;
-    view.copy_(grad);
-    grad = view;
+    grads_[index].copy_(grad);
+    grad = grads_[index];
   }
   Bucket& bucket = buckets_[slots_[index].bucket];
   if (--bucket.pending == 0 && options_.overlap) launch_ready();

@@ -68,10 +68,11 @@ class GradientReducer {
   };
   class AccumulatedHook;
   void on_accumulated(int64_t index);
-  torch::Tensor view_of(int64_t index) const;
+  torch::Tensor bucket_view(int64_t index) const;
   void launch_ready();
 
   std::vector<torch::Tensor> params_;
+  std::vector<torch::Tensor> grads_;           // each parameter's gradient, in its bucket
   std::vector<const AccumulatedHook*> hooks_;  // ours, to remove only those
   std::vector<Slot> slots_;
   std::vector<bool> arrived_;
