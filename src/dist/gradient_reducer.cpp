@@ -45,14 +45,14 @@ GradientReducer::GradientReducer(std::vector<torch::Tensor> params, Communicator
     const torch::Tensor& p = params_[i];
     TORCH_CHECK(p.scalar_type() == params_[0].scalar_type() && p.device() == params_[0].device(),
                 "GradientReducer: all parameters must share dtype and device");
-    slots_[i] = {static_cast<int64_t>(buckets_.size()), numel, p.numel()};
+    slots_[i] = {static_cast<int64_t>(buckets_.size()), numel};
     members.push_back(i);
     numel += p.numel();
     if (numel * p.element_size() >= limit) close_bucket();
   }
   close_bucket();
-  for (size_t i = 0; i < params_.size(); ++i) grads_.push_back(bucket_view(static_cast<int64_t>(i)));
   for (size_t i = 0; i < params_.size(); ++i) {
+    grads_.push_back(bucket_view(static_cast<int64_t>(i)));
     auto hook = std::make_unique<AccumulatedHook>(this, static_cast<int64_t>(i));
     hooks_.push_back(hook.get());
     torch::autograd::impl::set_post_acc_grad_hooks(params_[i], std::move(hook));

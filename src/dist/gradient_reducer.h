@@ -58,7 +58,7 @@ class GradientReducer {
 
  private:
   struct Slot {
-    int64_t bucket, offset, numel;
+    int64_t bucket, offset;  // offset in elements into the bucket
   };
   struct Bucket {
     torch::Tensor flat;
