@@ -8,13 +8,29 @@
 #include "common/error.h"
 
 namespace cg::dist {
+namespace {
+
+// A tensor on `flat`'s storage at `offset` elements, shaped like `param`. Made with set_()
+// rather than as a view, so that autograd does not treat it as one: Optimizer::zero_grad()
+// detach_()es gradients, which autograd refuses for views.
+torch::Tensor bucket_tensor(const torch::Tensor& flat, int64_t offset, const torch::Tensor& param) {
+  std::vector<int64_t> strides(param.dim(), 1);
+  for (int64_t d = param.dim() - 2; d >= 0; --d) strides[d] = strides[d + 1] * param.size(d + 1);
+  torch::NoGradGuard no_grad;
+  return torch::empty({0}, flat.options())
+      .set_(flat.storage(), flat.storage_offset() + offset, param.sizes(), strides);
+}
+
+}  // namespace
 
 // Runs after autograd has accumulated a parameter's gradient of this backward pass into
 // its .grad() (the bucket view), once per pass however often the parameter was used.
 class GradientReducer::AccumulatedHook : public torch::autograd::PostAccumulateGradHook {
  public:
   AccumulatedHook(GradientReducer* reducer, int64_t index) : reducer_(reducer), index_(index) {}
-  void operator()(const torch::autograd::Variable& /*param*/) override { reducer_->on_accumulated(index_); }
+  void operator()(const torch::autograd::Variable& /*param*/) override {
+    reducer_->on_accumulated(index_);
+  }
 
  private:
   GradientReducer* reducer_;
@@ -26,7 +42,8 @@ GradientReducer::GradientReducer(std::vector<torch::Tensor> params, Communicator
     : params_(std::move(params)), comm_(comm), options_(options) {
   TORCH_CHECK(!params_.empty(), "GradientReducer needs parameters");
   const auto tensor_options = params_[0].options().requires_grad(false);
-  slots_.resize(params_.size());
+  bucket_of_.resize(params_.size());
+  std::vector<int64_t> offsets(params_.size());  // in elements, into the parameter's bucket
   arrived_.assign(params_.size(), false);
   int64_t limit = options_.first_bucket_bytes;
   std::vector<int64_t> members;
@@ -45,14 +62,15 @@ GradientReducer::GradientReducer(std::vector<torch::Tensor> params, Communicator
     const torch::Tensor& p = params_[i];
     TORCH_CHECK(p.scalar_type() == params_[0].scalar_type() && p.device() == params_[0].device(),
                 "GradientReducer: all parameters must share dtype and device");
-    slots_[i] = {static_cast<int64_t>(buckets_.size()), numel};
+    bucket_of_[i] = static_cast<int64_t>(buckets_.size());
+    offsets[i] = numel;
     members.push_back(i);
     numel += p.numel();
     if (numel * p.element_size() >= limit) close_bucket();
   }
   close_bucket();
   for (size_t i = 0; i < params_.size(); ++i) {
-    grads_.push_back(bucket_view(static_cast<int64_t>(i)));
+    grads_.push_back(bucket_tensor(buckets_[bucket_of_[i]].flat, offsets[i], params_[i]));
     auto hook = std::make_unique<AccumulatedHook>(this, static_cast<int64_t>(i));
     hooks_.push_back(hook.get());
     torch::autograd::impl::set_post_acc_grad_hooks(params_[i], std::move(hook));
@@ -65,20 +83,6 @@ GradientReducer::~GradientReducer() {
       torch::autograd::impl::set_post_acc_grad_hooks(params_[i], nullptr);
     }
   }
-}
-
-// A tensor on the bucket's storage, shaped like the parameter. Made with set_() rather than
-// as a view, so that autograd does not treat it as one: Optimizer::zero_grad() detach_()es
-// gradients, which autograd refuses for views.
-torch::Tensor GradientReducer::bucket_view(int64_t index) const {
-  const Slot& slot = slots_[index];
-  const torch::Tensor& flat = buckets_[slot.bucket].flat;
-  const torch::Tensor& param = params_[index];
-  std::vector<int64_t> strides(param.dim(), 1);
-  for (int64_t d = param.dim() - 2; d >= 0; --d) strides[d] = strides[d + 1] * param.size(d + 1);
-  torch::NoGradGuard no_grad;
-  return torch::empty({0}, flat.options())
-      .set_(flat.storage(), flat.storage_offset() + slot.offset, param.sizes(), strides);
 }
 
 void GradientReducer::prepare() {
@@ -106,7 +110,7 @@ void GradientReducer::on_accumulated(int64_t index) {
     grads_[index].copy_(grad);
     grad = grads_[index];
   }
-  Bucket& bucket = buckets_[slots_[index].bucket];
+  Bucket& bucket = buckets_[bucket_of_[index]];
   if (--bucket.pending == 0 && options_.overlap) launch_ready();
 }
 
@@ -124,13 +128,15 @@ void GradientReducer::finish() {
   // the same (the graph is the same on every rank), and they keep no gradient.
   for (size_t i = 0; i < params_.size(); ++i) {
     if (arrived_[i]) continue;
-    --buckets_[slots_[i].bucket].pending;
+    --buckets_[bucket_of_[i]].pending;
   }
   launch_ready();
-  TORCH_INTERNAL_ASSERT(next_launch_ == buckets_.size(), "GradientReducer: a bucket was not launched");
+  TORCH_INTERNAL_ASSERT(next_launch_ == buckets_.size(),
+                        "GradientReducer: a bucket was not launched");
   auto start = std::chrono::steady_clock::now();
   for (auto& bucket : buckets_) bucket.work->wait();
-  last_wait_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  last_wait_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double scale = 1.0 / comm_.size();
   for (auto& bucket : buckets_) bucket.flat.mul_(scale);
   for (size_t i = 0; i < params_.size(); ++i) {

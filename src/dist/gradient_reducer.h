@@ -25,9 +25,9 @@
 namespace cg::dist {
 
 struct ReducerOptions {
-  int64_t bucket_bytes = 25 << 20;      ///< target bucket size (DDP's default 25 MiB)
-  int64_t first_bucket_bytes = 1 << 20; ///< the first bucket, small to start early
-  bool overlap = true;                  ///< reduce buckets during backward (hooks)
+  int64_t bucket_bytes = 25 << 20;       ///< target bucket size (DDP's default 25 MiB)
+  int64_t first_bucket_bytes = 1 << 20;  ///< the first bucket, small to start early
+  bool overlap = true;                   ///< reduce buckets during backward (hooks)
 };
 
 class GradientReducer {
@@ -57,9 +57,6 @@ class GradientReducer {
   double last_wait_seconds() const { return last_wait_seconds_; }
 
  private:
-  struct Slot {
-    int64_t bucket, offset;  // offset in elements into the bucket
-  };
   struct Bucket {
     torch::Tensor flat;
     std::vector<int64_t> params;  // indices into params_
@@ -68,13 +65,12 @@ class GradientReducer {
   };
   class AccumulatedHook;
   void on_accumulated(int64_t index);
-  torch::Tensor bucket_view(int64_t index) const;
   void launch_ready();
 
   std::vector<torch::Tensor> params_;
   std::vector<torch::Tensor> grads_;           // each parameter's gradient, in its bucket
   std::vector<const AccumulatedHook*> hooks_;  // ours, to remove only those
-  std::vector<Slot> slots_;
+  std::vector<int64_t> bucket_of_;             // each parameter's bucket
   std::vector<bool> arrived_;
   std::vector<Bucket> buckets_;
   Communicator& comm_;
