@@ -12,34 +12,23 @@
 namespace cg::tools {
 namespace {
 
-// Chosen by eye from opencv-doc 4.6: real colour photographs; no diagrams, renders,
-// paintings, calibration patterns, gray images or near-duplicates. The test photographs are
-// scenes of the kinds the training ones show (sky, foliage, buildings, streets, an animal),
-// so colours learnt from the training crops can carry over to them.
+// The nature photographs of Debian's mate-backgrounds: leaves, grass, flowers, dune, sky. A
+// colorizer can learn their colours from gray (green foliage, orange and yellow petals,
+// sand, blue sky), and the test photographs show the same kinds of scene (a flower before
+// foliage, a meadow, a weathered plank) without being any of the training ones.
 const std::vector<std::string> kTrainPhotos = {
-    "alphamat/input_images/plant.jpg", "data/aero1.jpg",         "data/aloeL.jpg",
-    "data/apple.jpg",                  "data/baboon.jpg",        "data/board.jpg",
-    "data/butterfly.jpg",              "data/chicky_512.png",    "data/fruits.jpg",
-    "data/graf1.png",                  "data/home.jpg",          "data/messi5.jpg",
-    "data/orange.jpg",                 "data/rubberwhale1.png",  "data/smarties.png",
-    "dnn_superres/butterfly.png",      "hfs/data/000.jpg",       "reg/home.png",
-    "text/scenetext03.jpg",            "text/scenetext04.jpg",   "text/scenetext05.jpg",
-    "text/scenetext06.jpg",
+    "Aqua.jpg",      "Blinds.jpg", "Dune.jpg",     "FreshFlower.jpg",  "LadyBird.jpg",
+    "RainDrops.jpg", "Storm.jpg",  "TwoWings.jpg", "YellowFlower.jpg",
 };
-// A meadow under sky, an animal in foliage, a building with lawn, a street with trees, a
-// brick street.
-const std::vector<std::string> kTestPhotos = {
-    "hfs/data/002.jpg", "data/squirrel_cls.jpg", "data/building.jpg", "text/scenetext01.jpg",
-    "data/leuvenA.jpg",
-};
+const std::vector<std::string> kTestPhotos = {"Garden.jpg", "GreenMeadow.jpg", "Wood.jpg"};
 
 std::vector<Image> load_photos(const std::string& root, const std::vector<std::string>& names, int threads) {
   std::vector<Image> photos(names.size());
   parallel_for(0, static_cast<int64_t>(names.size()), threads, [&](int64_t i) {
     const std::string path = root + "/" + names[size_t(i)];
     CG_REQUIRE(std::filesystem::exists(path), FileError, path,
-               ": missing. HINT: the demo data set is cut from Debian's opencv-doc photographs "
-               "(apt-get install opencv-doc), or pass --photos DIR");
+               ": missing. HINT: the demo data set is cut from the nature photographs of Debian's "
+               "mate-backgrounds (apt-get install mate-backgrounds), or pass --photos DIR");
     photos[size_t(i)] = to_channels(decode_image(path), 3);
   });
   return photos;
@@ -93,7 +82,8 @@ data::DatasetManifest write_demo_dataset(const std::string& output, const DemoOp
   const std::vector<Image> test = load_photos(o.photos, kTestPhotos, threads);
   data::DatasetWriterOptions writer_options;
   writer_options.overwrite = o.overwrite;
-  data::DatasetWriter writer(output, "demo: crops of opencv-doc photographs, gray -> colour", writer_options);
+  data::DatasetWriter writer(output, "demo: crops of mate-backgrounds nature photographs, gray -> colour",
+                             writer_options);
   // Separate crop streams for A and B: the domains share no crop.
   write_crops(writer, train, o, 0xA, o.train_images, {{"A", 1}}, "train", threads);
   write_crops(writer, train, o, 0xB, o.train_images, {{"B", 3}}, "train", threads);

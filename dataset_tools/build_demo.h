@@ -1,6 +1,6 @@
 #pragma once
-// The embedded demo data set: `cyclegan_data demo`. Built from colour photographs that
-// Debian's opencv-doc package ships, so every machine can make it without a download.
+// The embedded demo data set: `cyclegan_data demo`. Built from the nature photographs that
+// Debian's mate-backgrounds package ships, so every machine can make it without a download.
 #include <string>
 #include <vector>
 
@@ -9,7 +9,7 @@
 namespace cg::tools {
 
 struct DemoOptions {
-  std::string photos = "/usr/share/doc/opencv-doc/examples";  ///< opencv-doc's examples folder
+  std::string photos = "/usr/share/backgrounds/mate/nature";  ///< mate-backgrounds' nature folder
   int64_t size = 32;           ///< side of the square images
   int64_t train_images = 2000; ///< training images per domain
   int64_t test_images = 200;   ///< test images (the same crops in both domains)
@@ -28,7 +28,7 @@ const std::vector<std::string>& demo_test_photos();
 /// domain A is the gray (BT.601) of one set of crops, domain B the colour of another set.
 /// The test split is cut from the test photographs, with the gray and the colour of the same
 /// crops (paired), so colorization can be scored. Throws FileError naming a missing photo
-/// (with a HINT to install opencv-doc).
+/// (with a HINT to install mate-backgrounds).
 data::DatasetManifest write_demo_dataset(const std::string& output, const DemoOptions& options);
 
 }  // namespace cg::tools

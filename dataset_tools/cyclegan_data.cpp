@@ -71,14 +71,14 @@ int run(int argc, char** argv) {
   std::string demo_out;
   std::vector<int64_t> demo_sizes = {32, 128};
   cg::tools::DemoOptions demo_options;
-  auto* demo = app.add_subcommand("demo", "the demo gray -> colour data sets, cut from opencv-doc photographs");
+  auto* demo = app.add_subcommand("demo", "the demo gray -> colour data sets, cut from mate-backgrounds nature photographs");
   demo->add_option("--output", demo_out, "directory; one data set per size goes into <output>/<size>x<size>")
       ->required();
   demo->add_option("--sizes", demo_sizes, "image sizes")->delimiter(',')->capture_default_str();
   demo->add_option("--train-images", demo_options.train_images,
                    "training images per domain (0: 2000 up to 64 px, 500 above)");
   demo->add_option("--test-images", demo_options.test_images, "test images (0: a tenth of --train-images)");
-  demo->add_option("--photos", demo_options.photos, "opencv-doc's examples folder")->capture_default_str();
+  demo->add_option("--photos", demo_options.photos, "mate-backgrounds' nature folder")->capture_default_str();
   demo->add_option("--seed", demo_options.seed, "which crops")->capture_default_str();
   demo->add_flag("--overwrite", demo_options.overwrite, "replace data sets already there");
   demo_options.train_images = 0;

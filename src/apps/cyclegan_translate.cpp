@@ -31,7 +31,7 @@ int run(int argc, char** argv) {
       "cyclegan_translate"};
   std::string checkpoint, input, output, direction = "AtoB", device = "cpu", export_dir;
   int64_t batch_size = 8;
-  bool evaluate = false, no_progress = false;
+  bool evaluate = false, no_progress = false, keep_luma = false;
   app.add_option("--checkpoint", checkpoint,
                  "checkpoint file, or run directory (its newest valid checkpoint)")
       ->required();
@@ -45,6 +45,8 @@ int run(int argc, char** argv) {
   app.add_flag("--eval", evaluate, "score the model on the test split of the data set --input");
   app.add_option("--export-pytorch", export_dir,
                  "write G and F as PyTorch state_dict files into this folder");
+  app.add_flag("--keep-luma", keep_luma,
+               "gray -> colour: keep the input's luminance, take only the colours from the model");
   app.add_flag("--no-progress", no_progress, "no progress bar");
   try {
     app.parse(argc, argv);
@@ -94,6 +96,7 @@ int run(int argc, char** argv) {
   options.a_to_b = direction == "AtoB";
   options.batch_size = batch_size;
   options.progress = !no_progress;
+  options.keep_luma = keep_luma;
   const int64_t n = cg::infer::translate(saved, input, output, options);
   cg::log::info("translated ", n, " image(s) ", direction, " into ", output);
   return 0;

@@ -11,6 +11,8 @@ struct EvalReport {
   bool paired = false;                                   ///< the translation scores below are set
   double translation_psnr_db = 0, translation_ssim = 0;  ///< G(a) vs b
   double baseline_psnr_db = 0, baseline_ssim = 0;        ///< a in B's channels vs b
+  bool colorization = false;  ///< gray A, colour B: the colorized scores below are set
+  double colorized_psnr_db = 0, colorized_ssim = 0;  ///< G(a)'s colours on a's luma vs b
   bool colour_b = false;  ///< B has 3 channels: the colorfulness scores are set
   double colorfulness_translated = 0, colorfulness_real = 0;  ///< of G(a) and of b
   double cycle_a_l1 = 0, cycle_a_psnr_db = 0;                 ///< F(G(a)) vs a, values in [0, 1]

@@ -59,6 +59,10 @@ nlohmann::json EvalReport::to_json() const {
     j["baseline_psnr_db"] = baseline_psnr_db;
     j["baseline_ssim"] = baseline_ssim;
   }
+  if (colorization) {
+    j["colorized_psnr_db"] = colorized_psnr_db;
+    j["colorized_ssim"] = colorized_ssim;
+  }
   if (colour_b) {
     j["colorfulness_translated"] = colorfulness_translated;
     j["colorfulness_real"] = colorfulness_real;
@@ -106,6 +110,12 @@ EvalReport Evaluator::evaluate(model::CycleGan& net, int64_t batch_size) const {
     r.translation_ssim = ssim(g_a, b_);
     r.baseline_psnr_db = psnr(baseline, b_);
     r.baseline_ssim = ssim(baseline, b_);
+    if (a_.size(1) == 1 && b_.size(1) == 3) {
+      const torch::Tensor colorized = data::with_luma(g_a, a_).clamp(0, 1);
+      r.colorization = true;
+      r.colorized_psnr_db = psnr(colorized, b_);
+      r.colorized_ssim = ssim(colorized, b_);
+    }
   }
   if (b_.size(1) == 3) {
     r.colour_b = true;

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/image_io.h"
 #include "common/log.h"
+#include "data/color.h"
 #include "data/dataset_manifest.h"
 #include "data/image_set.h"
 #include "image.h"
@@ -60,7 +61,11 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
   model::CycleGan net = saved.net;
   const model::CycleGanOptions& m = net->options();
   const int64_t in_channels = options.a_to_b ? m.channels_a : m.channels_b;
+  const int64_t out_channels = options.a_to_b ? m.channels_b : m.channels_a;
   const std::string domain = options.a_to_b ? "A" : "B";
+  CG_REQUIRE(!options.keep_luma || (in_channels == 1 && out_channels == 3), ConfigError,
+             "--keep-luma: colorization only, but this direction maps ", in_channels, " to ",
+             out_channels, " channels (it needs gray to colour)");
 
   std::vector<Item> items;
   std::unique_ptr<data::ImageSet> set;
@@ -125,6 +130,7 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
     }
     x = x.to(on_device);
     torch::Tensor y = options.a_to_b ? net->g(x) : net->f(x);
+    if (options.keep_luma) y = data::with_luma(y, x).clamp(range.lo, range.hi);
     y = y.narrow(2, 0, height).narrow(3, 0, width).to(torch::kCPU, torch::kFloat);
     const torch::Tensor pixels = to_uint8_hwc(y, range.lo, range.hi);
     for (size_t i = 0; i < names.size(); ++i) {

@@ -309,6 +309,10 @@ void PrometheusExporter::on_eval(int64_t step, const eval::EvalReport& r) {
     m.eval_ssim->Add({{"image", "translated"}}).Set(r.translation_ssim);
     m.eval_ssim->Add({{"image", "baseline"}}).Set(r.baseline_ssim);
   }
+  if (r.colorization) {
+    m.eval_psnr->Add({{"image", "colorized"}}).Set(r.colorized_psnr_db);
+    m.eval_ssim->Add({{"image", "colorized"}}).Set(r.colorized_ssim);
+  }
   if (r.colour_b) {
     m.eval_colorfulness->Add({{"image", "translated"}}).Set(r.colorfulness_translated);
     m.eval_colorfulness->Add({{"image", "real"}}).Set(r.colorfulness_real);

@@ -271,7 +271,15 @@ void Trainer::evaluate() {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   write_file_atomic(path, json.dump(2) + "\n");
   char line[256];
-  if (report.paired) {
+  if (report.colorization) {
+    std::snprintf(
+        line, sizeof(line),
+        "eval at step %lld: test PSNR %.2f dB, colorized (input's luma) %.2f dB, input as "
+        "output %.2f dB, SSIM %.3f, cycle A %.2f dB, cycle B %.2f dB",
+        static_cast<long long>(step_), report.translation_psnr_db, report.colorized_psnr_db,
+        report.baseline_psnr_db, report.translation_ssim, report.cycle_a_psnr_db,
+        report.cycle_b_psnr_db);
+  } else if (report.paired) {
     std::snprintf(line, sizeof(line),
                   "eval at step %lld: test PSNR %.2f dB (input as output %.2f dB), SSIM %.3f, "
                   "cycle A %.2f dB, cycle B %.2f dB",

@@ -33,5 +33,15 @@ TEST(ToGray, UsesBt601Weights) {
   EXPECT_FLOAT_EQ(gray[2].item<float>(), 0.114f);
 }
 
+TEST(WithLuma, TakesTheLuminanceOfTheGrayAndKeepsTheChroma) {
+  torch::Tensor rgb = make_scenes(4, 16, 2);
+  torch::Tensor gray = make_scenes(4, 16, 3).select(1, 1).unsqueeze(1);
+  torch::Tensor out = with_luma(rgb, gray);
+  EXPECT_TRUE(torch::allclose(to_gray(out), gray, 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(out - to_gray(out), rgb - to_gray(rgb), 1e-6, 1e-6));
+  // A colour image on its own luma is left as it is.
+  EXPECT_TRUE(torch::allclose(with_luma(rgb, to_gray(rgb)), rgb, 1e-6, 1e-6));
+}
+
 }  // namespace
 }  // namespace cg::data

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # cyclegan_data end to end on files in the published formats: the CIFAR-10 binary and
 # python versions (generated), a folder of real JPEG and PNG photographs (opencv-doc), and
-# the demo data set; each result inspects, verifies, opens in h5dump and trains
-# cyclegan_dist. Bad input gets one error naming the file and leaves no valid-looking
+# the demo data set (mate-backgrounds); each result inspects, verifies, opens in h5dump and
+# trains cyclegan_dist. Bad input gets one error naming the file and leaves no valid-looking
 # data set behind.
 set -euo pipefail
 tool="$1"; train="$2"; python="$3"; pickles="$4"; photos="${5:-/usr/share/doc/opencv-doc/examples}"
@@ -101,11 +101,11 @@ expect_error 1 "zz_broken.jpg" "$tool" folder --input "$work/photos" --output "$
 expect_error 1 "already holds a data set" "$tool" folder --input "$work/photos" --output "$work/folder-set" --size 64
 [ "$(cat "$work/folder-set/manifest.json")" = "$before" ] || fail "an existing data set was changed"
 
-# The demo data set from opencv-doc photographs.
-"$tool" demo --output "$work/demo" --sizes 32 --train-images 40 --test-images 8 --photos "$photos" > "$work/d.log" 2>&1 \
+# The demo data set from mate-backgrounds' nature photographs.
+"$tool" demo --output "$work/demo" --sizes 32 --train-images 40 --test-images 8 > "$work/d.log" 2>&1 \
   || { cat "$work/d.log"; fail "demo"; }
 "$tool" inspect "$work/demo/32x32" | grep -q "train A: 40 images 32x32x1 (gray)" || fail "demo inspect"
-expect_error 1 "opencv-doc" "$tool" demo --output "$work/demo2" --photos "$work/nowhere"
+expect_error 1 "mate-backgrounds" "$tool" demo --output "$work/demo2" --photos "$work/nowhere"
 
 # Damage: verify finds it, training refuses it with the file's name.
 shard="$work/demo/32x32/train_B_00000.h5"

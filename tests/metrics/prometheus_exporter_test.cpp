@@ -160,12 +160,15 @@ TEST(PrometheusExporter, EvaluationSeriesAppearWithTheFirstEvaluation) {
   r.translation_ssim = 0.9;
   r.cycle_a_l1 = 0.05;
   r.cycle_b_psnr_db = 30;
+  r.colorization = true;
+  r.colorized_psnr_db = 21.0;
   exporter.on_eval(400, r);
   const auto s = series(exporter.scrape_text());
   EXPECT_EQ(s.at("cyclegan_eval_step{rank=\"0\"}"), 400);
   EXPECT_EQ(s.at("cyclegan_eval_psnr_db{rank=\"0\",image=\"translated\"}"), 21.5);
   EXPECT_EQ(s.at("cyclegan_eval_psnr_db{rank=\"0\",image=\"baseline\"}"), 20.6);
   EXPECT_EQ(s.at("cyclegan_eval_psnr_db{rank=\"0\",image=\"cycle_b\"}"), 30);
+  EXPECT_EQ(s.at("cyclegan_eval_psnr_db{rank=\"0\",image=\"colorized\"}"), 21.0);
   EXPECT_EQ(s.at("cyclegan_eval_ssim{rank=\"0\",image=\"translated\"}"), 0.9);
   EXPECT_EQ(s.at("cyclegan_eval_cycle_l1{rank=\"0\",domain=\"a\"}"), 0.05);
   // Unpaired data: no translation scores; grey B: no colorfulness.
