@@ -2,9 +2,10 @@
 // Scores a CycleGAN on the test split of a data set made by cyclegan_data: for data sets
 // whose test split is paired (image i of A and of B show the same scene, as colorization
 // sets are), PSNR and SSIM of G(a) against b and of the input copied to B's channels (the
-// baseline a translation has to beat; for gray A and colour B also G(a)'s colours on a's
-// luminance, as `cyclegan_translate --keep-luma` colorizes); for colour B, the colorfulness of G(a) and of real
-// b; for every data set, the cycle reconstruction F(G(a)) vs a and G(F(b)) vs b.
+// baseline a translation has to beat), and for gray A and colour B of G(a)'s colours on a's
+// luminance (as `cyclegan_translate --keep-luma` colorizes); for colour B, the colorfulness
+// of G(a) and of real b; for every data set, the cycle reconstruction F(G(a)) vs a and
+// G(F(b)) vs b.
 #include <torch/torch.h>
 
 #include <cstdint>
