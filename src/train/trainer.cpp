@@ -270,26 +270,20 @@ void Trainer::evaluate() {
   const std::string path = eval::eval_report_path(options_.run_dir, step_);
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   write_file_atomic(path, json.dump(2) + "\n");
-  char line[256];
-  if (report.colorization) {
-    std::snprintf(
-        line, sizeof(line),
-        "eval at step %lld: test PSNR %.2f dB, colorized (input's luma) %.2f dB, input as "
-        "output %.2f dB, SSIM %.3f, cycle A %.2f dB, cycle B %.2f dB",
-        static_cast<long long>(step_), report.translation_psnr_db, report.colorized_psnr_db,
-        report.baseline_psnr_db, report.translation_ssim, report.cycle_a_psnr_db,
-        report.cycle_b_psnr_db);
-  } else if (report.paired) {
-    std::snprintf(line, sizeof(line),
-                  "eval at step %lld: test PSNR %.2f dB (input as output %.2f dB), SSIM %.3f, "
-                  "cycle A %.2f dB, cycle B %.2f dB",
-                  static_cast<long long>(step_), report.translation_psnr_db,
-                  report.baseline_psnr_db, report.translation_ssim, report.cycle_a_psnr_db,
-                  report.cycle_b_psnr_db);
-  } else {
-    std::snprintf(line, sizeof(line), "eval at step %lld: cycle A %.2f dB, cycle B %.2f dB",
-                  static_cast<long long>(step_), report.cycle_a_psnr_db, report.cycle_b_psnr_db);
+  std::string line = "eval at step " + std::to_string(step_) + ":";
+  auto add = [&line](const char* format, double value) {
+    char part[64];
+    std::snprintf(part, sizeof(part), format, value);
+    line += part;
+  };
+  if (report.paired) {
+    add(" test PSNR %.2f dB,", report.translation_psnr_db);
+    if (report.colorization) add(" colorized (input's luma) %.2f dB,", report.colorized_psnr_db);
+    add(" input as output %.2f dB,", report.baseline_psnr_db);
+    add(" SSIM %.3f,", report.translation_ssim);
   }
+  add(" cycle A %.2f dB,", report.cycle_a_psnr_db);
+  add(" cycle B %.2f dB", report.cycle_b_psnr_db);
   log::info(line);
   if (metrics_ != nullptr) metrics_->on_eval(step_, report);
 }
