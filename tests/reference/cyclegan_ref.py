@@ -1,19 +1,25 @@
 """Python reference of cyclegan_dist's networks and training step, on the same torch wheel.
 
-The modules here have the same structure and parameter names as the C++ ones in src/model
-(and, for the ResNet generator and PatchGAN, as the official pytorch-CycleGAN-and-pix2pix
-modules), so a state_dict moves between the two unchanged. The training step follows
-src/train/trainer.cpp operation for operation.
+The networks are the modules of the cyclegan_dist Python package (python/cyclegan_dist/
+models.py, taken from this checkout, not from an installed copy), which have the same
+structure and parameter names as the C++ ones in src/model, so a state_dict moves between
+the two unchanged. The training step follows src/train/trainer.cpp operation for operation.
 
   python cyclegan_ref.py generate --out FILE    write the reference file the C++ test reads
   python cyclegan_ref.py bench --preset P ...   training images/s of the Python reference
 """
 import argparse
 import os
+import sys
 import time
 
 import torch
 from torch import nn
+
+# The checkout's package first: this reference tests the modules of this source tree.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+from cyclegan_dist.models import (PatchDiscriminator, ResnetGenerator, SeedDiscriminator,  # noqa: E402
+                                  UnetGenerator)
 
 MASK64 = (1 << 64) - 1
 
@@ -45,101 +51,6 @@ def mix_seed(a, b, c=0, d=0):
         rng.state = (h ^ v) & MASK64
         h = rng.next_u64()
     return h
-
-
-class UnetGenerator(nn.Module):
-    def __init__(self, in_ch, out_ch, enc=(32, 64, 128, 128), dec=(128, 64, 64), k=3,
-                 affine=True, activation="sigmoid"):
-        super().__init__()
-        pad = (k - 1) // 2
-        out_pad = 2 + 2 * pad - k
-        self.encoder = nn.ModuleList()
-        ch = in_ch
-        for i, f in enumerate(enc):
-            self.encoder.append(nn.Sequential(
-                nn.InstanceNorm2d(ch, affine=affine), nn.LeakyReLU(0.2),
-                nn.Conv2d(ch, f, k, stride=1 if i == 0 else 2, padding=pad)))
-            ch = f
-        self.decoder = nn.ModuleList()
-        for j, f in enumerate(dec):
-            self.decoder.append(nn.Sequential(
-                nn.InstanceNorm2d(ch, affine=affine), nn.ReLU(),
-                nn.ConvTranspose2d(ch, f, k, stride=2, padding=pad, output_padding=out_pad)))
-            ch = f + enc[len(enc) - 2 - j]
-        self.output = nn.ConvTranspose2d(ch, out_ch, k, stride=1, padding=pad)
-        self.activation = activation
-
-    def forward(self, x):
-        skips = []
-        for layer in self.encoder:
-            x = layer(x)
-            skips.append(x)
-        for j, layer in enumerate(self.decoder):
-            x = torch.cat([layer(x), skips[len(skips) - 2 - j]], 1)
-        x = self.output(x)
-        return torch.sigmoid(x) if self.activation == "sigmoid" else torch.tanh(x)
-
-
-class ResnetBlock(nn.Module):
-    def __init__(self, dim):
-        super().__init__()
-        self.conv_block = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim), nn.ReLU(),
-            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim))
-
-    def forward(self, x):
-        return x + self.conv_block(x)
-
-
-class ResnetGenerator(nn.Module):
-    def __init__(self, in_ch, out_ch, ngf=64, n_blocks=9, activation="tanh"):
-        super().__init__()
-        layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_ch, ngf, 7), nn.InstanceNorm2d(ngf), nn.ReLU()]
-        for mult in (1, 2):
-            layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1),
-                       nn.InstanceNorm2d(ngf * mult * 2), nn.ReLU()]
-        layers += [ResnetBlock(ngf * 4) for _ in range(n_blocks)]
-        for mult in (4, 2):
-            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1,
-                                          output_padding=1),
-                       nn.InstanceNorm2d(ngf * mult // 2), nn.ReLU()]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_ch, 7),
-                   nn.Tanh() if activation == "tanh" else nn.Sigmoid()]
-        self.model = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return self.model(x)
-
-
-class SeedDiscriminator(nn.Module):
-    def __init__(self, in_ch, filters=(32, 64, 128, 256), k=3):
-        super().__init__()
-        pad = (k - 1) // 2
-        layers, ch = [], in_ch
-        for f in filters:
-            layers += [nn.LeakyReLU(0.2), nn.Conv2d(ch, f, k, stride=2, padding=pad)]
-            ch = f
-        layers += [nn.LeakyReLU(0.2), nn.Conv2d(ch, 1, k, stride=1, padding=pad)]
-        self.model = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return self.model(x)
-
-
-class PatchDiscriminator(nn.Module):
-    def __init__(self, in_ch, ndf=64, n_layers=3):
-        super().__init__()
-        layers = [nn.Conv2d(in_ch, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
-        mult = 1
-        for n in range(1, n_layers + 1):
-            prev, mult = mult, min(2**n, 8)
-            layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride=2 if n < n_layers else 1, padding=1),
-                       nn.InstanceNorm2d(ndf * mult), nn.LeakyReLU(0.2)]
-        layers += [nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1)]
-        self.model = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return self.model(x)
 
 
 PRESETS = {
