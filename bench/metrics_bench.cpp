@@ -1,11 +1,14 @@
-// Cost of the Prometheus metrics on the fastest training step there is (seed preset,
-// 32x32, batch 1, one thread): steps timed one by one with the exporter off and on,
-// switching every 10 steps so drift on a busy machine hits both alike (medians of
-// thousands of steps; per-round means swing by 10-15 % on a shared VM), with a scraper
-// pulling /metrics once a second as Prometheus would (faster than its 15 s default). Also
-// the exporter's own on_step() cost in isolation. Target: overhead below 1% of the step.
+// Cost of the metrics on the fastest training step there is (seed preset, 32x32, batch 1,
+// one thread): steps timed one by one with the sink off and on, switching every 10 steps
+// so drift on a busy machine hits both alike (medians of thousands of steps; per-round
+// means swing by 10-15 % on a shared VM). Also the sink's own on_step() cost in isolation.
+// Target: overhead below 1% of the step.
+//   prometheus   the exporter, with a scraper pulling /metrics once a second as Prometheus
+//                would (faster than its 15 s default)
+//   tensorboard  the event file writer, with an event of every scalar at every step (the
+//                worst case: runs log every 20 steps by default) flushed every 2 s
 //
-//   metrics_bench [--rounds R] [--steps S]   (R x S steps per mode)
+//   metrics_bench [--sink prometheus|tensorboard] [--rounds R] [--steps S]   (R x S steps per mode)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -16,12 +19,16 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include "data/color.h"
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
 #include "metrics/prometheus_exporter.h"
+#include "metrics/tensorboard_sink.h"
 #include "train/trainer.h"
 
 namespace {
@@ -62,9 +69,15 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   int rounds = 7, steps = 200;
+  std::string sink_name = "prometheus";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--sink")) sink_name = argv[i + 1];
+  }
+  if (sink_name != "prometheus" && sink_name != "tensorboard") {
+    std::fprintf(stderr, "metrics_bench: --sink must be prometheus or tensorboard\n");
+    return 2;
   }
   torch::set_num_threads(1);
   cg::model::CycleGanOptions model;  // the seed preset: U-Net, 2x2 PatchGAN, gray -> colour
@@ -80,13 +93,25 @@ int main(int argc, char** argv) {
                                 /*shuffle=*/true);
   cg::train::Trainer trainer(options, model, source);
 
-  cg::metrics::ExporterOptions exporter_options;
-  exporter_options.port = 0;
-  cg::metrics::PrometheusExporter exporter(exporter_options, {});
+  std::unique_ptr<cg::metrics::MetricsSink> sink;
   std::atomic<bool> stop{false};
   std::atomic<int> scrapes{0};
-  std::thread scraper(scrape_loop, exporter.port(), std::chrono::milliseconds(1000), std::ref(stop),
-                      std::ref(scrapes));
+  std::thread scraper;
+  if (sink_name == "prometheus") {
+    cg::metrics::ExporterOptions exporter_options;
+    exporter_options.port = 0;
+    auto exporter = std::make_unique<cg::metrics::PrometheusExporter>(exporter_options,
+                                                                      cg::metrics::RunInfo{});
+    scraper = std::thread(scrape_loop, exporter->port(), std::chrono::milliseconds(1000),
+                          std::ref(stop), std::ref(scrapes));
+    sink = std::move(exporter);
+  } else {
+    std::filesystem::remove_all(options.run_dir);
+    cg::metrics::TensorBoardOptions tensorboard;
+    tensorboard.dir = options.run_dir + "/tensorboard";
+    tensorboard.log_every = 1;
+    sink = std::make_unique<cg::metrics::TensorBoardSink>(tensorboard);
+  }
 
   // The training loop of Trainer::train() (batch, step, record), without its logging.
   auto timed_step = [&](bool with_metrics) {
@@ -94,7 +119,9 @@ int main(int argc, char** argv) {
     cg::metrics::StepRecord r;
     r.losses = trainer.step(source.next());
     r.step_seconds = since(start);
-    if (with_metrics) exporter.on_step(r);
+    r.step = trainer.current_step();
+    r.total_steps = 1 << 30;
+    if (with_metrics) sink->on_step(r);
     return since(start);
   };
   for (int i = 0; i < 20; ++i) timed_step(false);  // warm-up
@@ -111,16 +138,17 @@ int main(int argc, char** argv) {
   const auto start = Clock::now();
   for (int i = 0; i < calls; ++i) {
     record.step = i;
-    exporter.on_step(record);
+    sink->on_step(record);
   }
   const double per_call = since(start) / calls;
   stop = true;
-  scraper.join();
+  if (scraper.joinable()) scraper.join();
+  sink.reset();  // the TensorBoard file: writes the last events
 
   const double step_off = median(off), step_on = median(on);
-  std::printf(
-      "seed preset 32x32 batch 1, 1 thread, %zu steps per mode (switching every 10), %d scrapes\n",
-      off.size(), scrapes.load());
+  std::printf("sink: %s; seed preset 32x32 batch 1, 1 thread, %zu steps per mode (switching every "
+              "10), %d scrapes\n",
+              sink_name.c_str(), off.size(), scrapes.load());
   std::printf("step, metrics off (median)   %10.3f ms\n", step_off * 1e3);
   std::printf("step, metrics on  (median)   %10.3f ms\n", step_on * 1e3);
   std::printf("difference on/off            %+10.2f %%  (noise of the machine included)\n",

@@ -18,6 +18,7 @@
 #include "dist/mpi_communicator.h"
 #include "dist/mpi_environment.h"
 #include "metrics/prometheus_exporter.h"
+#include "metrics/tensorboard_sink.h"
 #include "train/trainer.h"
 #ifdef CYCLEGAN_WITH_CUDA
 #include "dist/nccl_communicator.h"
@@ -111,6 +112,27 @@ std::unique_ptr<cg::metrics::PrometheusExporter> make_exporter(const cg::cli::Co
   return exporter;
 }
 
+// Rank 0's TensorBoard event file in <run dir>/tensorboard, or nullptr.
+std::unique_ptr<cg::metrics::TensorBoardSink> make_tensorboard(const cg::cli::Config& c,
+                                                               const cg::dist::MpiEnvironment& mpi,
+                                                               const nlohmann::json& resolved) {
+  if (!c.metrics.tensorboard || mpi.rank() != 0) return nullptr;
+  cg::metrics::TensorBoardOptions options;
+  options.dir = (std::filesystem::path(c.train.run_dir) / "tensorboard").string();
+  options.log_every = c.train.log_every;
+  options.world_size = mpi.size();
+  // Markdown: indenting the JSON by four spaces makes it a code block.
+  std::string config = resolved.dump(2);
+  std::string indented = "    ";
+  for (char ch : config) indented += ch == '\n' ? std::string("\n    ") : std::string(1, ch);
+  options.run_text = "cyclegan_dist " CYCLEGAN_VERSION ", preset " + c.preset + ", " +
+                     std::to_string(mpi.size()) + " rank(s), device " + c.train.device +
+                     "\n\n" + indented;
+  auto sink = std::make_unique<cg::metrics::TensorBoardSink>(options);
+  cg::log::info("TensorBoard: ", sink->path(), " (tensorboard --logdir ", options.dir, ")");
+  return sink;
+}
+
 // Each rank's share of the node's cores, so ranks on one node do not oversubscribe it.
 int default_threads(const cg::dist::MpiEnvironment& mpi) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -167,7 +189,9 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   reducer.overlap = config.dist.overlap;
   cg::train::Trainer trainer(config.train, config.model, *source, resolved, comm, reducer);
   std::unique_ptr<cg::metrics::PrometheusExporter> exporter = make_exporter(config, mpi, backend);
-  trainer.set_metrics_sink(exporter.get());
+  if (exporter) trainer.add_metrics_sink(exporter.get());
+  std::unique_ptr<cg::metrics::TensorBoardSink> tensorboard = make_tensorboard(config, mpi, resolved);
+  if (tensorboard) trainer.add_metrics_sink(tensorboard.get());
   std::unique_ptr<cg::eval::Evaluator> evaluator;
   if (config.train.eval_every > 0 && mpi.rank() == 0) {
     evaluator = std::make_unique<cg::eval::Evaluator>(config.data.source, config.model.channels_a,

@@ -31,6 +31,7 @@ struct MetricsOptions {
   std::string bind = "127.0.0.1";  ///< address the metrics endpoints listen on
   std::string pushgateway;         ///< Pushgateway URL to push to ("": no pushing)
   double push_interval = 15.0;     ///< seconds between pushes (plus one at exit)
+  bool tensorboard = true;         ///< rank 0 writes TensorBoard events to <run dir>/tensorboard
 };
 
 struct Config {

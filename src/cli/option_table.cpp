@@ -106,6 +106,7 @@ std::vector<OptionSpec> build_table() {
     field("metrics-bind", "address the /metrics endpoints listen on (0.0.0.0: all)", [](Config& c) -> auto& { return c.metrics.bind; }),
     field("pushgateway", "push metrics to this Prometheus Pushgateway, http://HOST:PORT", [](Config& c) -> auto& { return c.metrics.pushgateway; }),
     field("push-interval", "seconds between pushes to the Pushgateway", [](Config& c) -> auto& { return c.metrics.push_interval; }),
+    field("tensorboard", "write TensorBoard event files to <run-dir>/tensorboard (rank 0)", [](Config& c) -> auto& { return c.metrics.tensorboard; }),
     field("resume", "'auto' (newest valid checkpoint of the run dir) or a checkpoint path", [](Config& c) -> auto& { return c.train.resume; }),
     field("data", "data set directory (made by cyclegan_data) or 'synthetic' (generated landscapes)", [](Config& c) -> auto& { return c.data.source; }),
     field("image-size", "training image height and width (random crops of larger stored images)", [](Config& c) -> auto& { return c.data.image_size; }),

@@ -6,6 +6,9 @@
 
 namespace cg {
 
+/// Encodes `image` (H, W, C) uint8, C in {1, 3}, as PNG bytes.
+std::string encode_png(const torch::Tensor& image);
+
 /// Writes `image` (H, W, C) uint8, C in {1, 3}, as a PNG at `path`, atomically.
 /// Throws FileError naming `path` when it cannot be written.
 void write_png(const std::string& path, const torch::Tensor& image);

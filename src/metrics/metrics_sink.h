@@ -3,6 +3,7 @@
 // backend) header is needed to produce them. The trainer calls the sink from its own
 // thread, once per step, per checkpoint and per evaluation.
 #include <cstdint>
+#include <string>
 
 #include "eval/eval_report.h"
 
@@ -45,6 +46,12 @@ struct CheckpointRecord {
   double unix_time = 0;  ///< when this rank was done with it, seconds since the epoch
 };
 
+/// A sample grid (see train/sample_grid.h) as the PNG file the trainer wrote.
+struct SampleImage {
+  std::string png;  ///< the encoded PNG
+  int64_t height = 0, width = 0, channels = 0;
+};
+
 /// Receives the trainer's records. Implementations must be cheap: on_step runs inside the
 /// training loop. Not called concurrently.
 class MetricsSink {
@@ -54,6 +61,8 @@ class MetricsSink {
   virtual void on_checkpoint(const CheckpointRecord& record) = 0;
   /// An evaluation on the test split after `step` steps (rank 0 only).
   virtual void on_eval(int64_t step, const eval::EvalReport& report) = 0;
+  /// A sample grid written after `step` steps (rank 0 only). Ignored unless overridden.
+  virtual void on_samples(int64_t /*step*/, const SampleImage& /*image*/) {}
 };
 
 }  // namespace cg::metrics

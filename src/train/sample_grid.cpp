@@ -16,9 +16,9 @@ torch::Tensor block(const std::vector<torch::Tensor>& columns, model::ImageRange
 
 }  // namespace
 
-void write_sample_grid(const std::string& path, const std::vector<torch::Tensor>& top,
-                       const std::vector<torch::Tensor>& bottom, model::ImageRange range) {
-  write_png(path, torch::cat({block(top, range), block(bottom, range)}, 0));
+torch::Tensor sample_grid(const std::vector<torch::Tensor>& top,
+                          const std::vector<torch::Tensor>& bottom, model::ImageRange range) {
+  return torch::cat({block(top, range), block(bottom, range)}, 0);
 }
 
 }  // namespace cg::train

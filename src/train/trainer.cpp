@@ -8,6 +8,7 @@
 #include "common/accelerator.h"
 #include "common/error.h"
 #include "common/file_util.h"
+#include "common/image_io.h"
 #include "common/log.h"
 #include "common/rng.h"
 #include "model/init.h"
@@ -204,8 +205,11 @@ void Trainer::write_samples(const data::UnpairedBatch& batch) {
   std::snprintf(name, sizeof(name), "step_%08lld.png", static_cast<long long>(step_));
   auto dir = std::filesystem::path(options_.run_dir) / "samples";
   std::filesystem::create_directories(dir);
-  write_sample_grid((dir / name).string(), {a, g_a, model_->f(g_a)}, {b, f_b, model_->g(f_b)},
-                    model_->range());
+  const torch::Tensor grid =
+      sample_grid({a, g_a, model_->f(g_a)}, {b, f_b, model_->g(f_b)}, model_->range());
+  metrics::SampleImage image{encode_png(grid), grid.size(0), grid.size(1), grid.size(2)};
+  write_file_atomic((dir / name).string(), image.png);
+  for (auto* sink : sinks_) sink->on_samples(step_, image);
 }
 
 void Trainer::train() {
@@ -224,7 +228,10 @@ void Trainer::train() {
     StepLosses l = step(batch);
     const double step_seconds = seconds_since(start);
     const int64_t images = batch.a.size(0) + batch.b.size(0);
-    if (metrics_ != nullptr) metrics_->on_step(step_record(l, images, data_wait, step_seconds));
+    if (!sinks_.empty()) {
+      const metrics::StepRecord record = step_record(l, images, data_wait, step_seconds);
+      for (auto* sink : sinks_) sink->on_step(record);
+    }
     char losses[256];
     std::snprintf(losses, sizeof(losses),
                   "D_A %.4f D_B %.4f G %.4f F %.4f cyc %.4f/%.4f idt %.4f/%.4f", l.d_a, l.d_b,
@@ -285,7 +292,7 @@ void Trainer::evaluate() {
   add(" cycle A %.2f dB,", report.cycle_a_psnr_db);
   add(" cycle B %.2f dB", report.cycle_b_psnr_db);
   log::info(line);
-  if (metrics_ != nullptr) metrics_->on_eval(step_, report);
+  for (auto* sink : sinks_) sink->on_eval(step_, report);
 }
 
 metrics::StepRecord Trainer::step_record(const StepLosses& losses, int64_t images, double data_wait,

@@ -68,9 +68,9 @@ class Trainer {
   /// step and checkpoint to the metrics sink, if one is set.
   void train();
 
-  /// Sends train()'s per-step and per-checkpoint records to `sink` (which must outlive
-  /// the trainer), or nowhere with nullptr.
-  void set_metrics_sink(metrics::MetricsSink* sink) { metrics_ = sink; }
+  /// Also sends train()'s records (steps, checkpoints, evaluations, sample grids) to `sink`,
+  /// which must outlive the trainer; sinks are called in the order they were added.
+  void add_metrics_sink(metrics::MetricsSink* sink) { sinks_.push_back(sink); }
 
   /// Every options.eval_every steps, rank 0 scores the model with `evaluator` (which must
   /// outlive the trainer; nullptr: no evaluations), logs the scores, writes them to
@@ -133,7 +133,7 @@ class Trainer {
   double identity_weight_;
   int64_t step_ = 0;
   double comm_wait_seconds_ = 0;
-  metrics::MetricsSink* metrics_ = nullptr;
+  std::vector<metrics::MetricsSink*> sinks_;
   const eval::Evaluator* evaluator_ = nullptr;
   std::function<int()> stop_poll_;
   int stopped_by_ = 0;

@@ -174,11 +174,11 @@ std::string Trainer::save_checkpoint() {
                                {"config", run_config_}};
     path = checkpoints_.save(step_, archive, metadata);
   }
-  if (metrics_ != nullptr) {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    metrics_->on_checkpoint({step_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                             std::chrono::duration<double>(now).count()});
-  }
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const metrics::CheckpointRecord record{
+      step_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+      std::chrono::duration<double>(now).count()};
+  for (auto* sink : sinks_) sink->on_checkpoint(record);
   return path;
 }
 

@@ -37,5 +37,7 @@ set -e
 [ "$rc" -eq 2 ] || fail "a malformed config file must exit 2, got $rc"
 grep -q "bad.json.*line 3" "$work/badjson.log" || { cat "$work/badjson.log"; fail "the error does not name file and line"; }
 
-"$bin" --help | grep -q -- "--lambda-cycle" || fail "--help does not list the options"
+# Into a file first: `grep -q` leaving the pipe early would kill --help with SIGPIPE.
+"$bin" --help > "$work/help.txt" || fail "--help failed"
+grep -q -- "--lambda-cycle" "$work/help.txt" || fail "--help does not list the options"
 echo "cyclegan_dist end-to-end: ok"

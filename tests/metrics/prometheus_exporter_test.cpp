@@ -227,7 +227,7 @@ TEST(PrometheusExporter, TrainerReportsEveryStepAndCheckpoint) {
   auto source = train::testing::make_source(s, 8);
   train::Trainer trainer(s.train, s.model, *source);
   PrometheusExporter exporter({}, run_info());
-  trainer.set_metrics_sink(&exporter);
+  trainer.add_metrics_sink(&exporter);
   const double before =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   trainer.train();

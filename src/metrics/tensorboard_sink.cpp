@@ -1,0 +1,78 @@
+#include "metrics/tensorboard_sink.h"
+
+namespace cg::metrics {
+
+TensorBoardSink::TensorBoardSink(TensorBoardOptions options)
+    : options_(std::move(options)), file_(options_.dir, options_.file), last_due_(Clock::now()) {}
+
+void TensorBoardSink::on_step(const StepRecord& r) {
+  if (!started_) {
+    started_ = true;
+    last_due_ = Clock::now() - std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(r.step_seconds));
+    file_.add_session_start(r.step);
+    if (!options_.run_text.empty()) {
+      file_.add(r.step, Summary().text("run/config", options_.run_text));
+    }
+  }
+  images_since_due_ += r.images * options_.world_size;
+  const int64_t every = options_.log_every > 0 ? options_.log_every : 1;
+  if (r.step % every != 0 && r.step != r.total_steps) return;
+  // Images per second of wall time since the last scalar event, like the progress line.
+  const auto now = Clock::now();
+  const double seconds = std::chrono::duration<double>(now - last_due_).count();
+  const double rate = seconds > 0 ? static_cast<double>(images_since_due_) / seconds : 0.0;
+  last_due_ = now;
+  images_since_due_ = 0;
+  const StepLosses& l = r.losses;
+  Summary s;
+  s.scalar("loss/D_A", l.d_a).scalar("loss/D_B", l.d_b);
+  s.scalar("loss/G_adv", l.g_adv).scalar("loss/F_adv", l.f_adv);
+  s.scalar("loss/cycle_A", l.cycle_a).scalar("loss/cycle_B", l.cycle_b);
+  s.scalar("loss/idt_A", l.idt_a).scalar("loss/idt_B", l.idt_b);
+  s.scalar("loss/G_total", l.g_total);
+  s.scalar("lr/G", r.lr_g).scalar("lr/D", r.lr_d);
+  s.scalar("speed/images_per_second", rate);
+  s.scalar("time/step_seconds", r.step_seconds);
+  s.scalar("time/data_wait_seconds", r.data_wait_seconds);
+  s.scalar("time/compute_seconds", r.compute_seconds);
+  s.scalar("time/allreduce_seconds", r.allreduce_seconds);
+  s.scalar("time/optimizer_seconds", r.optimizer_seconds);
+  s.scalar("allreduce/bytes_per_step", static_cast<double>(r.allreduce_bytes));
+  if (r.cuda_allocated_bytes > 0) {
+    s.scalar("memory/cuda_allocated_bytes", static_cast<double>(r.cuda_allocated_bytes));
+    s.scalar("memory/cuda_reserved_bytes", static_cast<double>(r.cuda_reserved_bytes));
+  }
+  file_.add(r.step, s);
+}
+
+void TensorBoardSink::on_checkpoint(const CheckpointRecord& r) {
+  file_.add(r.step, Summary().scalar("time/checkpoint_seconds", r.seconds));
+}
+
+void TensorBoardSink::on_eval(int64_t step, const eval::EvalReport& r) {
+  Summary s;
+  s.scalar("eval/psnr_db/cycle_a", r.cycle_a_psnr_db).scalar("eval/psnr_db/cycle_b", r.cycle_b_psnr_db);
+  s.scalar("eval/cycle_l1/a", r.cycle_a_l1).scalar("eval/cycle_l1/b", r.cycle_b_l1);
+  if (r.paired) {
+    s.scalar("eval/psnr_db/translated", r.translation_psnr_db);
+    s.scalar("eval/psnr_db/baseline", r.baseline_psnr_db);
+    s.scalar("eval/ssim/translated", r.translation_ssim);
+    s.scalar("eval/ssim/baseline", r.baseline_ssim);
+  }
+  if (r.colorization) {
+    s.scalar("eval/psnr_db/colorized", r.colorized_psnr_db);
+    s.scalar("eval/ssim/colorized", r.colorized_ssim);
+  }
+  if (r.colour_b) {
+    s.scalar("eval/colorfulness/translated", r.colorfulness_translated);
+    s.scalar("eval/colorfulness/real", r.colorfulness_real);
+  }
+  file_.add(step, s);
+}
+
+void TensorBoardSink::on_samples(int64_t step, const SampleImage& image) {
+  file_.add(step, Summary().image("samples", image.png, image.height, image.width, image.channels));
+}
+
+}  // namespace cg::metrics
