@@ -102,7 +102,8 @@ def read_model_json(directory):
                         f"(it reads only '{EXPORT_FORMAT}')",
                   "install the cyclegan_dist package from the same checkout as the cyclegan_translate that "
                   "wrote this export: pip install ./python")
-        _fail(path, f"format {fmt!r} is not a cyclegan_dist export (expected '{EXPORT_FORMAT}')",
+        what = "has no 'format' entry" if fmt is None else f"has format {fmt!r}"
+        _fail(path, f"{what}: not a cyclegan_dist export (expected '{EXPORT_FORMAT}')",
               "point at a directory written by cyclegan_translate --export-pytorch")
     for key in ("generator", "arguments", "value_range", *DIRECTIONS.values()):
         if key not in description:
