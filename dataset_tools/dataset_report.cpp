@@ -102,11 +102,15 @@ void export_grid(const std::string& dir, const std::string& split, const std::st
       }
     }
   }
-  produce_file_atomic(png, [&](const std::string& tmp) {
-    CG_REQUIRE(stbi_write_png(tmp.c_str(), int(grid.width), int(grid.height), 3, grid.pixels.data(),
-                              int(grid.width * 3)) != 0,
-               FileError, png, ": cannot write the PNG");
-  });
+  // Encoded in memory, then written by write_file_atomic, which checks every write.
+  std::string bytes;
+  auto append = [](void* out, void* data, int size) {
+    static_cast<std::string*>(out)->append(static_cast<const char*>(data), size);
+  };
+  CG_REQUIRE(stbi_write_png_to_func(append, &bytes, int(grid.width), int(grid.height), 3,
+                                    grid.pixels.data(), int(grid.width * 3)) != 0,
+             FileError, png, ": cannot encode the PNG");
+  write_file_atomic(png, bytes);
 }
 
 }  // namespace cg::tools

@@ -1,5 +1,6 @@
 #include "common/hdf5.h"
 
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -31,6 +32,16 @@ std::string last_error() {
   };
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, visit, &message);
   H5Eclear2(H5E_DEFAULT);
+  // A failed system call is described with a time stamp, the file descriptor, a buffer
+  // address and byte counts around the system's own text: keep only that text.
+  const std::string marker = "error message = '";
+  const size_t at = message.find(marker);
+  if (at != std::string::npos) {
+    const size_t end = message.find('\'', at + marker.size());
+    std::string text = message.substr(at + marker.size(), end - at - marker.size());
+    if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+    return text;
+  }
   return message;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -66,6 +67,7 @@ DatasetManifest read_manifest(const std::string& dir) {
   m.paired_test = field<bool>(json, "paired_test", path);
   const auto shards = field<nlohmann::json>(json, "shards", path);
   CG_REQUIRE(shards.is_array(), FileError, path, ": field 'shards' must be a list");
+  std::set<std::string> files;
   for (size_t i = 0; i < shards.size(); ++i) {
     const std::string where = path + ": shards[" + std::to_string(i) + "]";
     ShardEntry s;
@@ -89,6 +91,8 @@ DatasetManifest read_manifest(const std::string& dir) {
     CG_REQUIRE(s.count > 0 && s.height > 0 && s.width > 0 && s.bytes > 0, FileError, where,
                ": count, height, width and bytes must be positive");
     CG_REQUIRE(s.channels == 1 || s.channels == 3, FileError, where, ": channels must be 1 or 3");
+    CG_REQUIRE(files.insert(s.file).second, FileError, where, ": lists ", s.file,
+               " a second time; each shard may appear once");
     m.shards.push_back(std::move(s));
   }
   return m;

@@ -130,6 +130,8 @@ ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
   h5::quiet_errors();
   const std::string& ctx = path_;
   std::error_code error;
+  CG_REQUIRE(!std::filesystem::is_directory(path_, error), FileError, path_,
+             ": is a directory, not a shard file");
   CG_REQUIRE(std::filesystem::is_regular_file(path_, error), FileError, path_, ": no such file");
   CG_REQUIRE(h5::has_hdf5_signature(path_), FileError, path_,
              ": not an HDF5 file (no HDF5 signature); shards are written by cyclegan_data");
@@ -155,6 +157,9 @@ ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
              " channels; shards hold gray (1) or RGB (3) images");
   CG_REQUIRE(info_.count > 0 && info_.height > 0 && info_.width > 0, FileError, path_,
              ": empty shard (", info_.count, " images of ", info_.height, "x", info_.width, ")");
+  CG_REQUIRE(info_.height <= kMaxImageSide && info_.width <= kMaxImageSide, FileError, path_,
+             ": declares images of ", info_.height, "x", info_.width, ", more than the ",
+             kMaxImageSide, " pixels per side a shard may hold (damaged or not made by cyclegan_data)");
 
   const htri_t has_images = CG_H5(H5Lexists(file_.get(), kImages, H5P_DEFAULT), ctx);
   CG_REQUIRE(has_images > 0, FileError, path_, ": no dataset 'images'");
@@ -184,6 +189,11 @@ ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
   if (crc_rank == 1) CG_H5(H5Sget_simple_extent_dims(crc_space.get(), &crc_count, nullptr), ctx);
   CG_REQUIRE(crc_rank == 1 && int64_t(crc_count) == info_.count, FileError, path_,
              ": dataset 'checksums' must hold one value per image (", info_.count, ")");
+  // The checksums are stored uncompressed: a header that declares more images than the file
+  // holds values for is refused before the table is allocated.
+  CG_REQUIRE(H5Dget_storage_size(crc.get()) >= hsize_t(info_.count) * 4, FileError, path_,
+             ": declares ", info_.count, " images but stores ", H5Dget_storage_size(crc.get()) / 4,
+             " checksums (truncated or damaged)");
   checksums_.resize(size_t(info_.count));
   CG_H5(H5Dread(crc.get(), H5T_NATIVE_UINT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, checksums_.data()), ctx,
         ": reading checksums (truncated file?)");

@@ -11,6 +11,9 @@
 namespace cg::data {
 
 inline constexpr int64_t kShardFormatVersion = 1;
+/// Largest image side a shard may declare (a 8192x8192 RGB image is 192 MiB): a header
+/// claiming more is refused before anything is allocated.
+inline constexpr int64_t kMaxImageSide = 8192;
 
 /// What a shard holds, as stored in its attributes.
 struct ShardInfo {

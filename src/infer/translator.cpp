@@ -134,7 +134,12 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
     y = y.narrow(2, 0, height).narrow(3, 0, width).to(torch::kCPU, torch::kFloat);
     const torch::Tensor pixels = to_uint8_hwc(y, range.lo, range.hi);
     for (size_t i = 0; i < names.size(); ++i) {
-      write_png((fs::path(output_dir) / names[i]->name).string(), pixels[static_cast<int64_t>(i)]);
+      try {
+        write_png((fs::path(output_dir) / names[i]->name).string(), pixels[static_cast<int64_t>(i)]);
+      } catch (const FileError& e) {
+        throw FileError(detail::str_cat(e.what(), " (", written, " of ", items.size(),
+                                        " image(s) were written before it)"));
+      }
       ++written;
       if (bar) bar->advance();
     }

@@ -135,6 +135,66 @@ TEST(Shard, AnExistingDataSetIsNotOverwrittenUnlessAsked) {
   EXPECT_EQ(read_file(dir + "/manifest.json"), before);
 }
 
+TEST(Shard, AFailedOverwriteLeavesTheOldDataSetReadable) {
+  const std::string dir = temp_dir("shard_overwrite_failed");
+  make_dataset(dir, {3, 8, 3}, {3, 8, 3});
+  write_file_atomic(dir + "/NOTES.txt", "mine");
+  const std::string before = read_file(dir + "/manifest.json");
+  {
+    DatasetWriterOptions options;
+    options.overwrite = true;
+    DatasetWriter writer(dir, "replacement", options);
+    writer.begin("A", "train", 4, 8, 8, 3);
+    writer.append("A", "train", labelled_image(0, 8, 3, 1).data());
+    // A bad input image stops the conversion here.
+  }
+  EXPECT_EQ(read_file(dir + "/manifest.json"), before);
+  ImageSet kept(dir, read_manifest(dir), "A", "train");
+  EXPECT_EQ(kept.size(), 3);
+  const fs::path parent = fs::path(dir).parent_path();
+  for (const auto& entry : fs::directory_iterator(parent)) {
+    EXPECT_EQ(entry.path().filename().string().find(".cyclegan_shard_overwrite_failed."),
+              std::string::npos)
+        << "staging folder left behind: " << entry.path();
+  }
+  // A finished overwrite replaces the data set and keeps the user's other files.
+  make_dataset(dir + "_tmp", {5, 8, 3}, {5, 8, 3});  // the fixture removes its folder first
+  fs::remove_all(dir + "_tmp");
+  {
+    DatasetWriterOptions options;
+    options.overwrite = true;
+    DatasetWriter writer(dir, "replacement", options);
+    for (const char* domain : {"A", "B"}) {
+      writer.begin(domain, "train", 5, 8, 8, 3);
+      for (int i = 0; i < 5; ++i) writer.append(domain, "train", labelled_image(i, 8, 3, 1).data());
+    }
+    writer.finish(false);
+  }
+  EXPECT_EQ(read_manifest(dir).source, "replacement");
+  EXPECT_EQ(ImageSet(dir, read_manifest(dir), "A", "train").size(), 5);
+  EXPECT_EQ(read_file(dir + "/NOTES.txt"), "mine");
+}
+
+TEST(Shard, ADeclaredSizeBeyondTheLimitsIsRefusedBeforeReading) {
+  const std::string dir = temp_dir("shard_limits");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string huge = dir + "/huge.h5";
+  write_odd_shard(huge, H5T_STD_U8LE, {2, 4, 4, 3});
+  {
+    h5::Handle file(H5Fopen(huge.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    H5Adelete(file.get(), "height");
+    h5::write_attribute(file.get(), "height", int64_t{100000});
+  }
+  EXPECT_NE(error_of([&] { ShardReader r(huge); }).find("declares images of 100000x4"), std::string::npos);
+  const std::string many = dir + "/many.h5";
+  write_odd_shard(many, H5T_STD_U8LE, {2, 4, 4, 3});  // its checksums hold no values yet
+  EXPECT_NE(error_of([&] { ShardReader r(many); }).find("declares 2 images but stores 0 checksums"),
+            std::string::npos);
+  fs::create_directories(dir + "/folder.h5");
+  EXPECT_NE(error_of([&] { ShardReader r(dir + "/folder.h5"); }).find("is a directory"), std::string::npos);
+}
+
 TEST(Shard, BadFilesGetOneErrorNamingTheFileAndTheProblem) {
   const std::string dir = temp_dir("shard_bad");
   fs::remove_all(dir);
@@ -222,6 +282,10 @@ TEST(Shard, ManifestProblemsNameTheManifest) {
   EXPECT_NE(error_of([&] { ImageSet s(dir, read_manifest(dir), "A", "test"); })
                 .find("has no images of domain A in split test"),
             std::string::npos);
+  DatasetManifest twice = read_manifest(dir);
+  twice.shards.push_back(twice.shards.front());
+  write_manifest(dir, twice);
+  EXPECT_NE(error_of([&] { read_manifest(dir); }).find("a second time"), std::string::npos);
 }
 
 }  // namespace
