@@ -1,0 +1,231 @@
+"""Fault injection against the real executables: full file systems (a small tmpfs mounted
+for the case and filled to capacity), interrupted and killed data set conversions. Each
+case asserts the exit code, the one-line message, that no temporary file is left, and that
+what was there before still verifies.
+
+  python faults_e2e.py --cyclegan-dist BIN --cyclegan-data BIN --translate BIN [CASE...]
+
+Needs root for `mount -t tmpfs` (CI runs as root); exits 77 (CTest: skipped) with the
+reason otherwise.
+"""
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+CASES = {}
+
+
+def case(function):
+    CASES[function.__name__] = function
+    return function
+
+
+def check(condition, message):
+    if not condition:
+        print("FAIL:", message, file=sys.stderr)
+        sys.exit(1)
+
+
+def run(cmd, expect=0):
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    check(result.returncode == expect,
+          f"{' '.join(cmd)} exited {result.returncode}, expected {expect}:\n{result.stderr[-3000:]}")
+    return result
+
+
+def one_error_line(result, *needles):
+    """The run printed exactly one line on stderr that names every needle."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    check(len(errors) == 1, f"expected one error line, got:\n{result.stderr}")
+    for needle in needles:
+        check(needle in errors[0], f"the error does not say '{needle}': {errors[0]}")
+    check("Success" not in errors[0] and "errno" not in errors[0] and "HDF5" not in errors[0],
+          f"the error shows a library's internals: {errors[0]}")
+
+
+def leftovers(folder):
+    """Temporary files and staging folders under `folder`."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            if (name.startswith(".") and (".tmp." in name or ".building." in name)) or name.endswith(".tmp"):
+                found.append(os.path.join(root, name))
+    return found
+
+
+@contextlib.contextmanager
+def tmpfs(kib):
+    """A fresh tmpfs of `kib` KiB, unmounted afterwards."""
+    point = tempfile.mkdtemp(prefix="cg_fault_fs_")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", point], check=True)
+    try:
+        yield point
+    finally:
+        subprocess.run(["umount", "-l", point], check=False)
+        os.rmdir(point)
+
+
+def fill(folder, leave_kib=0):
+    """Fills the file system of `folder`, leaving about `leave_kib` KiB free."""
+    stat = os.statvfs(folder)
+    free = stat.f_bavail * stat.f_frsize - leave_kib * 1024
+    if free > 0:
+        with open(os.path.join(folder, "ballast"), "wb") as f:
+            f.write(b"\0" * free)
+
+
+def photos(folder, count=40, size=64, seed=1):
+    rng = np.random.default_rng(seed)
+    for split, n in [("trainA", count), ("trainB", count), ("testA", 8), ("testB", 8)]:
+        os.makedirs(os.path.join(folder, split), exist_ok=True)
+        for i in range(n):
+            pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(os.path.join(folder, split, f"{i:04d}.png"))
+    return folder
+
+
+def verify(data_set):
+    result = run([ARGS.cyclegan_data, "verify", data_set])
+    check("0 problem(s)" in result.stdout, f"{data_set} does not verify:\n{result.stdout}")
+
+
+@case
+def conversion_on_a_full_disk():
+    src = photos(os.path.join(WORK, "photos_full"))
+    with tmpfs(300) as fs:
+        result = run([ARGS.cyclegan_data, "folder", "--input", src, "--output", f"{fs}/set", "--size", "32",
+                      "--no-progress"], expect=1)
+        one_error_line(result, "no space left on device")
+        check(not os.path.exists(f"{fs}/set"), "a failed conversion left an output folder")
+        check(leftovers(fs) == [], f"temporaries left: {leftovers(fs)}")
+
+
+@case
+def overwrite_that_fails_keeps_the_old_set():
+    src = photos(os.path.join(WORK, "photos_old"), count=12)
+    with tmpfs(4096) as fs:
+        out = f"{fs}/set"
+        run([ARGS.cyclegan_data, "folder", "--input", src, "--output", out, "--size", "32", "--no-progress"])
+        before = open(f"{out}/manifest.json").read()
+        # A bad image in the new input.
+        bad = photos(os.path.join(WORK, "photos_bad"), count=12, seed=2)
+        with open(os.path.join(bad, "trainA", "0005.png"), "wb") as f:
+            f.write(b"not a picture")
+        result = run([ARGS.cyclegan_data, "folder", "--input", bad, "--output", out, "--size", "32",
+                      "--no-progress", "--overwrite"], expect=1)
+        one_error_line(result, "0005.png")
+        # A new input larger than the space left.
+        big = photos(os.path.join(WORK, "photos_big"), count=300, size=96, seed=3)
+        fill(fs, leave_kib=600)
+        result = run([ARGS.cyclegan_data, "folder", "--input", big, "--output", out, "--size", "64",
+                      "--no-progress", "--overwrite"], expect=1)
+        one_error_line(result, "no space left on device")
+        check(open(f"{out}/manifest.json").read() == before, "the old manifest changed")
+        verify(out)
+        check(leftovers(fs) == [], f"temporaries left: {leftovers(fs)}")
+
+
+@case
+def overwrite_killed_midway_keeps_the_old_set():
+    src = photos(os.path.join(WORK, "photos_k"), count=12)
+    big = photos(os.path.join(WORK, "photos_kbig"), count=600, size=128, seed=4)
+    out = os.path.join(WORK, "killed_set")
+    run([ARGS.cyclegan_data, "folder", "--input", src, "--output", out, "--size", "32", "--no-progress"])
+    before = open(f"{out}/manifest.json").read()
+    proc = subprocess.Popen([ARGS.cyclegan_data, "folder", "--input", big, "--output", out, "--size", "64",
+                             "--no-progress", "--overwrite", "--threads", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None and not any(".building." in n for n in os.listdir(WORK)):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    check(proc.poll() is None, "the conversion finished before it could be killed")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    check(open(f"{out}/manifest.json").read() == before, "the old manifest changed")
+    verify(out)
+    stale = [n for n in os.listdir(WORK) if ".building." in n]
+    check(len(stale) == 1, f"expected the killed run's staging folder, got {stale}")
+    # The next conversion next to it removes it, and its own succeeds.
+    run([ARGS.cyclegan_data, "folder", "--input", src, "--output", out, "--size", "32", "--no-progress",
+         "--overwrite"])
+    check([n for n in os.listdir(WORK) if ".building." in n] == [], "the stale staging folder is still there")
+    verify(out)
+
+
+@case
+def translation_onto_a_full_disk():
+    src = photos(os.path.join(WORK, "photos_t"), count=12)
+    data = os.path.join(WORK, "set_t")
+    run([ARGS.cyclegan_data, "folder", "--input", src, "--output", data, "--size", "32", "--no-progress"])
+    run_dir = os.path.join(WORK, "run_t")
+    run([ARGS.cyclegan_dist, "--data", data, "--steps", "1", "--batch-size", "2", "--threads", "1",
+         "--run-dir", run_dir, "--tensorboard", "false"])
+    with tmpfs(64) as fs:
+        fill(fs, leave_kib=12)
+        result = run([ARGS.translate, "--checkpoint", run_dir, "--input", data, "--output", f"{fs}/out"],
+                     expect=1)
+        one_error_line(result, "no space left on device", "image(s) were written before it")
+        check(leftovers(fs) == [], f"temporaries left: {leftovers(fs)}")
+        written = len(os.listdir(f"{fs}/out"))
+        check(f"{written} of 8 image(s)" in result.stderr, f"{written} PNGs written, error says:\n{result.stderr}")
+        for name in os.listdir(f"{fs}/out"):
+            with Image.open(f"{fs}/out/{name}") as image:
+                image.load()  # every PNG that is there is whole
+
+
+@case
+def export_onto_a_full_disk():
+    src = photos(os.path.join(WORK, "photos_e"), count=12)
+    data = os.path.join(WORK, "set_e")
+    run([ARGS.cyclegan_data, "folder", "--input", src, "--output", data, "--size", "32", "--no-progress"])
+    with tmpfs(64) as fs:
+        fill(fs, leave_kib=4)
+        result = run([ARGS.cyclegan_data, "export", data, "--output", f"{fs}/grid.png"], expect=1)
+        one_error_line(result, f"{fs}/grid.png", "no space left on device")
+        check(not os.path.exists(f"{fs}/grid.png"), "a failed export left grid.png")
+        check(leftovers(fs) == [], f"temporaries left: {leftovers(fs)}")
+
+
+def main():
+    global WORK
+    if os.geteuid() != 0:
+        print("SKIP: the fault cases mount small tmpfs file systems, which needs root")
+        sys.exit(77)
+    probe = tempfile.mkdtemp(prefix="cg_fault_probe_")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe], capture_output=True).returncode != 0:
+        os.rmdir(probe)
+        print("SKIP: mount -t tmpfs is not permitted here")
+        sys.exit(77)
+    subprocess.run(["umount", probe], check=True)
+    os.rmdir(probe)
+    WORK = tempfile.mkdtemp(prefix="cg_faults_")
+    names = ARGS.cases or list(CASES)
+    for name in names:
+        CASES[name]()
+        print(f"{name}: ok")
+    shutil.rmtree(WORK)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cyclegan-dist", required=True)
+    parser.add_argument("--cyclegan-data", required=True)
+    parser.add_argument("--translate", required=True)
+    parser.add_argument("cases", nargs="*")
+    ARGS = parser.parse_args()
+    unknown = [c for c in ARGS.cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown case(s) {unknown}; known: {list(CASES)}")
+    WORK = None
+    main()
