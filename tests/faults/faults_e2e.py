@@ -21,25 +21,15 @@ import time
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from e2e_util import check, run  # noqa: E402
+
 CASES = {}
 
 
 def case(function):
     CASES[function.__name__] = function
     return function
-
-
-def check(condition, message):
-    if not condition:
-        print("FAIL:", message, file=sys.stderr)
-        sys.exit(1)
-
-
-def run(cmd, expect=0):
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    check(result.returncode == expect,
-          f"{' '.join(cmd)} exited {result.returncode}, expected {expect}:\n{result.stderr[-3000:]}")
-    return result
 
 
 def one_error_line(result, *needles):

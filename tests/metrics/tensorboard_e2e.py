@@ -30,6 +30,9 @@ import time
 
 import numpy as np
 from PIL import Image
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from e2e_util import check, run  # noqa: E402
 from tensorboard.backend.event_processing import event_accumulator, plugin_event_accumulator
 from tensorboard.compat.proto import event_pb2
 from tensorboard.util import tensor_util
@@ -42,19 +45,6 @@ STEP_TAGS = ["loss/D_A", "loss/D_B", "loss/G_adv", "loss/F_adv", "loss/cycle_A",
 LOG_LINE = re.compile(r"step (\d+)/\d+\s+D_A (\S+) D_B (\S+) G (\S+) F (\S+) cyc (\S+)/(\S+) idt (\S+)/(\S+)")
 LOG_TAGS = ["loss/D_A", "loss/D_B", "loss/G_adv", "loss/F_adv", "loss/cycle_A", "loss/cycle_B",
             "loss/idt_A", "loss/idt_B"]
-
-
-def check(condition, message):
-    if not condition:
-        print("FAIL:", message, file=sys.stderr)
-        sys.exit(1)
-
-
-def run(cmd, expect=0):
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    check(result.returncode == expect,
-          f"{' '.join(cmd)} exited {result.returncode}, expected {expect}:\n{result.stderr[-3000:]}")
-    return result
 
 
 def make_dataset(work):
