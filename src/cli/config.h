@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "eval/evaluator.h"
 #include "model/cycle_gan.h"
 #include "train/trainer_options.h"
 
@@ -34,6 +35,14 @@ struct MetricsOptions {
   bool tensorboard = true;         ///< rank 0 writes TensorBoard events to <run dir>/tensorboard
 };
 
+/// Evaluation on the data set's test split every --eval-every steps (and FID/KID on it).
+using EvalOptions = eval::EvalOptions;
+
+/// The evaluation settings of a training run: FID/KID on 50 images per set (cheap enough
+/// to repeat during training; cyclegan_translate --eval defaults to 1000), from the
+/// weights at eval::default_inception_path().
+EvalOptions default_eval_options();
+
 struct Config {
   std::string preset = "cifar-colorize";  ///< the preset the other values started from
   model::CycleGanOptions model;
@@ -41,6 +50,7 @@ struct Config {
   DataOptions data;
   DistOptions dist;
   MetricsOptions metrics;
+  EvalOptions eval = default_eval_options();
   int64_t threads = 0;  ///< LibTorch intra-op threads per rank (0: the rank's share of the node's cores)
 };
 

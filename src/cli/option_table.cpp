@@ -143,6 +143,10 @@ std::vector<OptionSpec> build_table() {
     field("log-every", "steps between progress lines", [](Config& c) -> auto& { return c.train.log_every; }),
     field("sample-every", "steps between sample grids (0: never)", [](Config& c) -> auto& { return c.train.sample_every; }),
     field("eval-every", "steps between evaluations on the data set's test split (0: never)", [](Config& c) -> auto& { return c.train.eval_every; }),
+    field("eval-batch-size", "images per translation and Inception pass of an evaluation (bounds its memory)", [](Config& c) -> auto& { return c.eval.batch_size; }),
+    field("fid-images", "images per set for FID/KID at each evaluation, spread over each split (0: no FID/KID)", [](Config& c) -> auto& { return c.eval.fid_images; }),
+    field("inception", "FID/KID Inception weights (TorchScript; scripts/setup fetches them; missing: FID/KID unavailable)", [](Config& c) -> auto& { return c.eval.inception; }),
+    field("best-metric", "evaluation score the best checkpoint (checkpoints/ckpt_best.pt) follows: fid-AtoB, fid-BtoA, kid-AtoB or kid-BtoA", [](Config& c) -> auto& { return c.train.best_metric; }),
     field("checkpoint-every", "steps between checkpoints (0: only at the end)", [](Config& c) -> auto& { return c.train.checkpoint_every; }),
     field("keep-checkpoints", "newest checkpoints kept", [](Config& c) -> auto& { return c.train.keep_checkpoints; }),
   };

@@ -4,6 +4,13 @@
 
 namespace cg::cli {
 
+EvalOptions default_eval_options() {
+  EvalOptions o;
+  o.fid_images = 50;
+  o.inception = eval::default_inception_path();
+  return o;
+}
+
 std::vector<std::string> preset_names() { return {"cifar-colorize", "paper-256"}; }
 
 Config preset(const std::string& name) {

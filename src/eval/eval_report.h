@@ -3,8 +3,20 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace cg::eval {
+
+/// FID and KID of one set of images against another.
+struct FidScores {
+  double fid = 0;                ///< Fréchet Inception Distance (lower is closer)
+  double kid = 0;                ///< Kernel Inception Distance: mean over the subsets
+  double kid_std = 0;            ///< KID's standard deviation over the subsets
+  int64_t images = 0;            ///< images of the first set (translated, or train)
+  int64_t reference_images = 0;  ///< images of the real set it is compared with (test)
+
+  nlohmann::json to_json() const;
+};
 
 struct EvalReport {
   int64_t images_a = 0, images_b = 0;                    ///< test images scored per domain
@@ -17,10 +29,29 @@ struct EvalReport {
   double colorfulness_translated = 0, colorfulness_real = 0;  ///< of G(a) and of b
   double cycle_a_l1 = 0, cycle_a_psnr_db = 0;                 ///< F(G(a)) vs a, values in [0, 1]
   double cycle_b_l1 = 0, cycle_b_psnr_db = 0;                 ///< G(F(b)) vs b
+  bool fid = false;  ///< the FID/KID scores below are set (rank 0, Inception weights present)
+  std::string fid_unavailable;         ///< why FID/KID are missing although asked for, else ""
+  FidScores fid_a_to_b;                ///< G(test A) vs test B
+  FidScores fid_b_to_a;                ///< F(test B) vs test A
+  bool fid_floor = false;              ///< the floor scores below are set
+  FidScores floor_a, floor_b;          ///< train vs test of A and of B: what real images score
+  int64_t fid_real_sets_cached = 0;    ///< real sets whose features came from the cache
+  int64_t fid_real_sets_computed = 0;  ///< real sets whose features were extracted now
+  std::string fid_extractor_sha1;      ///< SHA-1 of the Inception weights used
+  double seconds = 0;                  ///< the whole evaluation, wall clock
+  double fid_seconds = 0;              ///< of which FID/KID: feature extraction and the distances
 
-  /// The report as JSON, with names as in this struct (unset groups left out).
+  /// The report as JSON, with names as in this struct (unset groups left out; FID/KID
+  /// under "fid": {"AtoB", "BtoA", "floor_A", "floor_B", ...}).
   nlohmann::json to_json() const;
+
+  /// The score `name` names, one of metric_names() (lower is better for all). Throws
+  /// c10::Error for another name or when `fid` is false.
+  double metric(const std::string& name) const;
 };
+
+/// "fid-AtoB", "fid-BtoA", "kid-AtoB", "kid-BtoA": the scores a best checkpoint can follow.
+const std::vector<std::string>& metric_names();
 
 /// Where the report of the evaluation after `step` steps of the run in `run_dir` goes:
 /// <run_dir>/eval/step_<step>.json (both the trainer and cyclegan_translate write there).

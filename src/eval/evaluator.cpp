@@ -1,128 +1,356 @@
 #include "eval/evaluator.h"
 
 #include <algorithm>
-#include <filesystem>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <tuple>
+#include <unordered_map>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "data/color.h"
-#include "data/dataset_manifest.h"
-#include "data/image_set.h"
+#include "eval/feature_cache.h"
+#include "eval/fid.h"
 #include "eval/image_quality.h"
 
 namespace cg::eval {
 namespace {
 
-// All (or the first `limit`) images of one test domain: (N, channels, H, W) float in [0, 1].
-torch::Tensor load_test_images(const std::string& dir, const data::DatasetManifest& manifest,
-                               const std::string& domain, int64_t channels, int64_t limit) {
-  data::ImageSet set(dir, manifest, domain, "test");
-  const int64_t n = limit > 0 ? std::min(limit, set.size()) : set.size();
-  CG_REQUIRE(n > 0, ConfigError, "data set ", dir, " has no test images in domain ", domain);
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The indices in [0, n) this rank handles: those equal to it modulo the world size, so a
+// capped or evenly picked subset is spread over the ranks as well as the whole split.
+std::vector<int64_t> owned(int64_t n, const EvalRanks& ranks) {
+  std::vector<int64_t> out;
+  for (int64_t i = ranks.rank; i < n; i += ranks.world) out.push_back(i);
+  return out;
+}
+
+// Up to `count` entries of `v` from `start`.
+std::vector<int64_t> slice(const std::vector<int64_t>& v, size_t start, int64_t count) {
+  const size_t end = std::min(v.size(), start + static_cast<size_t>(count));
+  return {v.begin() + static_cast<std::ptrdiff_t>(start),
+          v.begin() + static_cast<std::ptrdiff_t>(end)};
+}
+
+// Which image of a split of n is row j of a FID/KID set of k (k <= n): evenly spread.
+int64_t picked(int64_t j, int64_t n, int64_t k) { return j * n / k; }
+
+// Images `indices` of `set` as (N, channels, H, W) float in [0, 1] on the CPU, converted
+// to `channels` as the loader does.
+torch::Tensor read_images(const data::ImageSet& set, const std::vector<int64_t>& indices,
+                          int64_t channels) {
+  const auto n = static_cast<int64_t>(indices.size());
   torch::Tensor hwc = torch::empty({n, set.height(), set.width(), set.channels()}, torch::kUInt8);
-  for (int64_t i = 0; i < n; ++i) set.read(i, hwc[i].data_ptr<uint8_t>());
+  for (int64_t i = 0; i < n; ++i) set.read(indices[i], hwc[i].data_ptr<uint8_t>());
   torch::Tensor images = hwc.permute({0, 3, 1, 2}).to(torch::kFloat).div(255.0);
   if (set.channels() == 3 && channels == 1) images = data::to_gray(images);
   if (set.channels() == 1 && channels == 3) images = images.expand({-1, 3, -1, -1});
   return images.contiguous();
 }
 
-// Runs `net` over `images` ([0, 1]) in batches, in the model's range, dtype and device;
-// returns the outputs mapped back to [0, 1] on the CPU.
+// Runs one of the generators over `images` ([0, 1]) in the model's range, dtype and device;
+// returns the output mapped back to [0, 1] on the CPU.
 template <typename Net>
-torch::Tensor apply(Net&& net, const torch::Tensor& images, const model::ImageRange& range,
-                    const torch::TensorOptions& options, int64_t batch_size) {
-  std::vector<torch::Tensor> out;
-  for (int64_t start = 0; start < images.size(0); start += batch_size) {
-    const int64_t n = std::min(batch_size, images.size(0) - start);
-    torch::Tensor x =
-        data::from_unit_range(images.narrow(0, start, n), range.lo, range.hi).to(options);
-    torch::Tensor y = net(x).to(torch::kCPU, torch::kFloat);
-    out.push_back(((y - range.lo) / (range.hi - range.lo)).clamp(0, 1));
-  }
-  return torch::cat(out);
+torch::Tensor translate(Net&& net, const torch::Tensor& images, const model::ImageRange& range,
+                        const torch::TensorOptions& options) {
+  const torch::Tensor x = data::from_unit_range(images, range.lo, range.hi).to(options);
+  const torch::Tensor y = net(x).to(torch::kCPU, torch::kFloat);
+  return ((y - range.lo) / (range.hi - range.lo)).clamp(0, 1);
+}
+
+// Per-image sums of the image scores (a batch's mean times its size; every image of a
+// domain has the same size, so their totals over the images give the means of the whole
+// split), added up across ranks in one tensor.
+enum Slot : int64_t {
+  kCycleASquared,
+  kCycleAAbs,
+  kCycleBSquared,
+  kCycleBAbs,
+  kTranslationSquared,
+  kTranslationSsim,
+  kBaselineSquared,
+  kBaselineSsim,
+  kColorizedSquared,
+  kColorizedSsim,
+  kColorfulnessTranslated,
+  kColorfulnessReal,
+  kSlots
+};
+
+double psnr_of(double mse) {
+  return mse == 0 ? std::numeric_limits<double>::infinity() : 10.0 * std::log10(1.0 / mse);
+}
+
+FidScores distances(const torch::Tensor& x, const torch::Tensor& y, const KidOptions& kid) {
+  FeatureStats sx(x.size(1)), sy(y.size(1));
+  sx.add(x);
+  sy.add(y);
+  FidScores s;
+  s.fid = frechet_distance(sx, sy);
+  const KidResult k = kernel_inception_distance(x, y, kid);
+  s.kid = k.mean;
+  s.kid_std = k.std;
+  s.images = x.size(0);
+  s.reference_images = y.size(0);
+  return s;
 }
 
 }  // namespace
 
-std::string eval_report_path(const std::string& run_dir, int64_t step) {
-  return (std::filesystem::path(run_dir) / "eval" / ("step_" + std::to_string(step) + ".json"))
-      .string();
-}
-
-nlohmann::json EvalReport::to_json() const {
-  nlohmann::json j = {{"images_a", images_a},     {"images_b", images_b},
-                      {"cycle_a_l1", cycle_a_l1}, {"cycle_a_psnr_db", cycle_a_psnr_db},
-                      {"cycle_b_l1", cycle_b_l1}, {"cycle_b_psnr_db", cycle_b_psnr_db}};
-  if (paired) {
-    j["translation_psnr_db"] = translation_psnr_db;
-    j["translation_ssim"] = translation_ssim;
-    j["baseline_psnr_db"] = baseline_psnr_db;
-    j["baseline_ssim"] = baseline_ssim;
-  }
-  if (colorization) {
-    j["colorized_psnr_db"] = colorized_psnr_db;
-    j["colorized_ssim"] = colorized_ssim;
-  }
-  if (colour_b) {
-    j["colorfulness_translated"] = colorfulness_translated;
-    j["colorfulness_real"] = colorfulness_real;
-  }
-  return j;
-}
-
 Evaluator::Evaluator(const std::string& dir, int64_t channels_a, int64_t channels_b,
-                     int64_t max_images) {
-  const data::DatasetManifest manifest = data::read_manifest(dir);
-  a_ = load_test_images(dir, manifest, "A", channels_a, max_images);
-  b_ = load_test_images(dir, manifest, "B", channels_b, max_images);
-  paired_ = manifest.paired_test && a_.size(0) == b_.size(0) && a_.size(2) == b_.size(2) &&
-            a_.size(3) == b_.size(3);
+                     EvalOptions options, const torch::Device& device)
+    : dir_(dir),
+      manifest_(data::read_manifest(dir)),
+      channels_a_(channels_a),
+      channels_b_(channels_b),
+      options_(std::move(options)) {
+  CG_REQUIRE(options_.batch_size >= 1, ConfigError, "--eval-batch-size must be at least 1, got ",
+             options_.batch_size);
+  CG_REQUIRE(options_.fid_images == 0 || options_.fid_images >= 2, ConfigError,
+             "--fid-images must be 0 (no FID/KID) or at least 2, got ", options_.fid_images);
+  for (const char* domain : {"A", "B"}) {
+    CG_REQUIRE(manifest_.count(domain, "test") > 0, ConfigError, "data set ", dir,
+               " has no test images in domain ", domain);
+  }
+  test_a_ = std::make_unique<data::ImageSet>(dir, manifest_, "A", "test");
+  test_b_ = std::make_unique<data::ImageSet>(dir, manifest_, "B", "test");
+  const auto capped = [&](int64_t n) {
+    return options_.max_images > 0 ? std::min(options_.max_images, n) : n;
+  };
+  n_a_ = capped(test_a_->size());
+  n_b_ = capped(test_b_->size());
+  paired_ = manifest_.paired_test && n_a_ == n_b_ && test_a_->height() == test_b_->height() &&
+            test_a_->width() == test_b_->width();
+  if (options_.fid_images == 0) return;
+
+  const std::string path =
+      options_.inception.empty() ? default_inception_path() : options_.inception;
+  inception_ = InceptionFeatures::load_if_present(path, device, fid_unavailable_);
+  if (!inception_) return;
+  k_a_ = std::min(options_.fid_images, n_a_);
+  k_b_ = std::min(options_.fid_images, n_b_);
+  if (k_a_ < 2 || k_b_ < 2) {
+    fid_unavailable_ = "FID/KID unavailable: they need at least 2 test images per domain, " + dir +
+                       " has " + std::to_string(n_a_) + " in A and " + std::to_string(n_b_) +
+                       " in B";
+    inception_.reset();
+    return;
+  }
+  if (options_.fid_floor && manifest_.count("A", "train") >= 2 &&
+      manifest_.count("B", "train") >= 2) {
+    train_a_ = std::make_unique<data::ImageSet>(dir, manifest_, "A", "train");
+    train_b_ = std::make_unique<data::ImageSet>(dir, manifest_, "B", "train");
+  }
 }
 
 EvalReport Evaluator::evaluate(model::CycleGan& net, int64_t batch_size) const {
+  TORCH_CHECK(batch_size >= 1, "Evaluator: batch size must be positive, got ", batch_size);
+  return run(net, EvalRanks{}, batch_size);
+}
+
+EvalReport Evaluator::evaluate(model::CycleGan& net, const EvalRanks& ranks) const {
+  return run(net, ranks, options_.batch_size);
+}
+
+EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t batch) const {
+  TORCH_CHECK(ranks.world >= 1 && ranks.rank >= 0 && ranks.rank < ranks.world, "Evaluator: rank ",
+              ranks.rank, " of ", ranks.world);
+  TORCH_CHECK(ranks.world == 1 || ranks.sum, "Evaluator: ", ranks.world,
+              " ranks need a SumAcrossRanks");
+  const auto start = Clock::now();
   torch::NoGradGuard no_grad;
   const bool was_training = net->is_training();
   net->eval();
-  const torch::Tensor any = net->parameters().front();
-  const torch::TensorOptions options = any.options();
+  const torch::TensorOptions options = net->parameters().front().options();
   const model::ImageRange range = net->range();
   auto g = [&](const torch::Tensor& x) { return net->g(x); };
   auto f = [&](const torch::Tensor& x) { return net->f(x); };
-  const torch::Tensor g_a = apply(g, a_, range, options, batch_size);
-  const torch::Tensor f_b = apply(f, b_, range, options, batch_size);
-  const torch::Tensor a_cycled = apply(f, g_a, range, options, batch_size);
-  const torch::Tensor b_cycled = apply(g, f_b, range, options, batch_size);
-  net->train(was_training);
 
-  EvalReport r;
-  r.images_a = a_.size(0);
-  r.images_b = b_.size(0);
-  r.cycle_a_l1 = mean_abs_error(a_cycled, a_);
-  r.cycle_a_psnr_db = psnr(a_cycled, a_);
-  r.cycle_b_l1 = mean_abs_error(b_cycled, b_);
-  r.cycle_b_psnr_db = psnr(b_cycled, b_);
-  if (paired_) {
-    const torch::Tensor baseline = a_.size(1) == b_.size(1) ? a_
-                                   : b_.size(1) == 3        ? a_.expand({-1, 3, -1, -1})
-                                                            : data::to_gray(a_);
-    r.paired = true;
-    r.translation_psnr_db = psnr(g_a, b_);
-    r.translation_ssim = ssim(g_a, b_);
-    r.baseline_psnr_db = psnr(baseline, b_);
-    r.baseline_ssim = ssim(baseline, b_);
-    if (a_.size(1) == 1 && b_.size(1) == 3) {
-      const torch::Tensor colorized = data::with_luma(g_a, a_).clamp(0, 1);
-      r.colorization = true;
-      r.colorized_psnr_db = psnr(colorized, b_);
-      r.colorized_ssim = ssim(colorized, b_);
+  // Which test images are FID/KID rows, and the tables their translations go to.
+  std::unordered_map<int64_t, int64_t> row_a, row_b;
+  for (int64_t j = 0; j < k_a_; ++j) row_a[picked(j, n_a_, k_a_)] = j;
+  for (int64_t j = 0; j < k_b_; ++j) row_b[picked(j, n_b_, k_b_)] = j;
+  std::optional<FeatureCollector> fake_b, fake_a;
+  if (inception_) {
+    fake_b.emplace(k_a_, *inception_, batch);  // G(picked test A)
+    fake_a.emplace(k_b_, *inception_, batch);  // F(picked test B)
+  }
+  const auto push_picked = [](FeatureCollector& to,
+                              const std::unordered_map<int64_t, int64_t>& rows,
+                              const std::vector<int64_t>& indices, const torch::Tensor& images) {
+    std::vector<int64_t> at, where;
+    for (size_t i = 0; i < indices.size(); ++i) {
+      if (auto it = rows.find(indices[i]); it != rows.end()) {
+        at.push_back(static_cast<int64_t>(i));
+        where.push_back(it->second);
+      }
+    }
+    if (!at.empty()) to.push(images.index_select(0, torch::tensor(at, torch::kLong)), where);
+  };
+
+  double sums[kSlots] = {};
+  double fid_seconds = 0;
+  const std::vector<int64_t> mine_a = owned(n_a_, ranks), mine_b = owned(n_b_, ranks);
+  for (size_t s = 0; s < mine_a.size(); s += static_cast<size_t>(batch)) {
+    const std::vector<int64_t> idx = slice(mine_a, s, batch);
+    const double n = static_cast<double>(idx.size());
+    const torch::Tensor a = read_images(*test_a_, idx, channels_a_);
+    const torch::Tensor g_a = translate(g, a, range, options);
+    const torch::Tensor a_cycled = translate(f, g_a, range, options);
+    sums[kCycleASquared] += mean_squared_error(a_cycled, a) * n;
+    sums[kCycleAAbs] += mean_abs_error(a_cycled, a) * n;
+    if (paired_) {
+      const torch::Tensor b = read_images(*test_b_, idx, channels_b_);
+      const torch::Tensor baseline = a.size(1) == b.size(1) ? a
+                                     : b.size(1) == 3       ? a.expand({-1, 3, -1, -1})
+                                                            : data::to_gray(a);
+      sums[kTranslationSquared] += mean_squared_error(g_a, b) * n;
+      sums[kTranslationSsim] += ssim(g_a, b) * n;
+      sums[kBaselineSquared] += mean_squared_error(baseline, b) * n;
+      sums[kBaselineSsim] += ssim(baseline, b) * n;
+      if (a.size(1) == 1 && b.size(1) == 3) {
+        const torch::Tensor colorized = data::with_luma(g_a, a).clamp(0, 1);
+        sums[kColorizedSquared] += mean_squared_error(colorized, b) * n;
+        sums[kColorizedSsim] += ssim(colorized, b) * n;
+      }
+    }
+    if (channels_b_ == 3) sums[kColorfulnessTranslated] += colorfulness(g_a) * n;
+    if (fake_b) {
+      const auto t = Clock::now();
+      push_picked(*fake_b, row_a, idx, g_a);
+      fid_seconds += seconds_since(t);
     }
   }
-  if (b_.size(1) == 3) {
-    r.colour_b = true;
-    r.colorfulness_translated = colorfulness(g_a);
-    r.colorfulness_real = colorfulness(b_);
+  for (size_t s = 0; s < mine_b.size(); s += static_cast<size_t>(batch)) {
+    const std::vector<int64_t> idx = slice(mine_b, s, batch);
+    const double n = static_cast<double>(idx.size());
+    const torch::Tensor b = read_images(*test_b_, idx, channels_b_);
+    const torch::Tensor f_b = translate(f, b, range, options);
+    const torch::Tensor b_cycled = translate(g, f_b, range, options);
+    sums[kCycleBSquared] += mean_squared_error(b_cycled, b) * n;
+    sums[kCycleBAbs] += mean_abs_error(b_cycled, b) * n;
+    if (channels_b_ == 3) sums[kColorfulnessReal] += colorfulness(b) * n;
+    if (fake_a) {
+      const auto t = Clock::now();
+      push_picked(*fake_a, row_b, idx, f_b);
+      fid_seconds += seconds_since(t);
+    }
   }
+  net->train(was_training);
+
+  torch::Tensor total = torch::from_blob(sums, {kSlots}, torch::kDouble).clone();
+  if (ranks.sum) ranks.sum(total);
+  const double* t = total.data_ptr<double>();
+  const double na = static_cast<double>(n_a_), nb = static_cast<double>(n_b_);
+  EvalReport r;
+  r.images_a = n_a_;
+  r.images_b = n_b_;
+  r.cycle_a_l1 = t[kCycleAAbs] / na;
+  r.cycle_a_psnr_db = psnr_of(t[kCycleASquared] / na);
+  r.cycle_b_l1 = t[kCycleBAbs] / nb;
+  r.cycle_b_psnr_db = psnr_of(t[kCycleBSquared] / nb);
+  if (paired_) {
+    r.paired = true;
+    r.translation_psnr_db = psnr_of(t[kTranslationSquared] / na);
+    r.translation_ssim = t[kTranslationSsim] / na;
+    r.baseline_psnr_db = psnr_of(t[kBaselineSquared] / na);
+    r.baseline_ssim = t[kBaselineSsim] / na;
+    if (channels_a_ == 1 && channels_b_ == 3) {
+      r.colorization = true;
+      r.colorized_psnr_db = psnr_of(t[kColorizedSquared] / na);
+      r.colorized_ssim = t[kColorizedSsim] / na;
+    }
+  }
+  if (channels_b_ == 3) {
+    r.colour_b = true;
+    r.colorfulness_translated = t[kColorfulnessTranslated] / na;
+    r.colorfulness_real = t[kColorfulnessReal] / nb;
+  }
+  r.fid_unavailable = fid_unavailable_;
+  if (fake_b) {
+    const auto t0 = Clock::now();
+    score_fid(r, *fake_b, *fake_a, ranks, batch);
+    fid_seconds += seconds_since(t0);
+    r.fid_seconds = fid_seconds;
+  }
+  r.seconds = seconds_since(start);
   return r;
+}
+
+void Evaluator::score_fid(EvalReport& r, FeatureCollector& fake_b, FeatureCollector& fake_a,
+                          const EvalRanks& ranks, int64_t batch) const {
+  const torch::Tensor g_a = fake_b.finish(ranks.sum), f_b = fake_a.finish(ranks.sum);
+
+  // The real sets: test B and test A, and for the floor train B and train A, each either
+  // read from the cache by rank 0 or extracted by all ranks (rank 0's verdict, shared).
+  struct Real {
+    const data::ImageSet* set;
+    const char* domain;
+    const char* split;
+    int64_t channels, total, picked;  // picked evenly from the first `total` images
+  };
+  std::vector<Real> reals = {{test_b_.get(), "B", "test", channels_b_, n_b_, k_b_},
+                             {test_a_.get(), "A", "test", channels_a_, n_a_, k_a_}};
+  if (train_a_) {
+    for (const auto& [set, domain, channels] : {std::tuple{train_b_.get(), "B", channels_b_},
+                                                std::tuple{train_a_.get(), "A", channels_a_}}) {
+      reals.push_back({set, domain, "train", channels, set->size(),
+                       std::min(options_.fid_images, set->size())});
+    }
+  }
+  const FeatureCache cache(dir_, manifest_, inception_->sha1());
+  const auto cached_set = [&](const Real& real) {
+    return CachedSet{real.domain, real.split, real.picked, real.total, real.channels};
+  };
+  std::vector<torch::Tensor> features(reals.size());
+  torch::Tensor hit = torch::zeros({static_cast<int64_t>(reals.size())}, torch::kDouble);
+  if (ranks.rank == 0 && options_.cache) {
+    for (size_t i = 0; i < reals.size(); ++i) {
+      if (auto loaded = cache.load(cached_set(reals[i]))) {
+        features[i] = *loaded;
+        hit[static_cast<int64_t>(i)] = 1.0;
+      }
+    }
+  }
+  if (ranks.sum) ranks.sum(hit);
+  for (size_t i = 0; i < reals.size(); ++i) {
+    if (hit[static_cast<int64_t>(i)].item<double>() > 0) {
+      ++r.fid_real_sets_cached;
+      continue;
+    }
+    ++r.fid_real_sets_computed;
+    const Real& real = reals[i];
+    FeatureCollector collector(real.picked, *inception_, batch);
+    const std::vector<int64_t> rows = owned(real.picked, ranks);
+    for (size_t s = 0; s < rows.size(); s += static_cast<size_t>(batch)) {
+      const std::vector<int64_t> chunk = slice(rows, s, batch);
+      std::vector<int64_t> indices;
+      for (int64_t j : chunk) indices.push_back(picked(j, real.total, real.picked));
+      collector.push(read_images(*real.set, indices, real.channels), chunk);
+    }
+    features[i] = collector.finish(ranks.sum);
+    if (ranks.rank == 0 && options_.cache) {
+      const std::string warning = cache.store(cached_set(real), features[i]);
+      if (!warning.empty()) log::warn(warning);
+    }
+  }
+  if (ranks.rank != 0) return;
+
+  r.fid = true;
+  r.fid_extractor_sha1 = inception_->sha1();
+  r.fid_a_to_b = distances(g_a, features[0], options_.kid);
+  r.fid_b_to_a = distances(f_b, features[1], options_.kid);
+  if (reals.size() == 4) {
+    r.fid_floor = true;
+    r.floor_b = distances(features[2], features[0], options_.kid);
+    r.floor_a = distances(features[3], features[1], options_.kid);
+  }
 }
 
 }  // namespace cg::eval

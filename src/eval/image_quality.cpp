@@ -22,10 +22,14 @@ torch::Tensor gaussian_window(int64_t channels) {
 
 }  // namespace
 
+double mean_squared_error(const torch::Tensor& got, const torch::Tensor& want) {
+  check_pair(got, want, "mean_squared_error");
+  return (got.to(torch::kDouble) - want.to(torch::kDouble)).pow(2).mean().item<double>();
+}
+
 double psnr(const torch::Tensor& got, const torch::Tensor& want) {
   check_pair(got, want, "psnr");
-  const double mse =
-      (got.to(torch::kDouble) - want.to(torch::kDouble)).pow(2).mean().item<double>();
+  const double mse = mean_squared_error(got, want);
   return mse == 0 ? std::numeric_limits<double>::infinity() : 10.0 * std::log10(1.0 / mse);
 }
 

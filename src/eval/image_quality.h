@@ -17,6 +17,9 @@ double psnr(const torch::Tensor& got, const torch::Tensor& want);
 /// K1 = 0.01, K2 = 0.03, population (not sample) covariances.
 double ssim(const torch::Tensor& got, const torch::Tensor& want);
 
+/// got, want: same shape, float in [0, 1] -> mean squared difference (psnr's MSE).
+double mean_squared_error(const torch::Tensor& got, const torch::Tensor& want);
+
 /// got, want: same shape, float in [0, 1] -> mean absolute difference.
 double mean_abs_error(const torch::Tensor& got, const torch::Tensor& want);
 

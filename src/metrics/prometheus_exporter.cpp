@@ -68,7 +68,7 @@ struct PrometheusExporter::Impl {
   prometheus::Histogram* step_duration = nullptr;
   // Evaluation families: their series appear with the first evaluation.
   prometheus::Family<Gauge>*eval_step = nullptr, *eval_psnr = nullptr, *eval_ssim = nullptr,
-  *eval_colorfulness = nullptr, *eval_cycle_l1 = nullptr;
+  *eval_colorfulness = nullptr, *eval_cycle_l1 = nullptr, *eval_fid = nullptr, *eval_kid = nullptr;
   // In the order of StepLosses' fields.
   std::vector<std::pair<prometheus::Histogram*, double StepLosses::*>> losses;
 
@@ -210,6 +210,19 @@ void PrometheusExporter::Impl::build(const Labels& labels, const RunInfo& info) 
            .Help("Mean absolute cycle reconstruction error on the test split, values in [0, 1].")
            .Labels(labels)
            .Register(r);
+  eval_fid = &BuildGauge()
+                  .Name("cyclegan_eval_fid")
+                  .Help(
+                      "FID on the test split (--fid-images per set): G(test A) vs test B "
+                      "(AtoB), F(test B) vs test A (BtoA), and train vs test of real images "
+                      "(real_A, real_B: the floor).")
+                  .Labels(labels)
+                  .Register(r);
+  eval_kid = &BuildGauge()
+                  .Name("cyclegan_eval_kid")
+                  .Help("KID (mean over subsets) of the same sets as cyclegan_eval_fid.")
+                  .Labels(labels)
+                  .Register(r);
   step_duration =
       &prometheus::BuildHistogram()
            .Name("cyclegan_step_duration_seconds")
@@ -316,6 +329,18 @@ void PrometheusExporter::on_eval(int64_t step, const eval::EvalReport& r) {
   if (r.colour_b) {
     m.eval_colorfulness->Add({{"image", "translated"}}).Set(r.colorfulness_translated);
     m.eval_colorfulness->Add({{"image", "real"}}).Set(r.colorfulness_real);
+  }
+  if (r.fid) {
+    std::vector<std::pair<const char*, const eval::FidScores*>> sets = {{"AtoB", &r.fid_a_to_b},
+                                                                        {"BtoA", &r.fid_b_to_a}};
+    if (r.fid_floor) {
+      sets.push_back({"real_A", &r.floor_a});
+      sets.push_back({"real_B", &r.floor_b});
+    }
+    for (const auto& [direction, scores] : sets) {
+      m.eval_fid->Add({{"direction", direction}}).Set(scores->fid);
+      m.eval_kid->Add({{"direction", direction}}).Set(scores->kid);
+    }
   }
 }
 

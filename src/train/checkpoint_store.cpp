@@ -30,12 +30,34 @@ CheckpointStore::CheckpointStore(std::string dir, int64_t keep) : dir_(std::move
 
 std::string CheckpointStore::save(int64_t step, torch::serialize::OutputArchive& archive,
                                   const nlohmann::json& metadata) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "ckpt_%08lld", static_cast<long long>(step));
+  const std::string pt_path = write(name, step, archive, metadata);
+  auto all = list();
+  std::error_code ec;
+  for (size_t i = static_cast<size_t>(keep_); i < all.size(); ++i) {
+    fs::remove(manifest_path(all[i]), ec);
+    fs::remove(all[i], ec);
+  }
+  return pt_path;
+}
+
+std::string CheckpointStore::save_best(int64_t step, torch::serialize::OutputArchive& archive,
+                                       const nlohmann::json& metadata) {
+  return write("ckpt_best", step, archive, metadata);
+}
+
+std::string CheckpointStore::best_path() const {
+  return (fs::path(dir_) / "ckpt_best.pt").string();
+}
+
+std::string CheckpointStore::write(const std::string& stem, int64_t step,
+                                   torch::serialize::OutputArchive& archive,
+                                   const nlohmann::json& metadata) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   CG_REQUIRE(!ec, FileError, "cannot create checkpoint directory ", dir_, ": ", ec.message());
-  char name[32];
-  std::snprintf(name, sizeof(name), "ckpt_%08lld", static_cast<long long>(step));
-  const std::string pt_path = (fs::path(dir_) / (std::string(name) + ".pt")).string();
+  const std::string pt_path = (fs::path(dir_) / (stem + ".pt")).string();
 
   uLong crc = ::crc32(0L, Z_NULL, 0);
   uint64_t bytes = 0;
@@ -50,17 +72,14 @@ std::string CheckpointStore::save(int64_t step, torch::serialize::OutputArchive&
     });
     out.close();
     CG_REQUIRE(out, FileError, "cannot write checkpoint ", tmp, " (disk full?)");
+    // ckpt_best is replaced in place: once the new file is complete, its old manifest goes,
+    // so a crash before the new manifest reads as an interrupted write, not a corrupt file.
+    fs::remove(manifest_path(pt_path), ec);
   });
   nlohmann::json manifest = {{"version", kManifestVersion}, {"step", step},
                              {"bytes", bytes},              {"crc32", static_cast<uint32_t>(crc)},
                              {"metadata", metadata}};
   write_file_atomic(manifest_path(pt_path), manifest.dump(2) + "\n");
-
-  auto all = list();
-  for (size_t i = static_cast<size_t>(keep_); i < all.size(); ++i) {
-    fs::remove(manifest_path(all[i]), ec);
-    fs::remove(all[i], ec);
-  }
   return pt_path;
 }
 

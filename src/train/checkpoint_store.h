@@ -2,6 +2,8 @@
 // Checkpoints of one run directory: <dir>/ckpt_<step>.pt (a LibTorch archive) and its
 // manifest <dir>/ckpt_<step>.json (step, size, CRC-32, caller metadata), each written
 // atomically, the manifest last: a checkpoint without a manifest is an interrupted write.
+// Besides the rotation, <dir>/ckpt_best.pt (+ .json) holds the best checkpoint by an
+// evaluation score: it is never pruned and never picked by list() (so not by resume auto).
 // Not thread-safe; one writer (rank 0) per directory.
 #include <torch/torch.h>
 
@@ -21,7 +23,16 @@ class CheckpointStore {
   std::string save(int64_t step, torch::serialize::OutputArchive& archive,
                    const nlohmann::json& metadata);
 
-  /// Paths of the .pt files present, newest (highest step) first.
+  /// Writes `archive` as <dir>/ckpt_best.pt with its manifest (the step and `metadata`),
+  /// replacing the previous best. Returns the .pt path. Throws FileError when it cannot
+  /// write the new file; the previous best is untouched then.
+  std::string save_best(int64_t step, torch::serialize::OutputArchive& archive,
+                        const nlohmann::json& metadata);
+
+  /// <dir>/ckpt_best.pt, whether or not it exists.
+  std::string best_path() const;
+
+  /// Paths of the numbered .pt files present, newest (highest step) first.
   std::vector<std::string> list() const;
 
   /// Reads the manifest of `pt_path` and checks the file against it. Throws FileError
@@ -34,6 +45,9 @@ class CheckpointStore {
   const std::string& dir() const { return dir_; }
 
  private:
+  std::string write(const std::string& stem, int64_t step, torch::serialize::OutputArchive& archive,
+                    const nlohmann::json& metadata);
+
   std::string dir_;
   int64_t keep_;
 };

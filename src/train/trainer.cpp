@@ -269,9 +269,23 @@ int Trainer::agreed_stop_signal() {
   return static_cast<int>(agreed);
 }
 
-void Trainer::evaluate() {
-  if (evaluator_ == nullptr || rank() != 0) return;
-  const eval::EvalReport report = evaluator_->evaluate(model_);
+std::optional<eval::EvalReport> Trainer::evaluate() {
+  if (evaluator_ == nullptr) return std::nullopt;
+  eval::EvalRanks ranks{rank(), world(), {}};
+  if (world() > 1) {
+    // The evaluation's sums and feature tables are CPU tensors; NCCL adds device ones.
+    ranks.sum = [this](torch::Tensor& t) {
+      if (std::string(comm_->backend()) == "nccl") {
+        torch::Tensor on_device = t.to(device_);
+        comm_->all_reduce_sum(on_device);
+        t.copy_(on_device.to(torch::kCPU));
+      } else {
+        comm_->all_reduce_sum(t);
+      }
+    };
+  }
+  eval::EvalReport report = evaluator_->evaluate(model_, ranks);
+  if (rank() != 0) return report;
   nlohmann::json json = report.to_json();
   json["step"] = step_;
   const std::string path = eval::eval_report_path(options_.run_dir, step_);
@@ -291,8 +305,22 @@ void Trainer::evaluate() {
   }
   add(" cycle A %.2f dB,", report.cycle_a_psnr_db);
   add(" cycle B %.2f dB", report.cycle_b_psnr_db);
+  if (report.fid) {
+    add(", FID A->B %.2f", report.fid_a_to_b.fid);
+    add(" (KID %.4f),", report.fid_a_to_b.kid);
+    add(" B->A %.2f", report.fid_b_to_a.fid);
+    add(" (KID %.4f)", report.fid_b_to_a.kid);
+    line += " on " + std::to_string(report.fid_a_to_b.images) + " images";
+    if (report.fid_floor) {
+      add("; real train vs test %.2f", report.floor_b.fid);
+      add(" (B), %.2f (A)", report.floor_a.fid);
+    }
+  }
+  add(" [%.1f s]", report.seconds);
   log::info(line);
   for (auto* sink : sinks_) sink->on_eval(step_, report);
+  keep_if_best(report);
+  return report;
 }
 
 metrics::StepRecord Trainer::step_record(const StepLosses& losses, int64_t images, double data_wait,

@@ -10,7 +10,9 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/unpaired_source.h"
@@ -72,12 +74,19 @@ class Trainer {
   /// which must outlive the trainer; sinks are called in the order they were added.
   void add_metrics_sink(metrics::MetricsSink* sink) { sinks_.push_back(sink); }
 
-  /// Every options.eval_every steps, rank 0 scores the model with `evaluator` (which must
-  /// outlive the trainer; nullptr: no evaluations), logs the scores, writes them to
-  /// <run dir>/eval/step_N.json and hands them to the metrics sink.
+  /// Every options.eval_every steps, all ranks score the model with `evaluator` (which must
+  /// outlive the trainer; nullptr: no evaluations; every rank must set one), each its share
+  /// of the test split; rank 0 logs the scores, writes them to <run dir>/eval/step_N.json,
+  /// hands them to the metrics sinks and, when options.best_metric improved (FID/KID
+  /// available), writes the full state as checkpoints/ckpt_best.pt.
   void set_evaluator(const eval::Evaluator* evaluator) { evaluator_ = evaluator; }
-  /// Runs that evaluation now (rank 0; no-op on other ranks or without an evaluator).
-  void evaluate();
+  /// Runs that evaluation now (on every rank; a no-op without an evaluator). Returns rank
+  /// 0's report (the image scores only on other ranks), or nullopt without an evaluator.
+  std::optional<eval::EvalReport> evaluate();
+
+  /// The best options.best_metric value so far and the step it was reached at (rank 0;
+  /// carried across resumes by ckpt_best.json), or nullopt before the first FID/KID.
+  std::optional<std::pair<double, int64_t>> best() const { return best_; }
 
   /// After every step, train() calls `poll` (a signal number, 0 for none); when any rank
   /// reports one, all ranks write a checkpoint of that step and train() returns early.
@@ -118,6 +127,9 @@ class Trainer {
   void save_state(torch::serialize::OutputArchive& archive);
   void load_state(torch::serialize::InputArchive& archive);
   nlohmann::json parameter_signature();
+  nlohmann::json checkpoint_metadata();
+  void keep_if_best(const eval::EvalReport& report);
+  void read_best();
   void check_signature(const std::string& path, const nlohmann::json& metadata);
 
   TrainerOptions options_;
@@ -135,6 +147,7 @@ class Trainer {
   double comm_wait_seconds_ = 0;
   std::vector<metrics::MetricsSink*> sinks_;
   const eval::Evaluator* evaluator_ = nullptr;
+  std::optional<std::pair<double, int64_t>> best_;  // best_metric value, step
   std::function<int()> stop_poll_;
   int stopped_by_ = 0;
   int64_t allreduce_bytes_per_step_ = 0;

@@ -41,6 +41,9 @@ struct TrainerOptions {
   int64_t keep_checkpoints = 3;    ///< newest checkpoints kept on disk
   int64_t replica_check_every = 100;  ///< steps between cross-rank weight checks (0: never)
   int64_t eval_every = 0;  ///< steps between evaluations on the test split (0: never; needs an evaluator)
+  /// Evaluation score (eval::metric_names(); lower is better) whose best value so far keeps
+  /// its checkpoint as checkpoints/ckpt_best.pt, outside the rotation. Needs FID/KID.
+  std::string best_metric = "fid-AtoB";
   std::string resume;              ///< "" (fresh run), "auto" (newest valid) or a path
 };
 

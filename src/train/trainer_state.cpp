@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 
 #include "common/error.h"
 #include "common/file_util.h"
@@ -160,6 +161,69 @@ void Trainer::check_replicas() {
              ": the parameters of rank(s)", differing, " differ from rank 0's");
 }
 
+nlohmann::json Trainer::checkpoint_metadata() {
+  return {{"format", kCheckpointFormat},
+          {"step", step_},
+          {"epoch", source_.position().epoch},
+          {"parameters", parameter_signature()},
+          {"config", run_config_}};
+}
+
+// What the best checkpoint is best at, as its manifest records it; a value counts as the
+// one to beat only when it was measured the same way.
+namespace {
+nlohmann::json best_key(const std::string& metric, const eval::Evaluator& evaluator) {
+  return {{"metric", metric},
+          {"fid_images", evaluator.options().fid_images},
+          {"extractor_sha1", evaluator.inception() ? evaluator.inception()->sha1() : ""}};
+}
+}  // namespace
+
+void Trainer::keep_if_best(const eval::EvalReport& report) {
+  if (rank() != 0 || !report.fid) return;
+  const double value = report.metric(options_.best_metric);
+  if (best_ && !(value < best_->first)) return;
+  torch::serialize::OutputArchive archive;
+  save_state(archive);
+  nlohmann::json metadata = checkpoint_metadata();
+  metadata["best"] = best_key(options_.best_metric, *evaluator_);
+  metadata["best"]["value"] = value;
+  const std::string path = checkpoints_.save_best(step_, archive, metadata);
+  if (best_) {
+    log::info("new best ", options_.best_metric, " ", value, " at step ", step_, " (was ",
+              best_->first, " at step ", best_->second, "): ", path);
+  } else {
+    log::info("best ", options_.best_metric, " so far ", value, " at step ", step_, ": ", path);
+  }
+  best_ = {value, step_};
+}
+
+// The best value to beat after a resume: ckpt_best.json's, if it is valid and was measured
+// as this run measures (same metric, image count and extractor).
+void Trainer::read_best() {
+  best_.reset();
+  if (evaluator_ == nullptr || rank() != 0) return;
+  const std::string path = checkpoints_.best_path();
+  if (!std::filesystem::exists(path)) return;
+  try {
+    const nlohmann::json metadata = checkpoints_.verify(path);
+    nlohmann::json best = metadata.at("best");
+    const double value = best.at("value").get<double>();
+    best.erase("value");
+    if (best != best_key(options_.best_metric, *evaluator_)) {
+      log::info(path, " is best by ", best.dump(), "; this run follows ",
+                best_key(options_.best_metric, *evaluator_).dump(),
+                ", so its first evaluation replaces it");
+      return;
+    }
+    best_ = {value, metadata.at("step").get<int64_t>()};
+    log::info("best ", options_.best_metric, " so far ", value, " at step ", best_->second, " (",
+              path, ")");
+  } catch (const std::exception& e) {
+    log::warn(path, " is not usable (", describe(e), "); the next evaluation replaces it");
+  }
+}
+
 std::string Trainer::save_checkpoint() {
   const auto start = std::chrono::steady_clock::now();
   if (comm_ != nullptr) comm_->barrier();
@@ -167,12 +231,7 @@ std::string Trainer::save_checkpoint() {
   if (rank() == 0) {
     torch::serialize::OutputArchive archive;
     save_state(archive);
-    nlohmann::json metadata = {{"format", kCheckpointFormat},
-                               {"step", step_},
-                               {"epoch", source_.position().epoch},
-                               {"parameters", parameter_signature()},
-                               {"config", run_config_}};
-    path = checkpoints_.save(step_, archive, metadata);
+    path = checkpoints_.save(step_, archive, checkpoint_metadata());
   }
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const metrics::CheckpointRecord record{
@@ -194,6 +253,7 @@ bool Trainer::resume(const std::string& spec) {
       check_signature(path, metadata);
       load_state(archive);
       log::info("resumed from ", path, " at step ", step_);
+      read_best();
       return true;
     } catch (const FileError& e) {
       if (!automatic) throw;

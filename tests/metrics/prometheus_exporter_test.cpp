@@ -173,6 +173,25 @@ TEST(PrometheusExporter, EvaluationSeriesAppearWithTheFirstEvaluation) {
   EXPECT_EQ(s.at("cyclegan_eval_cycle_l1{rank=\"0\",domain=\"a\"}"), 0.05);
   // Unpaired data: no translation scores; grey B: no colorfulness.
   EXPECT_EQ(s.count("cyclegan_eval_colorfulness{rank=\"0\",image=\"real\"}"), 0u);
+  // No FID/KID (no Inception weights): no series.
+  EXPECT_EQ(s.count("cyclegan_eval_fid{rank=\"0\",direction=\"AtoB\"}"), 0u);
+
+  r.fid = true;
+  r.fid_a_to_b.fid = 85.5;
+  r.fid_a_to_b.kid = 0.07;
+  r.fid_b_to_a.fid = 120.25;
+  r.fid_b_to_a.kid = 0.125;
+  r.fid_floor = true;
+  r.floor_a.fid = 12.5;
+  r.floor_b.kid = 0.001;
+  exporter.on_eval(800, r);
+  const auto t = series(exporter.scrape_text());
+  EXPECT_EQ(t.at("cyclegan_eval_fid{rank=\"0\",direction=\"AtoB\"}"), 85.5);
+  EXPECT_EQ(t.at("cyclegan_eval_fid{rank=\"0\",direction=\"BtoA\"}"), 120.25);
+  EXPECT_EQ(t.at("cyclegan_eval_kid{rank=\"0\",direction=\"AtoB\"}"), 0.07);
+  EXPECT_EQ(t.at("cyclegan_eval_kid{rank=\"0\",direction=\"BtoA\"}"), 0.125);
+  EXPECT_EQ(t.at("cyclegan_eval_fid{rank=\"0\",direction=\"real_A\"}"), 12.5);
+  EXPECT_EQ(t.at("cyclegan_eval_kid{rank=\"0\",direction=\"real_B\"}"), 0.001);
 }
 
 TEST(PrometheusExporter, WithoutAPortServesNothing) {

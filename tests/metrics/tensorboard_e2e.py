@@ -9,7 +9,8 @@
 Checks: the killed run's file holds whole records only and the reader opens it; after run 3
 every scalar tag has each logged step exactly once (run 2's orphaned steps, trained at
 another learning rate, are dropped), with the values of the log's progress lines (the
-last line of each step: run 3's), the evaluations equal to eval/step_N.json, the sample
+last line of each step: run 3's), the evaluations (image scores, and FID/KID on 3 images per
+set when the Inception weights exist) equal to eval/step_N.json, the sample
 images equal to the PNG files' pixels, and the run information as text.
 
   python tensorboard_e2e.py --cyclegan-dist BIN --cyclegan-data BIN
@@ -42,6 +43,8 @@ STEP_TAGS = ["loss/D_A", "loss/D_B", "loss/G_adv", "loss/F_adv", "loss/cycle_A",
              "time/step_seconds", "time/data_wait_seconds", "time/compute_seconds",
              "time/allreduce_seconds", "time/optimizer_seconds", "allreduce/bytes_per_step"]
 # The progress line's loss columns: "D_A x D_B x G x F x cyc a/b idt a/b".
+INCEPTION = os.environ.get("CYCLEGAN_INCEPTION") or os.path.expanduser(
+    "~/.cache/cyclegan_dist/fid/inception-2015-12-05.pt")
 LOG_LINE = re.compile(r"step (\d+)/\d+\s+D_A (\S+) D_B (\S+) G (\S+) F (\S+) cyc (\S+)/(\S+) idt (\S+)/(\S+)")
 LOG_TAGS = ["loss/D_A", "loss/D_B", "loss/G_adv", "loss/F_adv", "loss/cycle_A", "loss/cycle_B",
             "loss/idt_A", "loss/idt_B"]
@@ -118,7 +121,7 @@ def main():
     run_dir = os.path.join(work, "run")
     train = [ARGS.cyclegan_dist, "--data", data, "--run-dir", run_dir, "--batch-size", "2",
              "--threads", "1", "--log-every", "2", "--sample-every", "4", "--eval-every", "4",
-             "--loader-threads", "1"]
+             "--loader-threads", "1", "--fid-images", "3"]
 
     run(train + ["--steps", "8"])
     check(len(event_files(run_dir)) == 1, f"run 1: expected one event file, got {event_files(run_dir)}")
@@ -163,15 +166,21 @@ def main():
     check(all(e.value > 0 for e in acc.Scalars("lr/G")), "lr/G not positive")
 
     eval_steps = [4, 8, 12, 16, 20]
-    for tag, key in [("eval/psnr_db/cycle_a", "cycle_a_psnr_db"), ("eval/psnr_db/cycle_b", "cycle_b_psnr_db"),
-                     ("eval/cycle_l1/a", "cycle_a_l1"), ("eval/colorfulness/real", "colorfulness_real")]:
-        events = acc.Scalars(tag)
+    eval_tags = [("eval/psnr_db/cycle_a", ["cycle_a_psnr_db"]), ("eval/psnr_db/cycle_b", ["cycle_b_psnr_db"]),
+                 ("eval/cycle_l1/a", ["cycle_a_l1"]), ("eval/colorfulness/real", ["colorfulness_real"])]
+    if "eval/fid/AtoB" in tags["scalars"] or os.path.exists(INCEPTION):
+        eval_tags += [("eval/fid/AtoB", ["fid", "AtoB", "fid"]), ("eval/kid/BtoA", ["fid", "BtoA", "kid"]),
+                      ("eval/fid/real_B", ["fid", "floor_B", "fid"])]
+    for tag, keys in eval_tags:
+        events = acc.Scalars(tag) if tag in tags["scalars"] else []
         check([e.step for e in events] == eval_steps, f"{tag}: steps {[e.step for e in events]}")
         for e in events:
             with open(os.path.join(run_dir, "eval", f"step_{e.step}.json")) as f:
-                report = json.load(f)
-            check(abs(e.value - report[key]) <= 1e-5 * max(1.0, abs(report[key])),
-                  f"{tag} at step {e.step}: TensorBoard {e.value}, eval JSON {report[key]}")
+                want = json.load(f)
+            for key in keys:
+                want = want[key]
+            check(abs(e.value - want) <= 1e-5 * max(1.0, abs(want)),
+                  f"{tag} at step {e.step}: TensorBoard {e.value}, eval JSON {want}")
 
     images = acc.Images("samples")
     check([e.step for e in images] == [4, 8, 12, 16, 20], f"samples at steps {[e.step for e in images]}")

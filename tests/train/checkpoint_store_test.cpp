@@ -37,6 +37,34 @@ TEST(CheckpointStore, KeepsTheNewestAndListsThemNewestFirst) {
   EXPECT_EQ(x[0].item<float>(), 15.0f);
 }
 
+TEST(CheckpointStore, TheBestCheckpointIsKeptOutOfTheRotation) {
+  std::string dir = testing::fresh_dir("store_best");
+  CheckpointStore store(dir, 1);
+  auto first = archive_of(3.0f);
+  const std::string best = store.save_best(3, first, {{"step", 3}, {"value", 9.5}});
+  EXPECT_EQ(best, store.best_path());
+  EXPECT_EQ(fs::path(best).filename(), "ckpt_best.pt");
+  for (int step : {4, 5, 6}) {
+    auto archive = archive_of(static_cast<float>(step));
+    store.save(step, archive, {{"step", step}});
+  }
+  // Rotation keeps one numbered checkpoint and never touches the best; list() (and so
+  // --resume auto) does not see it.
+  ASSERT_EQ(store.list().size(), 1u);
+  EXPECT_EQ(fs::path(store.list()[0]).filename(), "ckpt_00000006.pt");
+  EXPECT_EQ(store.verify(best)["value"], 9.5);
+
+  // A new best replaces it in place, manifest and all.
+  auto second = archive_of(7.0f);
+  store.save_best(7, second, {{"step", 7}, {"value", 8.25}});
+  torch::serialize::InputArchive in;
+  EXPECT_EQ(store.load(best, in)["value"], 8.25);
+  torch::Tensor x;
+  in.read("x", x);
+  EXPECT_EQ(x[0].item<float>(), 7.0f);
+  EXPECT_EQ(store.list().size(), 1u);
+}
+
 TEST(CheckpointStore, DetectsTruncationCorruptionAndMissingManifest) {
   std::string dir = testing::fresh_dir("store_bad");
   CheckpointStore store(dir, 5);

@@ -1,0 +1,58 @@
+#pragma once
+// Inception features of a data set's real images, kept in the data set directory so that
+// only the first evaluation runs the extractor over them: <data set>/fid_cache/<set>_<key>.pt.
+// The key hashes what the features depend on: the names, sizes and CRC-32s of the split's
+// shards (from the manifest), the extractor's SHA-1, which images are picked and how they
+// are converted. A rewritten shard or another extractor gives another key, so the old
+// entry is not read; storing a set removes its entries under other keys.
+//
+// An entry is a torch.save-compatible dict {"format", "key", "features" (k, 2048) float32}.
+// Concurrent writers are safe (each writes a temporary file and renames it).
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "data/dataset_manifest.h"
+
+namespace cg::eval {
+
+/// Which real images a cache entry holds.
+struct CachedSet {
+  std::string domain;    ///< "A" or "B"
+  std::string split;     ///< "train" or "test"
+  int64_t picked = 0;    ///< images whose features are kept (see Evaluator for which)
+  int64_t total = 0;     ///< images of the split they are picked from
+  int64_t channels = 0;  ///< channels the images are converted to before extraction
+};
+
+class FeatureCache {
+ public:
+  /// The cache of the data set at `dataset_dir` (described by `manifest`) for the extractor
+  /// with SHA-1 `extractor_sha1`. Touches no file.
+  FeatureCache(std::string dataset_dir, data::DatasetManifest manifest, std::string extractor_sha1);
+
+  /// The file that holds `set`.
+  std::string path(const CachedSet& set) const;
+
+  /// The cached (picked, 2048) float32 features of `set`, or nullopt when there is no entry
+  /// or it does not match (other key, shape or format; unreadable). Never throws for a bad
+  /// entry: it is rebuilt.
+  std::optional<torch::Tensor> load(const CachedSet& set) const;
+
+  /// Writes the features of `set` and removes its entries under other keys. Returns "" or,
+  /// when the directory cannot be written (a read-only data set), one line saying so: the
+  /// evaluation goes on without the cache.
+  std::string store(const CachedSet& set, const torch::Tensor& features) const;
+
+ private:
+  std::string key(const CachedSet& set) const;
+  std::string stem(const CachedSet& set) const;
+
+  std::string dir_;
+  data::DatasetManifest manifest_;
+  std::string extractor_sha1_;
+};
+
+}  // namespace cg::eval

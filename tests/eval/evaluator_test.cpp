@@ -1,0 +1,193 @@
+// The streaming Evaluator on small data sets written through the real DatasetWriter: its
+// image scores equal those of the whole split in memory at any batch size; its FID/KID equal
+// the Fréchet distance of features extracted here from the same picked images; the real
+// sets' features are cached in the data set and rebuilt when a shard changes; without the
+// Inception weights FID/KID are reported unavailable and nothing else changes.
+#include "eval/evaluator.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "common/rng.h"
+#include "data/color.h"
+#include "data/dataset_writer.h"
+#include "eval/feature_stats.h"
+#include "eval/fid.h"
+#include "eval/image_quality.h"
+#include "model/init.h"
+
+namespace cg::eval {
+namespace {
+namespace fs = std::filesystem;
+
+// Smooth pictures: a colour gradient per image plus a little seeded noise, HWC uint8.
+std::vector<uint8_t> picture(int64_t size, int64_t channels, uint64_t seed) {
+  SplitMix64 rng(seed);
+  const double r0 = rng.below(200), g0 = rng.below(200), b0 = rng.below(200);
+  std::vector<uint8_t> hwc(static_cast<size_t>(size * size * channels));
+  for (int64_t y = 0; y < size; ++y) {
+    for (int64_t x = 0; x < size; ++x) {
+      const double rgb[3] = {r0 + 1.5 * x, g0 + 1.5 * y, b0 + 0.7 * (x + y)};
+      for (int64_t c = 0; c < channels; ++c) {
+        const double v = channels == 1 ? (rgb[0] + rgb[1] + rgb[2]) / 3 : rgb[c];
+        hwc[static_cast<size_t>((y * size + x) * channels + c)] =
+            static_cast<uint8_t>(std::min(255.0, v + rng.below(12)));
+      }
+    }
+  }
+  return hwc;
+}
+
+// Gray A, colour B, 32x32; test pairs show the same picture (a colorization set).
+void write_dataset(const std::string& dir, int64_t train, int64_t test, uint64_t test_seed) {
+  data::DatasetWriterOptions options;
+  options.overwrite = true;
+  data::DatasetWriter writer(dir, "evaluator test", options);
+  for (const auto& [split, count] : {std::pair{"train", train}, std::pair{"test", test}}) {
+    const uint64_t seed = std::string(split) == "test" ? test_seed : 1000;
+    writer.begin("A", split, count, 32, 32, 1);
+    writer.begin("B", split, count, 32, 32, 3);
+    for (int64_t i = 0; i < count; ++i) {
+      writer.append("A", split, picture(32, 1, seed + static_cast<uint64_t>(i)).data());
+      writer.append("B", split, picture(32, 3, seed + static_cast<uint64_t>(i)).data());
+    }
+  }
+  writer.finish(/*paired_test=*/true);
+}
+
+std::string fresh_dataset(const std::string& name, int64_t train, int64_t test) {
+  const std::string dir = (fs::temp_directory_path() / ("cyclegan_eval_" + name)).string();
+  fs::remove_all(dir);
+  write_dataset(dir, train, test, 7);
+  return dir;
+}
+
+model::CycleGan seeded_net() {
+  torch::manual_seed(3);
+  model::CycleGan net(model::CycleGanOptions{});
+  model::init_weights(*net);
+  net->eval();
+  return net;
+}
+
+// The split's images as (N, C, 32, 32) in [0, 1], converted to `channels`.
+torch::Tensor whole_split(const std::string& dir, const char* domain, const char* split,
+                          int64_t channels) {
+  const data::DatasetManifest manifest = data::read_manifest(dir);
+  const data::ImageSet set(dir, manifest, domain, split);
+  torch::Tensor hwc = torch::empty({set.size(), 32, 32, set.channels()}, torch::kUInt8);
+  for (int64_t i = 0; i < set.size(); ++i) set.read(i, hwc[i].data_ptr<uint8_t>());
+  torch::Tensor images = hwc.permute({0, 3, 1, 2}).to(torch::kFloat).div(255);
+  if (images.size(1) != channels) images = images.expand({-1, channels, -1, -1});
+  return images.contiguous();
+}
+
+TEST(Evaluator, StreamsTheScoresOfTheWholeSplitAtAnyBatchSize) {
+  const std::string dir = fresh_dataset("stream", 4, 7);
+  model::CycleGan net = seeded_net();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor a = whole_split(dir, "A", "test", 1), b = whole_split(dir, "B", "test", 3);
+  const torch::Tensor g_a = net->g(a), f_b = net->f(b);  // sigmoid: already [0, 1]
+  const torch::Tensor a_cycled = net->f(g_a), b_cycled = net->g(f_b);
+  const torch::Tensor colorized = data::with_luma(g_a, a).clamp(0, 1);
+
+  const Evaluator evaluator(dir, 1, 3);
+  for (int64_t batch : {3, 64}) {
+    const EvalReport r = evaluator.evaluate(net, batch);
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    EXPECT_EQ(r.images_a, 7);
+    ASSERT_TRUE(r.paired && r.colorization && r.colour_b);
+    EXPECT_FALSE(r.fid);
+    EXPECT_NEAR(r.translation_psnr_db, psnr(g_a, b), 1e-4);
+    EXPECT_NEAR(r.translation_ssim, ssim(g_a, b), 1e-6);
+    EXPECT_NEAR(r.baseline_psnr_db, psnr(a.expand({-1, 3, -1, -1}), b), 1e-9);
+    EXPECT_NEAR(r.colorized_psnr_db, psnr(colorized, b), 1e-4);
+    EXPECT_NEAR(r.colorized_ssim, ssim(colorized, b), 1e-6);
+    EXPECT_NEAR(r.cycle_a_psnr_db, psnr(a_cycled, a), 1e-4);
+    EXPECT_NEAR(r.cycle_b_l1, mean_abs_error(b_cycled, b), 1e-6);
+    EXPECT_NEAR(r.colorfulness_translated, colorfulness(g_a), 1e-3);
+    EXPECT_NEAR(r.colorfulness_real, colorfulness(b), 1e-9);
+  }
+}
+
+TEST(Evaluator, WithoutInceptionWeightsFidAndKidAreUnavailable) {
+  const std::string dir = fresh_dataset("no_weights", 4, 3);
+  EvalOptions options;
+  options.fid_images = 2;
+  options.inception = "/nonexistent/inception.pt";
+  const Evaluator evaluator(dir, 1, 3, options);
+  EXPECT_EQ(evaluator.inception(), nullptr);
+  EXPECT_NE(evaluator.fid_unavailable().find("unavailable"), std::string::npos);
+  model::CycleGan net = seeded_net();
+  const EvalReport r = evaluator.evaluate(net);
+  EXPECT_FALSE(r.fid);
+  EXPECT_TRUE(r.paired);
+  EXPECT_EQ(r.to_json().at("fid_unavailable"), evaluator.fid_unavailable());
+  EXPECT_FALSE(r.to_json().contains("fid"));
+  EXPECT_THROW(Evaluator(dir, 1, 3, EvalOptions{0, 32, 1}), ConfigError);
+}
+
+TEST(Evaluator, FidAndKidOfPickedImagesCachedAndRebuiltWhenAShardChanges) {
+  if (!fs::exists(default_inception_path()))
+    GTEST_SKIP() << "FID/KID unavailable: no weights at " << default_inception_path();
+  // Test splits of 5, train splits of 6; 3 images per set: test images 0, 1, 3 (j * 5 / 3)
+  // and train images 0, 2, 4.
+  const std::string dir = fresh_dataset("fid", 6, 5);
+  EvalOptions options;
+  options.fid_images = 3;
+  options.batch_size = 2;
+  options.kid.subsets = 4;
+  model::CycleGan net = seeded_net();
+  const auto first = Evaluator(dir, 1, 3, options).evaluate(net);
+  ASSERT_TRUE(first.fid && first.fid_floor);
+  EXPECT_EQ(first.fid_real_sets_computed, 4);
+  EXPECT_EQ(first.fid_real_sets_cached, 0);
+  EXPECT_EQ(first.fid_a_to_b.images, 3);
+  EXPECT_EQ(first.fid_a_to_b.reference_images, 3);
+
+  {  // The same numbers from features extracted here.
+    torch::NoGradGuard no_grad;
+    const InceptionFeatures inception(default_inception_path());
+    const torch::Tensor picked = torch::tensor({0, 1, 3}, torch::kLong);
+    const torch::Tensor g_a = net->g(whole_split(dir, "A", "test", 1).index_select(0, picked));
+    FeatureStats fake(InceptionFeatures::kFeatureDim), real(InceptionFeatures::kFeatureDim),
+        train(InceptionFeatures::kFeatureDim);
+    fake.add(inception.extract(g_a));
+    const torch::Tensor real_features =
+        inception.extract(whole_split(dir, "B", "test", 3).index_select(0, picked));
+    real.add(real_features);
+    train.add(inception.extract(
+        whole_split(dir, "B", "train", 3).index_select(0, torch::tensor({0, 2, 4}, torch::kLong))));
+    const double fid = frechet_distance(fake, real), floor = frechet_distance(train, real);
+    EXPECT_NEAR(first.fid_a_to_b.fid, fid, 1e-6 * fid);
+    EXPECT_NEAR(first.floor_b.fid, floor, 1e-6 * floor);
+    EXPECT_GT(first.fid_a_to_b.fid, first.floor_b.fid);  // an untrained G is far from real B
+    EXPECT_GT(first.fid_a_to_b.kid, 0);
+  }
+
+  // The second evaluation reads all four real sets from the cache, to the same numbers.
+  const auto second = Evaluator(dir, 1, 3, options).evaluate(net);
+  EXPECT_EQ(second.fid_real_sets_cached, 4);
+  EXPECT_EQ(second.fid_real_sets_computed, 0);
+  EXPECT_EQ(second.fid_a_to_b.fid, first.fid_a_to_b.fid);
+  EXPECT_EQ(second.floor_a.kid, first.floor_a.kid);
+  EXPECT_LT(second.fid_seconds, first.fid_seconds);
+
+  // New test pictures: their shards' CRCs change, so their entries are rebuilt (and the
+  // stale ones removed); the train sets' entries stay valid.
+  write_dataset(dir, 6, 5, 99);
+  const auto third = Evaluator(dir, 1, 3, options).evaluate(net);
+  EXPECT_GE(third.fid_real_sets_computed, 2);
+  EXPECT_EQ(third.fid_real_sets_cached + third.fid_real_sets_computed, 4);
+  EXPECT_NE(third.floor_b.fid, first.floor_b.fid);
+  int64_t entries = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(dir) / "fid_cache")) {
+    entries += e.path().extension() == ".pt";
+  }
+  EXPECT_EQ(entries, 4);
+}
+
+}  // namespace
+}  // namespace cg::eval
