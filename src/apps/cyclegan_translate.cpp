@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/config.h"
 #include "common/error.h"
 #include "common/file_util.h"
 #include "common/log.h"
@@ -31,18 +32,32 @@ int run(int argc, char** argv) {
       "cyclegan_translate"};
   std::string checkpoint, input, output, direction = "AtoB", device = "cpu", export_dir;
   int64_t batch_size = 8;
-  bool evaluate = false, no_progress = false, keep_luma = false;
+  bool evaluate = false, no_progress = false, keep_luma = false, best = false;
+  // The training run's defaults, so --eval gives the numbers its evaluations gave.
+  cg::eval::EvalOptions eval_options = cg::cli::default_eval_options();
   app.add_option("--checkpoint", checkpoint,
                  "checkpoint file, or run directory (its newest valid checkpoint)")
       ->required();
+  app.add_flag("--best", best,
+               "with a run directory: its best checkpoint by FID/KID (checkpoints/ckpt_best.pt)");
   app.add_option("--input", input,
                  "folder of JPEG/PNG images, or a data set made by cyclegan_data (its test split)");
   app.add_option("--output", output, "output folder of PNGs (with --eval: the JSON report file)");
   app.add_option("--direction", direction, "AtoB (G) or BtoA (F)")
       ->check(CLI::IsMember({"AtoB", "BtoA"}));
   app.add_option("--device", device, "cpu, cuda or cuda:N");
-  app.add_option("--batch-size", batch_size, "images per forward pass")->check(CLI::PositiveNumber);
-  app.add_flag("--eval", evaluate, "score the model on the test split of the data set --input");
+  app.add_option("--batch-size", batch_size,
+                 "images per forward pass (with --eval also per Inception pass: bounds memory)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--eval", evaluate,
+               "score the model on the test split of the data set --input (with FID/KID)");
+  app.add_option("--fid-images", eval_options.fid_images,
+                 "--eval: images per set for FID/KID, spread over each split (0: no FID/KID)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--inception", eval_options.inception,
+                 "--eval: FID/KID Inception weights (missing: FID/KID unavailable)")
+      ->capture_default_str();
   app.add_option("--export-pytorch", export_dir,
                  "write G and F as PyTorch state_dict files into this folder");
   app.add_flag("--keep-luma", keep_luma,
@@ -66,9 +81,11 @@ int run(int argc, char** argv) {
   CG_REQUIRE(!evaluate || !input.empty(), cg::ConfigError, "--eval needs --input DATA_SET");
   CG_REQUIRE(evaluate || !export_dir.empty() || !output.empty(), cg::ConfigError,
              "translating needs --output DIR");
+  CG_REQUIRE(eval_options.fid_images != 1, cg::ConfigError,
+             "--fid-images must be 0 (no FID/KID) or at least 2, got 1");
 
-  const cg::infer::SavedModel saved =
-      cg::infer::load_saved_model(checkpoint, torch::Device(device));
+  const cg::infer::SavedModel saved = cg::infer::load_saved_model(
+      best ? cg::infer::best_checkpoint(checkpoint) : checkpoint, torch::Device(device));
   cg::log::info("model: ", saved.path, " (step ", saved.step, ", preset ", saved.config.preset,
                 ", ", saved.net->options().channels_a, " -> ", saved.net->options().channels_b,
                 " channels)");
@@ -78,10 +95,23 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (evaluate) {
+    eval_options.batch_size = batch_size;
     const cg::eval::Evaluator evaluator(input, saved.net->options().channels_a,
-                                        saved.net->options().channels_b);
+                                        saved.net->options().channels_b, eval_options,
+                                        torch::Device(device));
+    if (!evaluator.fid_unavailable().empty()) cg::log::info(evaluator.fid_unavailable());
     cg::model::CycleGan net = saved.net;
-    nlohmann::json report = evaluator.evaluate(net, batch_size).to_json();
+    const cg::eval::EvalReport scores = evaluator.evaluate(net);
+    if (scores.fid) {
+      cg::log::info("FID A->B ", scores.fid_a_to_b.fid, " (KID ", scores.fid_a_to_b.kid, "), B->A ",
+                    scores.fid_b_to_a.fid, " (KID ", scores.fid_b_to_a.kid, ") on ",
+                    scores.fid_a_to_b.images, " images per set");
+      if (scores.fid_floor) {
+        cg::log::info("FID of real train vs test images (the floor): ", scores.floor_b.fid,
+                      " (B), ", scores.floor_a.fid, " (A)");
+      }
+    }
+    nlohmann::json report = scores.to_json();
     report["checkpoint"] = saved.path;
     report["step"] = saved.step;
     report["data"] = input;

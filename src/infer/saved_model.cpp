@@ -64,4 +64,16 @@ SavedModel load_saved_model(const std::string& spec, const torch::Device& device
   TORCH_INTERNAL_ASSERT(false, "unreachable");
 }
 
+std::string best_checkpoint(const std::string& spec) {
+  CG_REQUIRE(fs::is_directory(spec), FileError, "--best: ", spec,
+             " is not a run directory (give the run directory, not a checkpoint file)");
+  const fs::path dir =
+      fs::exists(fs::path(spec) / "checkpoints") ? fs::path(spec) / "checkpoints" : fs::path(spec);
+  const std::string path = train::CheckpointStore(dir.string(), 1).best_path();
+  CG_REQUIRE(
+      fs::exists(path), FileError, "--best: no best checkpoint ", path,
+      " (a run keeps one when it evaluates FID/KID: --eval-every with the Inception weights)");
+  return path;
+}
+
 }  // namespace cg::infer

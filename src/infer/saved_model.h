@@ -26,4 +26,9 @@ struct SavedModel {
 /// configuration.
 SavedModel load_saved_model(const std::string& spec, const torch::Device& device = torch::kCPU);
 
+/// The best checkpoint (checkpoints/ckpt_best.pt, kept by a run that evaluated FID/KID,
+/// see --best-metric) of the run directory or checkpoints/ directory `spec`. Throws
+/// FileError naming the file when there is none.
+std::string best_checkpoint(const std::string& spec);
+
 }  // namespace cg::infer

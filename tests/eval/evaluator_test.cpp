@@ -10,57 +10,21 @@
 #include <cmath>
 #include <filesystem>
 
-#include "common/rng.h"
 #include "data/color.h"
-#include "data/dataset_writer.h"
 #include "eval/feature_stats.h"
 #include "eval/fid.h"
 #include "eval/image_quality.h"
+#include "eval_test_dataset.h"
 #include "model/init.h"
 
 namespace cg::eval {
 namespace {
 namespace fs = std::filesystem;
 
-// Smooth pictures: a colour gradient per image plus a little seeded noise, HWC uint8.
-std::vector<uint8_t> picture(int64_t size, int64_t channels, uint64_t seed) {
-  SplitMix64 rng(seed);
-  const double r0 = rng.below(200), g0 = rng.below(200), b0 = rng.below(200);
-  std::vector<uint8_t> hwc(static_cast<size_t>(size * size * channels));
-  for (int64_t y = 0; y < size; ++y) {
-    for (int64_t x = 0; x < size; ++x) {
-      const double rgb[3] = {r0 + 1.5 * x, g0 + 1.5 * y, b0 + 0.7 * (x + y)};
-      for (int64_t c = 0; c < channels; ++c) {
-        const double v = channels == 1 ? (rgb[0] + rgb[1] + rgb[2]) / 3 : rgb[c];
-        hwc[static_cast<size_t>((y * size + x) * channels + c)] =
-            static_cast<uint8_t>(std::min(255.0, v + rng.below(12)));
-      }
-    }
-  }
-  return hwc;
-}
-
-// Gray A, colour B, 32x32; test pairs show the same picture (a colorization set).
-void write_dataset(const std::string& dir, int64_t train, int64_t test, uint64_t test_seed) {
-  data::DatasetWriterOptions options;
-  options.overwrite = true;
-  data::DatasetWriter writer(dir, "evaluator test", options);
-  for (const auto& [split, count] : {std::pair{"train", train}, std::pair{"test", test}}) {
-    const uint64_t seed = std::string(split) == "test" ? test_seed : 1000;
-    writer.begin("A", split, count, 32, 32, 1);
-    writer.begin("B", split, count, 32, 32, 3);
-    for (int64_t i = 0; i < count; ++i) {
-      writer.append("A", split, picture(32, 1, seed + static_cast<uint64_t>(i)).data());
-      writer.append("B", split, picture(32, 3, seed + static_cast<uint64_t>(i)).data());
-    }
-  }
-  writer.finish(/*paired_test=*/true);
-}
-
 std::string fresh_dataset(const std::string& name, int64_t train, int64_t test) {
   const std::string dir = (fs::temp_directory_path() / ("cyclegan_eval_" + name)).string();
   fs::remove_all(dir);
-  write_dataset(dir, train, test, 7);
+  testing::write_eval_dataset(dir, train, test, 7);
   return dir;
 }
 
@@ -177,7 +141,7 @@ TEST(Evaluator, FidAndKidOfPickedImagesCachedAndRebuiltWhenAShardChanges) {
 
   // New test pictures: their shards' CRCs change, so their entries are rebuilt (and the
   // stale ones removed); the train sets' entries stay valid.
-  write_dataset(dir, 6, 5, 99);
+  testing::write_eval_dataset(dir, 6, 5, 99);
   const auto third = Evaluator(dir, 1, 3, options).evaluate(net);
   EXPECT_GE(third.fid_real_sets_computed, 2);
   EXPECT_EQ(third.fid_real_sets_cached + third.fid_real_sets_computed, 4);

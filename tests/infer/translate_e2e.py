@@ -86,7 +86,8 @@ def jpeg_geometry(path):
 
 
 def evaluate(run_dir, data, step):
-    run([ARGS.translate, "--checkpoint", run_dir, "--eval", "--input", data])
+    # FID/KID on 3 images per set: enough to see them reported, cheap on a CPU.
+    run([ARGS.translate, "--checkpoint", run_dir, "--eval", "--input", data, "--fid-images", "3"])
     path = os.path.join(run_dir, "eval", f"step_{step}.json")
     check(os.path.exists(path), f"no report {path}")
     return json.load(open(path))
@@ -119,6 +120,10 @@ def main():
                     "cycle_b_psnr_db"):
             check(key in report, f"report lacks {key}")
         check(report["images_a"] == 200 and report["images_b"] == 200, "the demo test split has 200 images")
+        check("fid" in report or "fid_unavailable" in report, "report has neither FID/KID nor why not")
+        if "fid" in report:
+            check(report["fid"]["AtoB"]["images"] == 3 and report["fid"]["AtoB"]["fid"] > 0,
+                  f"FID/KID on 3 images: {report['fid']}")
     check(trained["colorized_psnr_db"] > early["colorized_psnr_db"] + 0.1,
           "150 steps do not colorize the test images better than 1 step")
     check(trained["cycle_a_l1"] < early["cycle_a_l1"], "150 steps do not reconstruct A better than 1 step")
