@@ -1,5 +1,7 @@
 #include "common/stop_request.h"
 
+#include <unistd.h>
+
 #include <csignal>
 
 namespace cg {
@@ -7,7 +9,10 @@ namespace {
 
 volatile std::sig_atomic_t g_signal = 0;
 
-extern "C" void record_signal(int signal) { g_signal = signal; }
+extern "C" void record_signal(int signal) {
+  if (signal == SIGINT && g_signal == SIGINT) _exit(128 + SIGINT);
+  g_signal = signal;
+}
 
 }  // namespace
 
@@ -18,6 +23,7 @@ void install_stop_handlers() {
   action.sa_flags = SA_RESTART;
   sigaction(SIGUSR1, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
 }
 
 int stop_signal() { return g_signal; }

@@ -1,16 +1,18 @@
 #pragma once
 // Stop requests by signal: a batch system announces preemption or the end of the time
-// limit with SIGUSR1 (sbatch --signal=B:USR1@120) or SIGTERM. The handlers only record
-// the signal (async-signal-safe); the trainer polls it at step boundaries, agrees with the
-// other ranks, checkpoints and exits with kExitStopped.
+// limit with SIGUSR1 (sbatch --signal=B:USR1@120) or SIGTERM, a user at a terminal presses
+// Ctrl-C (SIGINT). The handlers only record the signal (async-signal-safe); the trainer
+// polls it at step boundaries, agrees with the other ranks, checkpoints and exits with
+// kExitStopped. A second SIGINT ends the process at once (exit 130), as a user who presses
+// Ctrl-C twice expects.
 namespace cg {
 
 /// Exit code of a run that stopped on request after writing its checkpoint (EX_TEMPFAIL:
 /// "try again later"): a batch script requeues on it.
 inline constexpr int kExitStopped = 75;
 
-/// Installs the SIGUSR1 and SIGTERM handlers (replacing the default of terminating). Call
-/// once, early in main.
+/// Installs the SIGUSR1, SIGTERM and SIGINT handlers (replacing the default of
+/// terminating). Call once, early in main.
 void install_stop_handlers();
 
 /// The last stop signal received since install_stop_handlers (0: none). Thread-safe.

@@ -187,6 +187,40 @@ def export_onto_a_full_disk():
         check(leftovers(fs) == [], f"temporaries left: {leftovers(fs)}")
 
 
+@case
+def ctrl_c_checkpoints_and_a_second_one_exits_at_once():
+    run_dir = os.path.join(WORK, "run_int")
+    train = [ARGS.cyclegan_dist, "--data", "synthetic", "--synthetic-images", "16", "--batch-size", "2",
+             "--threads", "1", "--run-dir", run_dir, "--steps", "100000", "--log-every", "1",
+             "--tensorboard", "false"]
+
+    def started(extra=()):
+        proc = subprocess.Popen(train + list(extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        log = os.path.join(run_dir, "train.log")
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if os.path.exists(log) and "step 3/" in open(log).read():
+                return proc
+            time.sleep(0.1)
+        check(False, "the run did not reach step 3")
+
+    proc = started()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    check(proc.returncode == 75, f"Ctrl-C: exit {proc.returncode}, expected 75:\n{stderr[-2000:]}")
+    check("stop requested (signal 2)" in stderr, f"no stop line after Ctrl-C:\n{stderr[-2000:]}")
+    checkpoints = [n for n in os.listdir(os.path.join(run_dir, "checkpoints")) if n.endswith(".pt")]
+    check(len(checkpoints) >= 1, "Ctrl-C left no checkpoint")
+    check(leftovers(run_dir) == [], f"temporaries left: {leftovers(run_dir)}")
+    shutil.rmtree(run_dir)
+    proc = started(["--image-size", "128"])  # steps long enough for two presses within one
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.1)  # a signal sent while the same one is pending would merge with it
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    check(proc.returncode == 130, f"a second Ctrl-C: exit {proc.returncode}, expected 130 at once")
+
+
 def main():
     global WORK
     if os.geteuid() != 0:
