@@ -6,7 +6,7 @@ namespace cg::cli {
 
 EvalOptions default_eval_options() {
   EvalOptions o;
-  o.fid_images = 50;
+  o.fid_images = 25;
   o.inception = eval::default_inception_path();
   return o;
 }
