@@ -87,8 +87,12 @@ double psnr_of(double mse) {
   return mse == 0 ? std::numeric_limits<double>::infinity() : 10.0 * std::log10(1.0 / mse);
 }
 
-FidScores distances(const torch::Tensor& x, const torch::Tensor& y, const KidOptions& kid) {
-  FeatureStats sx(x.size(1)), sy(y.size(1));
+// FID and KID of two (n, 2048) feature tables, in float64 on `device` (the extractor's: a
+// GPU's float64 is fast, and KID of large sets is O(subsets * m^2 * 2048)).
+FidScores distances(const torch::Tensor& x_cpu, const torch::Tensor& y_cpu, const KidOptions& kid,
+                    const torch::Device& device) {
+  const torch::Tensor x = x_cpu.to(device), y = y_cpu.to(device);
+  FeatureStats sx(x.size(1), device), sy(y.size(1), device);
   sx.add(x);
   sy.add(y);
   FidScores s;
@@ -342,14 +346,15 @@ void Evaluator::score_fid(EvalReport& r, FeatureCollector& fake_b, FeatureCollec
   }
   if (ranks.rank != 0) return;
 
+  const torch::Device device = inception_->device();
   r.fid = true;
   r.fid_extractor_sha1 = inception_->sha1();
-  r.fid_a_to_b = distances(g_a, features[0], options_.kid);
-  r.fid_b_to_a = distances(f_b, features[1], options_.kid);
+  r.fid_a_to_b = distances(g_a, features[0], options_.kid, device);
+  r.fid_b_to_a = distances(f_b, features[1], options_.kid, device);
   if (reals.size() == 4) {
     r.fid_floor = true;
-    r.floor_b = distances(features[2], features[0], options_.kid);
-    r.floor_a = distances(features[3], features[1], options_.kid);
+    r.floor_b = distances(features[2], features[0], options_.kid, device);
+    r.floor_a = distances(features[3], features[1], options_.kid, device);
   }
 }
 
