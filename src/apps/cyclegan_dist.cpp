@@ -195,8 +195,6 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   // Every rank evaluates its share of the test split; rank 0 reports.
   std::unique_ptr<cg::eval::Evaluator> evaluator;
   if (config.train.eval_every > 0) {
-    CG_REQUIRE(config.data.source != "synthetic", cg::ConfigError,
-               "--eval-every needs a data set with a test split, not --data synthetic");
     evaluator = std::make_unique<cg::eval::Evaluator>(config.data.source, config.model.channels_a,
                                                       config.model.channels_b, config.eval,
                                                       torch::Device(config.train.device));

@@ -126,7 +126,6 @@ void validate(const Config& c) {
   CG_REQUIRE(c.dist.bucket_mb > 0, ConfigError, "--bucket-mb must be positive, got ", c.dist.bucket_mb);
   CG_REQUIRE(t.replica_check_every >= 0, ConfigError, "--replica-check-every must be >= 0");
   CG_REQUIRE(!t.run_dir.empty(), ConfigError, "--run-dir must not be empty");
-  CG_REQUIRE(t.eval_every >= 0, ConfigError, "--eval-every must be >= 0, got ", t.eval_every);
   CG_REQUIRE(c.eval.batch_size >= 1, ConfigError, "--eval-batch-size must be at least 1, got ",
              c.eval.batch_size);
   CG_REQUIRE(c.eval.fid_images == 0 || c.eval.fid_images >= 2, ConfigError,
