@@ -16,7 +16,8 @@ void FeatureCollector::push(const torch::Tensor& images, const std::vector<int64
   for (size_t i = 0; i < rows.size(); ++i) {
     TORCH_CHECK(rows[i] >= 0 && rows[i] < table_.size(0), "FeatureCollector: row ", rows[i],
                 " outside [0, ", table_.size(0), ")");
-    pending_.push_back(images.narrow(0, static_cast<int64_t>(i), 1));
+    // A copy: a view would keep the caller's whole batch alive until the next extraction.
+    pending_.push_back(images.narrow(0, static_cast<int64_t>(i), 1).clone());
     pending_rows_.push_back(rows[i]);
     if (static_cast<int64_t>(pending_.size()) == batch_size_) extract_pending();
   }
