@@ -100,7 +100,8 @@ TEST(InceptionFeatures, MatchesThePythonReference) {
                std_want = ref.at("kid_std").item<double>();
   std::cout << "KID: numpy " << kid_want << " +- " << std_want << ", C++ on the reference features "
             << kid_math.mean << " +- " << kid_math.std << ", C++ end to end " << kid_ours.mean
-            << " +- " << kid_ours.std << "\n";
+            << " +- " << kid_ours.std << " (rel " << std::abs(kid_ours.mean - kid_want) / kid_want
+            << ", std rel " << std::abs(kid_ours.std - std_want) / std_want << ")\n";
   EXPECT_NEAR(kid_math.mean, kid_want, 1e-6 * kid_want);
   EXPECT_NEAR(kid_math.std, std_want, 1e-6 * std_want);
   EXPECT_NEAR(kid_ours.mean, kid_want, 1e-3 * kid_want);
