@@ -13,6 +13,7 @@
 #include <iostream>
 #include <map>
 
+#include "reference_file.h"
 #include "common/error.h"
 #include "eval/feature_stats.h"
 #include "eval/fid.h"
@@ -28,17 +29,7 @@ namespace {
   } while (0)
 
 std::map<std::string, torch::Tensor> load_reference() {
-  const char* path = std::getenv("CYCLEGAN_FID_REFERENCE");
-  if (path == nullptr)
-    throw std::runtime_error("CYCLEGAN_FID_REFERENCE is not set (run through CTest)");
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.empty()) throw std::runtime_error(std::string("cannot read ") + path);
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& item : torch::pickle_load(bytes).toGenericDict()) {
-    out[item.key().toStringRef()] = item.value().toTensor();
-  }
-  return out;
+  return testing::load_reference("CYCLEGAN_FID_REFERENCE");
 }
 
 const InceptionFeatures& extractor() {

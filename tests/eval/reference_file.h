@@ -1,0 +1,29 @@
+#pragma once
+// The tensors a Python reference script of this folder wrote with torch.save(dict), at the
+// path CTest passes in an environment variable.
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace cg::eval::testing {
+
+inline std::map<std::string, torch::Tensor> load_reference(const char* env_var) {
+  const char* path = std::getenv(env_var);
+  if (path == nullptr) throw std::runtime_error(std::string(env_var) + " is not set (run through CTest)");
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.empty()) throw std::runtime_error(std::string("cannot read ") + path);
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& item : torch::pickle_load(bytes).toGenericDict()) {
+    out[item.key().toStringRef()] = item.value().toTensor();
+  }
+  return out;
+}
+
+}  // namespace cg::eval::testing
