@@ -1,0 +1,119 @@
+// One contender of bench/step_bench, driven over stdin/stdout so the driver can interleave
+// it with the others: our Trainer::step on a fixed batch of one preset, or (--sgemm N) an
+// NxN float matmul through LibTorch, the machine's reference speed.
+//
+//   step_bench_worker --preset P --size S --batch B --threads T [--device D]
+//   step_bench_worker --sgemm N --threads T [--device D]
+//
+// Prints "ready" once set up, then answers each command line on stdin:
+//   run SECONDS   repeat the work until at least SECONDS have passed (at least once), print
+//                 "done <repetitions> <seconds>"; on CUDA the clock stops after a sync.
+//   quit          exit.
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <string>
+
+#include "cli/presets.h"
+#include "common/accelerator.h"
+#include "data/tensor_source.h"
+#include "train/trainer.h"
+
+namespace {
+
+struct Args {
+  std::string preset = "cifar-colorize";
+  int64_t size = 32, batch = 1, sgemm = 0;
+  int threads = 1;
+  std::string device = "cpu";
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    auto value = [&]() -> std::string {
+      TORCH_CHECK(i + 1 < argc, argv[i], " needs a value");
+      return argv[++i];
+    };
+    if (!std::strcmp(argv[i], "--preset")) a.preset = value();
+    else if (!std::strcmp(argv[i], "--size")) a.size = std::stoll(value());
+    else if (!std::strcmp(argv[i], "--batch")) a.batch = std::stoll(value());
+    else if (!std::strcmp(argv[i], "--sgemm")) a.sgemm = std::stoll(value());
+    else if (!std::strcmp(argv[i], "--threads")) a.threads = std::stoi(value());
+    else if (!std::strcmp(argv[i], "--device")) a.device = value();
+    else TORCH_CHECK(false, "step_bench_worker: unknown argument ", argv[i]);
+  }
+  return a;
+}
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+// Answers the driver's commands with `work` until "quit" or end of input.
+int serve(const std::function<void()>& work, const torch::Device& device) {
+  std::printf("ready\n");
+  std::fflush(stdout);
+  std::string command;
+  double seconds = 0;
+  while (std::cin >> command) {
+    if (command == "quit") break;
+    TORCH_CHECK(command == "run" && (std::cin >> seconds), "unknown command ", command);
+    using Clock = std::chrono::steady_clock;
+    synchronize(device);
+    const auto start = Clock::now();
+    int64_t done = 0;
+    double elapsed = 0;
+    do {
+      work();
+      ++done;
+      // On a GPU the step is asynchronous: sync before reading the clock.
+      synchronize(device);
+      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    } while (elapsed < seconds);
+    std::printf("done %lld %.6f\n", static_cast<long long>(done), elapsed);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Args args = parse(argc, argv);
+    torch::set_num_threads(args.threads);
+    const torch::Device device(args.device);
+    if (device.is_cuda() && cg::cuda_device_count() == 0) {
+      std::fprintf(stderr, "step_bench_worker: --device %s: no CUDA device is visible (%s)\n",
+                   args.device.c_str(), cg::accelerator_summary().c_str());
+      return 2;
+    }
+    if (args.sgemm > 0) {
+      torch::Tensor x = torch::rand({args.sgemm, args.sgemm}, torch::device(device));
+      torch::Tensor y = torch::rand({args.sgemm, args.sgemm}, torch::device(device));
+      torch::Tensor out = torch::empty({args.sgemm, args.sgemm}, torch::device(device));
+      return serve([&] { torch::mm_out(out, x, y); }, device);
+    }
+    cg::cli::Config config = cg::cli::preset(args.preset);
+    config.train.device = args.device;
+    config.train.batch_size = args.batch;
+    config.train.steps = 1 << 30;  // the learning rate stays at its first value
+    config.train.run_dir = "/tmp/step_bench_worker";
+    const auto range = cg::model::image_range(config.model.output_activation);
+    torch::manual_seed(0);
+    auto images = [&](int64_t channels) {
+      return torch::rand({args.batch, channels, args.size, args.size}) * (range.hi - range.lo) +
+             range.lo;
+    };
+    torch::Tensor a = images(config.model.channels_a), b = images(config.model.channels_b);
+    cg::data::TensorSource source(a, b, args.batch, 0);
+    cg::train::Trainer trainer(config.train, config.model, source);
+    return serve([&] { trainer.step({a, b}); }, device);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "step_bench_worker: %s\n", e.what());
+    return 1;
+  }
+}
