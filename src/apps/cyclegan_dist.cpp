@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "cli/command_line.h"
+#include "cli/run_directory.h"
 #include "common/accelerator.h"
 #include "common/error.h"
 #include "common/file_util.h"
@@ -133,10 +134,19 @@ std::unique_ptr<cg::metrics::TensorBoardSink> make_tensorboard(const cg::cli::Co
   return sink;
 }
 
-// Each rank's share of the node's cores, so ranks on one node do not oversubscribe it.
-int default_threads(const cg::dist::MpiEnvironment& mpi) {
+// --threads, or each rank's share of the node's cores so that ranks on one node do not
+// oversubscribe it. More threads than cores only slow LibTorch down (and 100000 of them
+// never start): capped at the core count, with a warning.
+int intra_op_threads(const cg::cli::Config& c, const cg::dist::MpiEnvironment& mpi) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / mpi.local_size());
+  if (c.threads == 0) return std::max(1, cores / mpi.local_size());
+  if (c.threads > cores) {
+    if (mpi.rank() == 0)
+      cg::log::warn("--threads ", c.threads, " is more than this node's ", cores,
+                    " cores: using ", cores);
+    return cores;
+  }
+  return static_cast<int>(c.threads);
 }
 
 int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
@@ -144,8 +154,7 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   std::optional<cg::cli::Config> parsed = cg::cli::parse_command_line(argc, argv);
   if (!parsed) return 0;
   cg::cli::Config config = *parsed;
-  torch::set_num_threads(config.threads > 0 ? static_cast<int>(config.threads)
-                                            : default_threads(mpi));
+  torch::set_num_threads(intra_op_threads(config, mpi));
   CG_REQUIRE(!torch::Device(config.train.device).is_cuda() || cg::cuda_device_count() > 0, cg::ConfigError,
              "--device ", config.train.device, ": no CUDA device is visible to this process (",
              cg::accelerator_summary(), ")");
@@ -155,7 +164,9 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
 
   cg::dist::MpiCommunicator mpi_comm;
   nlohmann::json resolved = cg::cli::to_json(config);
+  config.train.run_id = cg::cli::new_run_id();
   if (mpi.rank() == 0) {
+    const std::string claimed = cg::cli::claim_run_directory(config);
     std::filesystem::create_directories(config.train.run_dir);
     cg::write_file_atomic(config.train.run_dir + "/config.json", resolved.dump(2) + "\n");
     cg::log::add_file(config.train.run_dir + "/train.log");
@@ -163,6 +174,7 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
                   cg::accelerator_summary(), "), ", mpi.size(), " rank(s), ",
                   torch::get_num_threads(), " thread(s) each; resolved config:\n",
                   resolved.dump(2));
+    if (!claimed.empty()) cg::log::info(claimed);
   }
 
   cg::dist::Communicator* comm = &mpi_comm;

@@ -1,6 +1,7 @@
 #include "cli/option_table.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <sstream>
 #include <type_traits>
@@ -45,6 +46,10 @@ T parse_value(const std::string& text, const std::string& where) {
     }
     CG_REQUIRE(used == text.size() && !text.empty(), ConfigError, where, ": expected ",
                std::is_floating_point_v<T> ? "a number" : "an integer", ", got '", text, "'");
+    if constexpr (std::is_floating_point_v<T>) {
+      CG_REQUIRE(std::isfinite(value), ConfigError, where, ": expected a finite number, got '",
+                 text, "'");
+    }
     return value;
   }
 }
@@ -147,6 +152,8 @@ std::vector<OptionSpec> build_table() {
     field("fid-images", "images per set for FID/KID at each evaluation, spread over each split (0: no FID/KID)", [](Config& c) -> auto& { return c.eval.fid_images; }),
     field("inception", "FID/KID Inception weights (TorchScript; scripts/setup fetches them; missing: FID/KID unavailable)", [](Config& c) -> auto& { return c.eval.inception; }),
     field("best-metric", "evaluation score the best checkpoint (checkpoints/ckpt_best.pt) follows: fid-AtoB, fid-BtoA, kid-AtoB or kid-BtoA", [](Config& c) -> auto& { return c.train.best_metric; }),
+    choice<train::NonFinitePolicy>("on-nonfinite", "a step with a non-finite loss or gradient is dropped on every rank; then: stop the run after --nonfinite-limit in a row, or skip and go on", {{"stop", train::NonFinitePolicy::kStop}, {"skip", train::NonFinitePolicy::kSkip}}, [](Config& c) -> auto& { return c.train.on_nonfinite; }),
+    field("nonfinite-limit", "consecutive non-finite steps that stop the run (--on-nonfinite stop)", [](Config& c) -> auto& { return c.train.nonfinite_limit; }),
     field("checkpoint-every", "steps between checkpoints (0: only at the end)", [](Config& c) -> auto& { return c.train.checkpoint_every; }),
     field("keep-checkpoints", "newest checkpoints kept", [](Config& c) -> auto& { return c.train.keep_checkpoints; }),
   };

@@ -1,11 +1,13 @@
 #include "train/checkpoint_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 
 #include "common/error.h"
@@ -33,13 +35,44 @@ std::string CheckpointStore::save(int64_t step, torch::serialize::OutputArchive&
   char name[32];
   std::snprintf(name, sizeof(name), "ckpt_%08lld", static_cast<long long>(step));
   const std::string pt_path = write(name, step, archive, metadata);
-  auto all = list();
-  std::error_code ec;
-  for (size_t i = static_cast<size_t>(keep_); i < all.size(); ++i) {
-    fs::remove(manifest_path(all[i]), ec);
-    fs::remove(all[i], ec);
-  }
+  prune();
   return pt_path;
+}
+
+// Keeps the newest keep_ checkpoints that verify, and whatever is newer than the oldest of
+// them (an unreadable newest file is kept for inspection but pushes no good one out).
+void CheckpointStore::prune() {
+  int64_t good = 0;
+  std::error_code ec;
+  for (const std::string& path : list()) {
+    if (good >= keep_) {
+      fs::remove(manifest_path(path), ec);
+      fs::remove(path, ec);
+    } else if (verifies(path)) {
+      ++good;
+    } else {
+      log::warn("checkpoint ", path, " does not verify; it is not counted among the ", keep_,
+                " kept");
+    }
+  }
+}
+
+// verify() reads the whole file: a file seen to verify (or written by this store) is not
+// read again while its size and modification time stay the same.
+bool CheckpointStore::verifies(const std::string& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  const auto mtime = fs::last_write_time(path, ec);
+  if (ec) return false;
+  const auto known = verified_.find(path);
+  if (known != verified_.end() && known->second == std::pair{size, mtime}) return true;
+  try {
+    verify(path);
+  } catch (const FileError&) {
+    return false;
+  }
+  verified_[path] = {size, mtime};
+  return true;
 }
 
 std::string CheckpointStore::save_best(int64_t step, torch::serialize::OutputArchive& archive,
@@ -56,22 +89,47 @@ std::string CheckpointStore::write(const std::string& stem, int64_t step,
                                    const nlohmann::json& metadata) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
-  CG_REQUIRE(!ec, FileError, "cannot create checkpoint directory ", dir_, ": ", ec.message());
+  CG_REQUIRE(!ec, FileError, "cannot create checkpoint directory ", dir_, ": ",
+             os_error_text(ec.value()));
+  if (!cleaned_) {
+    for (const auto& stale : remove_stale_temporaries(dir_))
+      log::info("removed ", stale, ", left by a checkpoint write that was killed");
+    cleaned_ = true;
+  }
   const std::string pt_path = (fs::path(dir_) / (stem + ".pt")).string();
 
   uLong crc = ::crc32(0L, Z_NULL, 0);
   uint64_t bytes = 0;
   produce_file_atomic(pt_path, [&](const std::string& tmp) {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    CG_REQUIRE(out, FileError, "cannot create ", tmp);
-    archive.save_to([&](const void* data, size_t size) -> size_t {
-      out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-      crc = ::crc32(crc, static_cast<const Bytef*>(data), static_cast<uInt>(size));
-      bytes += size;
-      return out ? size : 0;
-    });
-    out.close();
-    CG_REQUIRE(out, FileError, "cannot write checkpoint ", tmp, " (disk full?)");
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    CG_REQUIRE(fd >= 0, FileError, "cannot write checkpoint ", pt_path, ": ", os_error_text(errno));
+    // LibTorch's archive writer throws from its destructor on a short write, which ends
+    // the process: every chunk is taken, and the first error is reported once it is done.
+    int error = 0;
+    try {
+      archive.save_to([&](const void* data, size_t size) -> size_t {
+        const auto* at = static_cast<const char*>(data);
+        for (size_t left = size; left > 0 && error == 0;) {
+          const ssize_t n = ::write(fd, at, left);
+          if (n > 0) {
+            at += n;
+            left -= static_cast<size_t>(n);
+          } else if (n == 0 || errno != EINTR) {
+            error = n == 0 ? EIO : errno;
+          }
+        }
+        crc = ::crc32_z(crc, static_cast<const Bytef*>(data), size);
+        bytes += size;
+        return size;
+      });
+    } catch (const std::exception& e) {
+      ::close(fd);
+      throw FileError(detail::str_cat("cannot write checkpoint ", pt_path, ": ", describe(e)));
+    }
+    if (error == 0 && ::fsync(fd) != 0) error = errno;
+    if (::close(fd) != 0 && error == 0) error = errno;
+    CG_REQUIRE(error == 0, FileError, "cannot write checkpoint ", pt_path, ": ",
+               os_error_text(error));
     // ckpt_best is replaced in place: once the new file is complete, its old manifest goes,
     // so a crash before the new manifest reads as an interrupted write, not a corrupt file.
     fs::remove(manifest_path(pt_path), ec);
@@ -79,7 +137,16 @@ std::string CheckpointStore::write(const std::string& stem, int64_t step,
   nlohmann::json manifest = {{"version", kManifestVersion}, {"step", step},
                              {"bytes", bytes},              {"crc32", static_cast<uint32_t>(crc)},
                              {"metadata", metadata}};
-  write_file_atomic(manifest_path(pt_path), manifest.dump(2) + "\n");
+  try {
+    write_file_atomic(manifest_path(pt_path), manifest.dump(2) + "\n");
+  } catch (const FileError&) {
+    // Without its manifest the file reads as an interrupted write: take it away now.
+    fs::remove(pt_path, ec);
+    throw;
+  }
+  const auto size = fs::file_size(pt_path, ec);
+  const auto mtime = fs::last_write_time(pt_path, ec);
+  if (!ec) verified_[pt_path] = {size, mtime};
   return pt_path;
 }
 

@@ -7,8 +7,11 @@
 // Not thread-safe; one writer (rank 0) per directory.
 #include <torch/torch.h>
 
+#include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cg::train {
@@ -18,8 +21,11 @@ class CheckpointStore {
   /// keep: newest checkpoints kept after each save (>= 1).
   CheckpointStore(std::string dir, int64_t keep);
 
-  /// Writes the checkpoint of `step` and prunes old ones. Returns the .pt path.
-  /// Throws FileError when it cannot write; earlier checkpoints are untouched then.
+  /// Writes the checkpoint of `step`, then keeps the newest `keep` checkpoints that verify
+  /// (and any newer one that does not) and removes the older ones. Returns the .pt path.
+  /// Throws FileError naming the file and the cause ("no space left on device") when it
+  /// cannot write; no partial file is left then and earlier checkpoints are untouched. The
+  /// first write also removes the temporaries that killed writers left in the directory.
   std::string save(int64_t step, torch::serialize::OutputArchive& archive,
                    const nlohmann::json& metadata);
 
@@ -47,9 +53,14 @@ class CheckpointStore {
  private:
   std::string write(const std::string& stem, int64_t step, torch::serialize::OutputArchive& archive,
                     const nlohmann::json& metadata);
+  void prune();
+  bool verifies(const std::string& path);
 
   std::string dir_;
   int64_t keep_;
+  bool cleaned_ = false;  // stale temporaries removed
+  // Files known to verify, by path: (size, modification time) when they did.
+  std::map<std::string, std::pair<uintmax_t, std::filesystem::file_time_type>> verified_;
 };
 
 }  // namespace cg::train

@@ -12,6 +12,13 @@ namespace cg::train {
 
 enum class OptimizerKind { kAdam, kRmsprop };
 
+/// What a step with a non-finite loss or gradient does. Either way its updates are dropped
+/// on every rank (the gradients are compared after the all-reduce, so all ranks agree).
+enum class NonFinitePolicy {
+  kStop,  ///< after nonfinite_limit such steps in a row, the run stops with an error
+  kSkip,  ///< training goes on; the dropped steps are counted
+};
+
 struct TrainerOptions {
   std::string run_dir = "runs/cifar-colorize";  ///< config, checkpoints, samples, log
   int64_t steps = 0;         ///< total training steps; 0: derive from `epochs`
@@ -45,6 +52,13 @@ struct TrainerOptions {
   /// its checkpoint as checkpoints/ckpt_best.pt, outside the rotation. Needs FID/KID.
   std::string best_metric = "fid-AtoB";
   std::string resume;              ///< "" (fresh run), "auto" (newest valid) or a path
+  /// Identity of the run, recorded in every checkpoint: a resume continues the run of the
+  /// checkpoint it loads, and refuses one of another run unless resume_other_run is set.
+  /// "": a fresh run gets none (tests); cyclegan_dist makes one per fresh run.
+  std::string run_id;
+  bool resume_other_run = false;  ///< --resume PATH may load a checkpoint of another run
+  NonFinitePolicy on_nonfinite = NonFinitePolicy::kStop;
+  int64_t nonfinite_limit = 3;  ///< consecutive non-finite steps that stop the run (kStop)
 };
 
 }  // namespace cg::train

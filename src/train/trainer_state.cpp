@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "common/error.h"
 #include "common/file_util.h"
@@ -35,6 +36,50 @@ void load_pool(torch::serialize::InputArchive& archive, const std::string& key,
   if (!archive.try_read(key + "_images", stored)) stored = torch::Tensor();
   if (stored.defined()) stored = stored.to(device);
   pool.restore(stored, static_cast<uint64_t>(read_scalar(archive, key + "_rng")));
+}
+
+
+// Every failure on the way to a checkpoint file ends the run with one error that says what
+// is still there (the earlier checkpoints, untouched) and how to continue.
+std::string write_checkpoint(int64_t step, const CheckpointStore& store,
+                             const std::function<std::string()>& write) {
+  try {
+    return write();
+  } catch (const std::exception& e) {
+    throw FileError(detail::str_cat("checkpoint of step ", step, " not written: ", describe(e),
+                                    "; the earlier checkpoints in ", store.dir(),
+                                    " are intact (continue with --resume auto once fixed)"));
+  }
+}
+
+std::string run_of(const nlohmann::json& metadata) {
+  return metadata.is_object() ? metadata.value("run_id", std::string()) : std::string();
+}
+
+// A checkpoint named by path must be of the run the run directory holds, if it holds one
+// (its newest checkpoint's run), unless options.resume_other_run. Returns the run to go on
+// as: the directory's, else the checkpoint's.
+std::string run_to_continue(const std::string& path, const nlohmann::json& metadata,
+                            const CheckpointStore& store, const TrainerOptions& options) {
+  const std::string loaded = run_of(metadata);
+  std::string held;
+  for (const auto& own : store.list()) {
+    try {
+      held = run_of(nlohmann::json::parse(read_file(
+                        std::filesystem::path(own).replace_extension(".json").string()))
+                        .value("metadata", nlohmann::json::object()));
+      break;
+    } catch (const std::exception&) {
+      continue;  // an interrupted write: the next older one tells
+    }
+  }
+  if (held.empty()) return loaded;
+  CG_REQUIRE(loaded.empty() || loaded == held || options.resume_other_run, ConfigError,
+             "--resume ", path, " is a checkpoint of run ", loaded, ", but --run-dir ",
+             options.run_dir, " holds run ", held,
+             ": pass --resume-other-run to continue this run from it, or use another --run-dir");
+  if (loaded != held) log::info("continuing run ", held, " from ", path, " of run ", loaded);
+  return held;
 }
 
 }  // namespace
@@ -163,6 +208,7 @@ void Trainer::check_replicas() {
 
 nlohmann::json Trainer::checkpoint_metadata() {
   return {{"format", kCheckpointFormat},
+          {"run_id", options_.run_id},
           {"step", step_},
           {"epoch", source_.position().epoch},
           {"parameters", parameter_signature()},
@@ -188,7 +234,7 @@ void Trainer::keep_if_best(const eval::EvalReport& report) {
   nlohmann::json metadata = checkpoint_metadata();
   metadata["best"] = best_key(options_.best_metric, *evaluator_);
   metadata["best"]["value"] = value;
-  const std::string path = checkpoints_.save_best(step_, archive, metadata);
+  const std::string path = write_checkpoint(step_, checkpoints_, [&] { return checkpoints_.save_best(step_, archive, metadata); });
   if (best_) {
     log::info("new best ", options_.best_metric, " ", value, " at step ", step_, " (was ",
               best_->first, " at step ", best_->second, "): ", path);
@@ -229,9 +275,11 @@ std::string Trainer::save_checkpoint() {
   if (comm_ != nullptr) comm_->barrier();
   std::string path;
   if (rank() == 0) {
-    torch::serialize::OutputArchive archive;
-    save_state(archive);
-    path = checkpoints_.save(step_, archive, checkpoint_metadata());
+    path = write_checkpoint(step_, checkpoints_, [&] {
+      torch::serialize::OutputArchive archive;
+      save_state(archive);
+      return checkpoints_.save(step_, archive, checkpoint_metadata());
+    });
   }
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const metrics::CheckpointRecord record{
@@ -251,7 +299,9 @@ bool Trainer::resume(const std::string& spec) {
       torch::serialize::InputArchive archive;
       nlohmann::json metadata = checkpoints_.load(path, archive);
       check_signature(path, metadata);
+      const std::string run = automatic ? run_of(metadata) : run_to_continue(path, metadata, checkpoints_, options_);
       load_state(archive);
+      if (!run.empty()) options_.run_id = run;
       log::info("resumed from ", path, " at step ", step_);
       read_best();
       return true;

@@ -109,6 +109,38 @@ TEST(CommandLine, BadInputGetsOneErrorNamingTheCulprit) {
   EXPECT_NE(error_of({"--seed", "-1"}).find("--seed"), std::string::npos);
 }
 
+TEST(CommandLine, FloatOptionsMustBeFiniteAndInRange) {
+  for (const std::string value : {"inf", "-inf", "nan", "1e400"}) {
+    const std::string error = error_of({"--lr-d", value});
+    EXPECT_NE(error.find("--lr-d"), std::string::npos) << value << ": " << error;
+    EXPECT_EQ(error.find("1.79"), std::string::npos) << error;
+  }
+  EXPECT_NE(error_of({"--lr-g", "1e30"}).find("(0, 1]"), std::string::npos);
+  EXPECT_NE(error_of({"--lambda-cycle", "-1"}).find("--lambda-cycle"), std::string::npos);
+  EXPECT_NE(error_of({"--bucket-mb", "1e308"}).find("--bucket-mb"), std::string::npos);
+  EXPECT_NE(error_of({"--rmsprop-eps", "0"}).find("--rmsprop-eps"), std::string::npos);
+  // The same checks hold for a config file's values.
+  const std::string file = write_config("inf", R"({"lr-g": "inf"})");
+  EXPECT_NE(error_of({"--config", file}).find("lr-g"), std::string::npos);
+}
+
+TEST(CommandLine, NonFinitePolicyAndRunDirectoryDecisions) {
+  Config c = parse({"--on-nonfinite", "skip", "--nonfinite-limit", "5"});
+  EXPECT_EQ(c.train.on_nonfinite, train::NonFinitePolicy::kSkip);
+  EXPECT_EQ(c.train.nonfinite_limit, 5);
+  EXPECT_NE(error_of({"--on-nonfinite", "ignore"}).find("stop|skip"), std::string::npos);
+  EXPECT_NE(error_of({"--nonfinite-limit", "0"}).find("--nonfinite-limit"), std::string::npos);
+  EXPECT_FALSE(parse({}).overwrite);
+  Config decided = parse({"--overwrite", "--resume-other-run"});
+  EXPECT_TRUE(decided.overwrite);
+  EXPECT_TRUE(decided.train.resume_other_run);
+  // Decisions of one invocation: not in the resolved config a later run may reuse.
+  const nlohmann::json resolved = to_json(decided);
+  EXPECT_FALSE(resolved.contains("overwrite"));
+  EXPECT_FALSE(resolved.contains("resume-other-run"));
+  EXPECT_EQ(resolved["on-nonfinite"], "stop");
+}
+
 TEST(CommandLine, MalformedConfigFileNamesTheFileAndLine) {
   std::string file = write_config("malformed", "{\n  \"steps\": 10,\n  \"lr-g\" 0.1\n}\n");
   std::string error = error_of({"--config", file});

@@ -10,6 +10,7 @@ reason otherwise.
 """
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -185,6 +187,98 @@ def export_onto_a_full_disk():
         one_error_line(result, f"{fs}/grid.png", "no space left on device")
         check(not os.path.exists(f"{fs}/grid.png"), "a failed export left grid.png")
         check(leftovers(fs) == [], f"temporaries left: {leftovers(fs)}")
+
+
+def checkpoint_steps(run_dir):
+    """Steps of the numbered checkpoints in run_dir, each checked against its manifest."""
+    folder = os.path.join(run_dir, "checkpoints")
+    steps = []
+    for name in sorted(os.listdir(folder)):
+        if not (name.startswith("ckpt_") and name.endswith(".pt")) or name == "ckpt_best.pt":
+            continue
+        path = os.path.join(folder, name)
+        with open(path[:-3] + ".json") as f:
+            manifest = json.load(f)
+        with open(path, "rb") as f:
+            content = f.read()
+        check(len(content) == manifest["bytes"] and zlib.crc32(content) == manifest["crc32"],
+              f"{path} does not verify against its manifest")
+        steps.append(manifest["step"])
+    return steps
+
+
+@case
+def checkpoint_on_a_full_disk():
+    with tmpfs(64 * 1024) as fs:
+        run_dir = f"{fs}/run"
+        train = [ARGS.cyclegan_dist, "--data", "synthetic", "--synthetic-images", "16", "--batch-size", "2",
+                 "--threads", "1", "--run-dir", run_dir, "--checkpoint-every", "1", "--sample-every", "0",
+                 "--tensorboard", "false", "--resume", "auto"]
+        run(train + ["--steps", "2"])
+        size = os.path.getsize(os.path.join(run_dir, "checkpoints", "ckpt_00000002.pt"))
+        fill(fs, leave_kib=size * 3 // 2 // 1024)  # room for one more checkpoint, not two
+        result = run(train + ["--steps", "6"], expect=1)
+        one_error_line(result, "checkpoint of step 4 not written", "ckpt_00000004.pt", "no space left on device",
+                       "--resume auto")
+        check("terminate" not in result.stderr, f"the trainer died by terminate:\n{result.stderr}")
+        check(leftovers(fs) == [], f"temporaries left: {leftovers(fs)}")
+        check(checkpoint_steps(run_dir) == [1, 2, 3], f"checkpoints after the failure: {checkpoint_steps(run_dir)}")
+        os.remove(os.path.join(fs, "ballast"))
+        result = run(train + ["--steps", "5", "--keep-checkpoints", "2"])
+        check("resumed from " + os.path.join(run_dir, "checkpoints", "ckpt_00000003.pt") + " at step 3" in result.stderr,
+              f"the next run did not resume at step 3:\n{result.stderr[-2000:]}")
+        check(checkpoint_steps(run_dir) == [4, 5], f"checkpoints after the resume: {checkpoint_steps(run_dir)}")
+
+
+@case
+def a_used_run_directory_belongs_to_its_run():
+    run_dir = os.path.join(WORK, "run_used")
+    base = [ARGS.cyclegan_dist, "--data", "synthetic", "--synthetic-images", "16", "--batch-size", "2",
+            "--threads", "1", "--sample-every", "0", "--tensorboard", "false"]
+    train = base + ["--run-dir", run_dir]
+    run(train + ["--steps", "2"])
+    before = {name: open(os.path.join(run_dir, name), "rb").read()
+              for name in ["config.json", "checkpoints/ckpt_00000002.pt", "checkpoints/ckpt_00000002.json"]}
+    result = run(train + ["--steps", "1", "--seed", "7"], expect=2)
+    one_error_line(result, run_dir, "--resume auto", "--overwrite")
+    for name, content in before.items():
+        check(open(os.path.join(run_dir, name), "rb").read() == content, f"a refused run changed {name}")
+    # The first run's checkpoint, resumed elsewhere, starts that run's history there...
+    first = os.path.join(run_dir, "checkpoints", "ckpt_00000002.pt")
+    other_dir = os.path.join(WORK, "run_other")
+    run(base + ["--run-dir", other_dir, "--steps", "1", "--seed", "7"])
+    # ...but a directory with a run of its own refuses it, unless asked.
+    resume_other = base + ["--run-dir", other_dir, "--steps", "3", "--resume", first]
+    result = run(resume_other, expect=2)
+    one_error_line(result, first, "--resume-other-run")
+    result = run(resume_other + ["--resume-other-run"])
+    check(f"resumed from {first} at step 2" in result.stderr, f"--resume-other-run did not resume:\n{result.stderr}")
+    # --overwrite moves the old run aside, says where, and starts afresh.
+    result = run(train + ["--steps", "1", "--seed", "7", "--overwrite"])
+    moved = [n for n in os.listdir(WORK) if n.startswith("run_used.replaced-")]
+    check(len(moved) == 1, f"expected the old run moved aside, found {moved}")
+    check(f"moved the previous contents of {run_dir} to {os.path.join(WORK, moved[0])}" in result.stderr,
+          f"the log does not say where the old run went:\n{result.stderr}")
+    for name, content in before.items():
+        check(open(os.path.join(WORK, moved[0], name), "rb").read() == content, f"{name} changed when moved")
+    check(checkpoint_steps(run_dir) == [1], f"the new run's checkpoints: {checkpoint_steps(run_dir)}")
+
+
+@case
+def options_that_are_not_finite_or_out_of_range():
+    train = [ARGS.cyclegan_dist, "--data", "synthetic", "--run-dir", os.path.join(WORK, "run_bad"), "--steps", "1"]
+    for flag, value, needle in [("--lr-d", "inf", "finite"), ("--lr-g", "nan", "finite"),
+                                ("--lr-g", "1e30", "(0, 1]"), ("--lambda-cycle", "1e400", "expected a number"),
+                                ("--bucket-mb", "1e308", "(0, 4096]"), ("--image-size", "100000", "at most 8192"),
+                                ("--synthetic-images", "1000000", "GiB")]:
+        extra = ["--image-size", "512"] if flag == "--synthetic-images" else []
+        result = run(train + extra + [flag, value], expect=2)
+        one_error_line(result, flag, needle)
+        check("1.79" not in result.stderr, f"{flag} {value}: {result.stderr}")
+    check(not os.path.exists(os.path.join(WORK, "run_bad")), "a refused command line wrote a run directory")
+    result = run(train + ["--threads", "100000", "--synthetic-images", "8", "--batch-size", "2"])
+    check(f"--threads 100000 is more than this node's {os.cpu_count()} cores: using {os.cpu_count()}" in result.stderr,
+          f"no cap warning for --threads 100000:\n{result.stderr}")
 
 
 @case

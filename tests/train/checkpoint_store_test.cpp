@@ -2,10 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "common/error.h"
+#include "common/file_util.h"
 #include "trainer_test_util.h"
 
 namespace cg::train {
@@ -88,6 +94,54 @@ TEST(CheckpointStore, DetectsTruncationCorruptionAndMissingManifest) {
   } catch (const FileError& e) {
     EXPECT_NE(std::string(e.what()).find("no manifest"), std::string::npos) << e.what();
   }
+}
+
+TEST(CheckpointStore, ACorruptNewestCheckpointPushesNoGoodOneOut) {
+  std::string dir = testing::fresh_dir("store_rotation");
+  CheckpointStore store(dir, 2);
+  std::vector<std::string> paths;
+  for (int step : {1, 2, 3}) {
+    auto archive = archive_of(static_cast<float>(step));
+    paths.push_back(store.save(step, archive, {{"step", step}}));
+  }
+  // Step 3's file is damaged on disk (the same size: only the CRC can tell).
+  testing::flip_byte(paths[2], static_cast<std::streamoff>(fs::file_size(paths[2]) / 2));
+  auto archive = archive_of(4.0f);
+  store.save(4, archive, {{"step", 4}});
+  // Two checkpoints that verify are kept (4 and 2); the damaged 3 is newer than the
+  // oldest of them and stays for inspection; 1 goes.
+  std::vector<std::string> names;
+  for (const auto& path : store.list()) names.push_back(fs::path(path).filename().string());
+  EXPECT_EQ(names, (std::vector<std::string>{"ckpt_00000004.pt", "ckpt_00000003.pt",
+                                             "ckpt_00000002.pt"}));
+  EXPECT_NO_THROW(store.verify(paths[1]));
+  EXPECT_THROW(store.verify(paths[2]), FileError);
+  // The next save counts 5 and 4: the damaged file is pruned with the rest.
+  auto fifth = archive_of(5.0f);
+  store.save(5, fifth, {{"step", 5}});
+  names.clear();
+  for (const auto& path : store.list()) names.push_back(fs::path(path).filename().string());
+  EXPECT_EQ(names, (std::vector<std::string>{"ckpt_00000005.pt", "ckpt_00000004.pt"}));
+}
+
+TEST(CheckpointStore, TheFirstSaveRemovesTemporariesOfKilledWriters) {
+  std::string dir = testing::fresh_dir("store_stale");
+  fs::create_directories(dir);
+  // What a writer on this host that is gone leaves: a temporary named after its pid. The
+  // pid of a process that has exited (our child) is not running any more.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  const std::string own = temporary_sibling((fs::path(dir) / "ckpt_00000001.pt").string(), "tmp");
+  const std::string stale = own.substr(0, own.rfind('.') + 1) + std::to_string(child);
+  std::ofstream(stale) << "half a checkpoint";
+  ASSERT_TRUE(fs::exists(stale));
+  CheckpointStore store(dir, 2);
+  auto archive = archive_of(1.0f);
+  store.save(1, archive, {});
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_EQ(store.list().size(), 1u);
 }
 
 }  // namespace
