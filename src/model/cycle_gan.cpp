@@ -14,12 +14,14 @@ torch::nn::AnyModule make_generator(const CycleGanOptions& o, int64_t in, int64_
                                                   .encoder_filters(o.unet_encoder_filters)
                                                   .decoder_filters(o.unet_decoder_filters)
                                                   .kernel_size(o.unet_kernel_size)
-                                                  .output_activation(o.output_activation)));
+                                                  .output_activation(o.output_activation)
+                                                  .checkpoint_activations(o.checkpoint_activations)));
   }
   return torch::nn::AnyModule(ResnetGenerator(ResnetGeneratorOptions(in, out)
                                                   .ngf(o.ngf)
                                                   .n_blocks(o.n_blocks)
-                                                  .output_activation(o.output_activation)));
+                                                  .output_activation(o.output_activation)
+                                                  .checkpoint_activations(o.checkpoint_activations)));
 }
 
 torch::nn::AnyModule make_discriminator(const CycleGanOptions& o, int64_t in) {

@@ -28,6 +28,9 @@ struct CycleGanOptions {
   std::vector<int64_t> seed_d_filters = {32, 64, 128, 256};  ///< seed discriminator layers
   int64_t ndf = 64;       ///< PatchGAN base filters
   int64_t n_layers = 3;   ///< PatchGAN layers (3: 70x70 patches)
+  /// Generators recompute their blocks in backward instead of keeping their activations
+  /// (ResNet: residual blocks; U-Net: encoder and decoder layers). Same numbers, less memory.
+  bool checkpoint_activations = false;
 };
 
 class CycleGanImpl : public torch::nn::Module {

@@ -1,5 +1,6 @@
 #include "model/resnet_generator.h"
 
+#include "model/activation_checkpoint.h"
 #include "model/inert_bias.h"
 
 namespace cg::model {
@@ -69,7 +70,16 @@ torch::Tensor ResnetGeneratorImpl::forward(const torch::Tensor& x) {
               options.in_channels(), ", H, W), got ", x.sizes());
   TORCH_CHECK(x.size(2) % 4 == 0 && x.size(3) % 4 == 0,
               "ResnetGenerator needs H and W divisible by 4, got ", x.sizes());
-  return model->forward(x);
+  if (!options.checkpoint_activations()) return model->forward(x);
+  torch::Tensor h = x;
+  for (auto& layer : *model) {
+    if (auto block = std::dynamic_pointer_cast<ResnetBlockImpl>(layer.ptr())) {
+      h = checkpoint([block](const torch::Tensor& t) { return block->forward(t); }, h, block->parameters());
+    } else {
+      h = layer.forward(h);
+    }
+  }
+  return h;
 }
 
 }  // namespace cg::model

@@ -19,6 +19,9 @@ struct ResnetGeneratorOptions {
   /// Residual blocks: 9 for 256x256, 6 for 128x128 in the paper.
   TORCH_ARG(int64_t, n_blocks) = 9;
   TORCH_ARG(OutputActivation, output_activation) = OutputActivation::kTanh;
+  /// Recompute each residual block in backward instead of keeping its activations (see
+  /// activation_checkpoint.h): less memory, one more forward of the blocks; same numbers.
+  TORCH_ARG(bool, checkpoint_activations) = false;
 };
 
 /// x + (pad-conv3-IN-ReLU-pad-conv3-IN)(x); shape preserving.

@@ -1,9 +1,20 @@
 #include "model/unet_generator.h"
 
+#include "model/activation_checkpoint.h"
 #include "model/inert_bias.h"
 
 namespace cg::model {
 namespace nn = torch::nn;
+namespace {
+
+torch::Tensor run_layer(const std::shared_ptr<nn::Module>& layer, const torch::Tensor& x, bool checkpointed) {
+  auto seq = std::dynamic_pointer_cast<nn::SequentialImpl>(layer);
+  TORCH_INTERNAL_ASSERT(seq, "UnetGenerator layers are Sequential");
+  if (!checkpointed) return seq->forward(x);
+  return checkpoint([seq](const torch::Tensor& t) { return seq->forward(t); }, x, seq->parameters());
+}
+
+}  // namespace
 
 UnetGeneratorImpl::UnetGeneratorImpl(UnetGeneratorOptions options_) : options(std::move(options_)) {
   reset();
@@ -66,11 +77,11 @@ torch::Tensor UnetGeneratorImpl::forward(const torch::Tensor& x) {
   std::vector<torch::Tensor> skips;
   torch::Tensor h = x;
   for (const auto& layer : *encoder) {
-    h = layer->as<nn::Sequential>()->forward(h);
+    h = run_layer(layer, h, options.checkpoint_activations());
     skips.push_back(h);
   }
   for (size_t j = 0; j < decoder->size(); ++j) {
-    h = decoder[j]->as<nn::Sequential>()->forward(h);
+    h = run_layer(decoder[j], h, options.checkpoint_activations());
     h = torch::cat({h, skips[skips.size() - 2 - j]}, 1);
   }
   h = output->forward(h);

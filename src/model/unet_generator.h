@@ -28,6 +28,9 @@ struct UnetGeneratorOptions {
   /// InstanceNorm with learnable scale and shift (Keras' InstanceNormalization default).
   TORCH_ARG(bool, norm_affine) = true;
   TORCH_ARG(OutputActivation, output_activation) = OutputActivation::kSigmoid;
+  /// Recompute each encoder and decoder layer in backward instead of keeping its
+  /// activations (see activation_checkpoint.h): less memory, one more forward; same numbers.
+  TORCH_ARG(bool, checkpoint_activations) = false;
 };
 
 class UnetGeneratorImpl : public torch::nn::Cloneable<UnetGeneratorImpl> {
