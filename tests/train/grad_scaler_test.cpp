@@ -1,0 +1,121 @@
+// GradScaler replays tests/reference/grad_scaler_ref.py (torch.amp.GradScaler("cpu") on
+// the same wheel): the scaled losses, unscaled gradients, skip decisions, scales, growth
+// trackers and weights of every step are bitwise equal. The reference file comes from the
+// GradScalerReferenceGenerate CTest fixture.
+#include "train/grad_scaler.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "reference_file.h"
+
+namespace cg::train {
+namespace {
+
+bool bitwise_equal(const torch::Tensor& a, const torch::Tensor& b) {
+  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type()) return false;
+  if (a.scalar_type() != torch::kFloat) return torch::equal(a, b);
+  return torch::equal(a.contiguous().view(torch::kInt32), b.contiguous().view(torch::kInt32));
+}
+
+void replay(const std::string& name) {
+  static const auto ref = eval::testing::load_reference("CYCLEGAN_GRAD_SCALER_REFERENCE");
+  auto at = [&](const std::string& key) {
+    auto found = ref.find(name + "/" + key);
+    if (found == ref.end()) throw std::runtime_error("reference file has no " + name + "/" + key);
+    return found->second;
+  };
+  const int64_t steps = at("meta")[0].item<int64_t>();
+  GradScalerOptions options;
+  options.init_scale = at("init_scale").item<double>();
+  options.growth_interval = at("meta")[1].item<int64_t>();
+  GradScaler scaler(options);
+  torch::Tensor w1 = at("init/w1").clone().requires_grad_(true);
+  torch::Tensor w2 = at("init/w2").clone().requires_grad_(true);
+  torch::Tensor w3 = torch::zeros({4}, torch::requires_grad());  // never gets a gradient
+  torch::optim::SGD sgd({w1, w2, w3}, torch::optim::SGDOptions(0.5));
+  int64_t skipped = 0;
+  for (int64_t k = 0; k < steps; ++k) {
+    const std::string p = "step" + std::to_string(k) + "/";
+    sgd.zero_grad();
+    torch::Tensor scaled = scaler.scale((w1 * at(p + "x1")).sum() + (w2 * at(p + "x2")).sum());
+    EXPECT_TRUE(bitwise_equal(scaled.detach(), at(p + "scaled_loss"))) << name << " step " << k;
+    scaled.backward();
+    const bool found_inf = scaler.unscale({w1, w2, w3});
+    EXPECT_EQ(found_inf, at(p + "found_inf").item<bool>()) << name << " step " << k;
+    EXPECT_TRUE(bitwise_equal(w1.grad(), at(p + "grad_w1"))) << name << " step " << k << " unscaled grad w1";
+    EXPECT_TRUE(bitwise_equal(w2.grad(), at(p + "grad_w2"))) << name << " step " << k << " unscaled grad w2";
+    if (!found_inf) sgd.step();
+    scaler.update(found_inf);
+    skipped += found_inf ? 1 : 0;
+    EXPECT_EQ(scaler.scale_value(), at(p + "scale").item<double>()) << name << " step " << k;
+    EXPECT_EQ(scaler.growth_tracker(), at(p + "growth_tracker").item<int64_t>()) << name << " step " << k;
+    EXPECT_TRUE(bitwise_equal(w1.detach(), at(p + "w1"))) << name << " step " << k << " weight w1";
+    EXPECT_TRUE(bitwise_equal(w2.detach(), at(p + "w2"))) << name << " step " << k << " weight w2";
+  }
+  EXPECT_EQ(scaler.skipped_steps(), skipped);
+}
+
+TEST(GradScaler, MatchesTorchAmpGradScalerWithInfsNansAndOverflow) { replay("default"); }
+
+TEST(GradScaler, RefusesGrowthPastFloat32LikeTorch) { replay("ceiling"); }
+
+TEST(GradScaler, DisabledLeavesLossAndGradientsAlone) {
+  GradScalerOptions options;
+  options.enabled = false;
+  GradScaler scaler(options);
+  torch::Tensor w = torch::ones({3}, torch::requires_grad());
+  torch::Tensor loss = (w * 3).sum();
+  EXPECT_TRUE(scaler.scale(loss).is_same(loss));
+  loss.backward();
+  w.mutable_grad().index_put_({0}, std::numeric_limits<float>::infinity());
+  EXPECT_FALSE(scaler.unscale({w}));
+  EXPECT_EQ(w.grad()[1].item<float>(), 3.0f);
+  scaler.update(true);
+  EXPECT_EQ(scaler.scale_value(), 65536.0);
+  EXPECT_EQ(scaler.skipped_steps(), 0);
+}
+
+TEST(GradScaler, StateRoundTripsThroughAnArchiveUnderItsPrefix) {
+  GradScalerOptions options;
+  options.growth_interval = 3;
+  GradScaler a(options);
+  for (bool found_inf : {false, true, true, false, false}) a.update(found_inf);
+  ASSERT_EQ(a.scale_value(), 16384.0);
+  ASSERT_EQ(a.growth_tracker(), 2);
+  torch::serialize::OutputArchive out;
+  a.save(out, "scaler_d_a/");
+  std::ostringstream bytes;
+  out.save_to(bytes);
+
+  torch::serialize::InputArchive in;
+  std::istringstream stream(bytes.str());
+  in.load_from(stream);
+  GradScaler b(options);
+  EXPECT_FALSE(b.load(in, "scaler_g/")) << "nothing under another prefix";
+  EXPECT_EQ(b.scale_value(), 65536.0);
+  ASSERT_TRUE(b.load(in, "scaler_d_a/"));
+  EXPECT_EQ(b.scale_value(), 16384.0);
+  EXPECT_EQ(b.growth_tracker(), 2);
+  EXPECT_EQ(b.skipped_steps(), 2);
+  // Both continue alike: one more good step grows the scale.
+  a.update(false);
+  b.update(false);
+  EXPECT_EQ(a.scale_value(), 32768.0);
+  EXPECT_EQ(b.scale_value(), a.scale_value());
+  EXPECT_EQ(b.growth_tracker(), 0);
+}
+
+TEST(GradScaler, RejectsHalfGradientsAndBadOptions) {
+  GradScaler scaler;
+  torch::Tensor w = torch::ones({2}, torch::requires_grad());
+  w.mutable_grad() = torch::ones({2}, torch::kHalf);
+  EXPECT_THROW(scaler.unscale({w}), c10::Error);
+  GradScalerOptions bad;
+  bad.backoff_factor = 1.5;
+  EXPECT_THROW(GradScaler{bad}, c10::Error);
+}
+
+}  // namespace
+}  // namespace cg::train
