@@ -2,9 +2,12 @@
 
 #include "common/error.h"
 #include "data/permutation.h"
-#include "image.h"
+#include "image/color.h"
 
 namespace cg::tools {
+
+using image::Image;
+using image::to_channels;
 namespace {
 
 Image cifar_image(const CifarImages& images, int64_t index) {

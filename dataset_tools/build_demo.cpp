@@ -6,10 +6,18 @@
 #include "common/error.h"
 #include "common/rng.h"
 #include "data/dataset_writer.h"
-#include "image.h"
+#include "image/color.h"
+#include "image/image_file.h"
+#include "image/resize.h"
 #include "parallel.h"
 
 namespace cg::tools {
+
+using image::Image;
+using image::crop;
+using image::decode_image;
+using image::resize;
+using image::to_channels;
 namespace {
 
 // The nature photographs of Debian's mate-backgrounds: leaves, grass, flowers, dune, sky. A

@@ -5,11 +5,19 @@
 #include <thread>
 
 #include "common/error.h"
-#include "image.h"
+#include "common/progress.h"
+#include "image/color.h"
+#include "image/image_file.h"
+#include "image/resize.h"
 #include "parallel.h"
-#include "progress_bar.h"
 
 namespace cg::tools {
+
+using image::Image;
+using image::decode_image;
+using image::list_images;
+using image::resize;
+using image::to_channels;
 namespace {
 
 // Decodes in blocks of files on all threads, then appends each block in file order: the
@@ -20,8 +28,8 @@ void write_folder(const std::vector<std::string>& files, const std::string& labe
   const int threads = options.threads > 0 ? options.threads
                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   writer.begin(domain, split, static_cast<int64_t>(files.size()), side, side, 3);
-  std::unique_ptr<ProgressBar> bar;
-  if (options.progress) bar = std::make_unique<ProgressBar>(label, static_cast<int64_t>(files.size()));
+  std::unique_ptr<Progress> bar;
+  if (options.progress) bar = std::make_unique<Progress>(label, static_cast<int64_t>(files.size()));
   const int64_t block = 16 * threads;
   std::vector<Image> images(static_cast<size_t>(block));
   for (int64_t first = 0; first < static_cast<int64_t>(files.size()); first += block) {

@@ -5,11 +5,13 @@
 #include "common/error.h"
 #include "common/file_util.h"
 #include "data/image_set.h"
-#include "image.h"
-
-#include <stb/stb_image_write.h>
+#include "image/color.h"
+#include "image/image_file.h"
 
 namespace cg::tools {
+
+using image::Image;
+using image::to_channels;
 
 void inspect_dataset(const std::string& dir, std::ostream& out) {
   const data::DatasetManifest m = data::read_manifest(dir);
@@ -102,15 +104,7 @@ void export_grid(const std::string& dir, const std::string& split, const std::st
       }
     }
   }
-  // Encoded in memory, then written by write_file_atomic, which checks every write.
-  std::string bytes;
-  auto append = [](void* out, void* data, int size) {
-    static_cast<std::string*>(out)->append(static_cast<const char*>(data), size);
-  };
-  CG_REQUIRE(stbi_write_png_to_func(append, &bytes, int(grid.width), int(grid.height), 3,
-                                    grid.pixels.data(), int(grid.width * 3)) != 0,
-             FileError, png, ": cannot encode the PNG");
-  write_file_atomic(png, bytes);
+  image::write_png(png, grid);
 }
 
 }  // namespace cg::tools

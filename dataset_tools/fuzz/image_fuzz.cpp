@@ -1,12 +1,13 @@
-// fuzz-sources: dataset_tools/image.cpp dataset_tools/stb_guard.cpp
-// fuzz-flags: -lz
+// fuzz-sources: src/image/image.cpp src/image/color.cpp src/image/resize.cpp src/image/jpeg.cpp src/image/png.cpp src/image/image_file.cpp src/common/file_util.cpp
+// fuzz-flags: -lturbojpeg -lpng -lz
 // fuzz-seeds: build-fuzz/image_fuzz --write-seeds
-// libFuzzer target: any bytes through decode_image_memory; a decoded image then goes through
-// to_channels, resize and crop at sizes taken from the input's first bytes. Only cg::Error
-// may come out of decoding, and what succeeds must be a valid image of the promised shape.
-// Run by scripts/fuzz; `image_fuzz --write-seeds DIR` writes small PNGs and JPEGs to start
-// from (stb_image_write's, and a one-component JPEG, which stb_image_write cannot make).
-#include <stb/stb_image_write.h>
+// libFuzzer target: any bytes through decode_image_memory (libjpeg-turbo, libpng); a decoded
+// image then goes through to_channels, resize and crop at sizes taken from the input's first
+// bytes. Only cg::Error may come out of decoding, and what succeeds must be a valid image of
+// the promised shape. Run by scripts/fuzz; `image_fuzz --write-seeds DIR` writes small PNGs
+// (encode_png's) and JPEGs (libjpeg-turbo's: 4:2:0, 4:4:4, progressive, CMYK, and a
+// hand-made one-component one) to start from.
+#include <turbojpeg.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -18,7 +19,10 @@
 #include <vector>
 
 #include "common/error.h"
-#include "image.h"
+#include "image/color.h"
+#include "image/image_file.h"
+#include "image/png.h"
+#include "image/resize.h"
 
 namespace {
 
@@ -33,13 +37,23 @@ void require(bool ok, const char* what) {
   }
 }
 
-bool valid(const cg::tools::Image& image, int64_t height, int64_t width, int64_t channels) {
+bool valid(const cg::image::Image& image, int64_t height, int64_t width, int64_t channels) {
   return image.height == height && image.width == width && image.channels == channels &&
          image.pixels.size() == static_cast<size_t>(height * width * channels);
 }
 
-void append(void* context, void* data, int size) {
-  static_cast<std::string*>(context)->append(static_cast<const char*>(data), size);
+std::string jpeg(const std::vector<uint8_t>& pixels, int format, int subsampling, int flags) {
+  tjhandle handle = tjInitCompress();
+  unsigned char* out = nullptr;
+  unsigned long size = 0;
+  std::string bytes;
+  if (handle != nullptr &&
+      tjCompress2(handle, pixels.data(), 16, 0, 12, format, &out, &size, subsampling, 75, flags) == 0) {
+    bytes.assign(reinterpret_cast<const char*>(out), size);
+  }
+  tjFree(out);
+  if (handle != nullptr) tjDestroy(handle);
+  return bytes;
 }
 
 std::string bytes(std::initializer_list<int> values) {
@@ -52,14 +66,15 @@ int write_seeds(const std::string& dir) {
   std::vector<std::pair<std::string, std::string>> seeds;
   std::vector<uint8_t> pixels(16 * 12 * 4);
   for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 37 + i / 64);
-  for (int channels = 1; channels <= 4; ++channels) {
-    std::string png, jpeg;
-    stbi_write_png_to_func(append, &png, 16, 12, channels, pixels.data(), 16 * channels);
-    // Quality above 90: 4:4:4; up to 90: 4:2:0 chroma.
-    stbi_write_jpg_to_func(append, &jpeg, 16, 12, channels, pixels.data(), channels * 25);
-    seeds.emplace_back("c" + std::to_string(channels) + ".png", png);
-    seeds.emplace_back("c" + std::to_string(channels) + ".jpg", jpeg);
+  for (int channels : {1, 3}) {
+    const std::vector<uint8_t> image(pixels.begin(), pixels.begin() + 16 * 12 * channels);
+    seeds.emplace_back("c" + std::to_string(channels) + ".png",
+                       cg::image::encode_png(cg::image::Image{12, 16, channels, image}));
   }
+  seeds.emplace_back("420.jpg", jpeg(pixels, TJPF_RGBX, TJSAMP_420, 0));
+  seeds.emplace_back("444.jpg", jpeg(pixels, TJPF_RGBX, TJSAMP_444, 0));
+  seeds.emplace_back("progressive.jpg", jpeg(pixels, TJPF_RGBX, TJSAMP_420, TJFLAG_PROGRESSIVE));
+  seeds.emplace_back("cmyk.jpg", jpeg(pixels, TJPF_CMYK, TJSAMP_444, 0));
   // 16x8 gray, two flat blocks: DQT of 8s, SOF0 with one component, a DC table of 12 codes
   // of 4 bits, an AC table of just end-of-block, SOS, the coded blocks, EOI.
   std::string gray = bytes({0xff, 0xd8, 0xff, 0xdb, 0x00, 0x43, 0x00}) + std::string(64, 8);
@@ -92,7 +107,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace cg::tools;
+  using namespace cg::image;
   Image image;
   try {
     image = decode_image_memory(data, size, "fuzz input", kFuzzMaxPixels);

@@ -1,20 +1,13 @@
 #pragma once
-#include <torch/torch.h>
+// forwarding header: colour conversion of image tensors is image/tensor_color.h; users
+// (apps/cyclegan_dist.cpp, eval/evaluator.cpp, bench/metrics_bench.cpp, tests) switch to it
+// and to cg::image:: next.
+#include "image/tensor_color.h"
 
 namespace cg::data {
 
-/// rgb: (N, 3, H, W) float -> (N, 1, H, W) ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B,
-/// in the same value range.
-torch::Tensor to_gray(const torch::Tensor& rgb);
-
-/// rgb: (N, 3, H, W), gray: (N, 1, H, W), both in one value range -> rgb with its BT.601
-/// luma replaced by `gray`: the same amount is added to R, G and B, which moves the luma by
-/// that amount and keeps the chroma (R - Y, B - Y). Colorization output in this form has
-/// exactly the input's luminance, so the network decides the colours alone. Not clamped:
-/// the caller clamps to its range.
-torch::Tensor with_luma(const torch::Tensor& rgb, const torch::Tensor& gray);
-
-/// Maps images from [0, 1] to [lo, hi].
-torch::Tensor from_unit_range(const torch::Tensor& images, double lo, double hi);
+using image::from_unit_range;
+using image::to_gray;
+using image::with_luma;
 
 }  // namespace cg::data

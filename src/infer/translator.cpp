@@ -5,18 +5,20 @@
 #include <map>
 
 #include "common/error.h"
-#include "common/image_io.h"
 #include "common/log.h"
-#include "data/color.h"
+#include "common/progress.h"
 #include "data/dataset_manifest.h"
 #include "data/image_set.h"
-#include "image.h"
-#include "progress_bar.h"
+#include "image/color.h"
+#include "image/image_file.h"
+#include "image/tensor_color.h"
+#include "image/tensor_image.h"
 
 namespace cg::infer {
 namespace {
 
 namespace fs = std::filesystem;
+using image::Image;
 
 // One input: where its pixels come from and the name of its output.
 struct Item {
@@ -25,9 +27,9 @@ struct Item {
   int64_t index = -1;  ///< image of the data set's test split
 };
 
-tools::Image load(const Item& item, const data::ImageSet* set) {
-  if (set == nullptr) return tools::decode_image(item.path);
-  tools::Image image;
+Image load(const Item& item, const data::ImageSet* set) {
+  if (set == nullptr) return image::decode_image(item.path);
+  Image image;
   image.height = set->height();
   image.width = set->width();
   image.channels = set->channels();
@@ -37,7 +39,7 @@ tools::Image load(const Item& item, const data::ImageSet* set) {
 }
 
 // image (H, W, C) uint8 -> (C, H, W) float in [lo, hi]
-torch::Tensor to_input(const tools::Image& image, double lo, double hi) {
+torch::Tensor to_input(const Image& image, double lo, double hi) {
   torch::Tensor hwc = torch::from_blob(const_cast<uint8_t*>(image.pixels.data()),
                                        {image.height, image.width, image.channels}, torch::kUInt8);
   return hwc.permute({2, 0, 1}).to(torch::kFloat).div(255.0).mul(hi - lo).add(lo);
@@ -78,7 +80,7 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
     }
   } else {
     std::map<std::string, std::string> seen;
-    for (const std::string& path : tools::list_images(input)) {
+    for (const std::string& path : image::list_images(input)) {
       const std::string name = fs::path(path).stem().string() + ".png";
       auto [where, fresh] = seen.emplace(name, path);
       CG_REQUIRE(fresh, ConfigError, "--input ", input, ": ", where->second, " and ", path,
@@ -92,9 +94,10 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
   const model::ImageRange range = net->range();
   const int64_t multiple = net->size_multiple();
   const torch::TensorOptions on_device = net->parameters().front().options();
-  std::unique_ptr<tools::ProgressBar> bar;
-  if (options.progress)
-    bar = std::make_unique<tools::ProgressBar>("translate " + domain, items.size());
+  std::unique_ptr<Progress> bar;
+  if (options.progress) {
+    bar = std::make_unique<Progress>("translate " + domain, static_cast<int64_t>(items.size()));
+  }
   torch::NoGradGuard no_grad;
   int64_t written = 0, padded = 0;
   for (size_t start = 0; start < items.size();) {
@@ -104,11 +107,11 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
     int64_t height = 0, width = 0;
     for (size_t i = start;
          i < items.size() && static_cast<int64_t>(batch.size()) < options.batch_size; ++i) {
-      const tools::Image image = tools::to_channels(load(items[i], set.get()), in_channels);
-      if (!batch.empty() && (image.height != height || image.width != width)) break;
-      height = image.height;
-      width = image.width;
-      batch.push_back(to_input(image, range.lo, range.hi));
+      const Image picture = image::to_channels(load(items[i], set.get()), in_channels);
+      if (!batch.empty() && (picture.height != height || picture.width != width)) break;
+      height = picture.height;
+      width = picture.width;
+      batch.push_back(to_input(picture, range.lo, range.hi));
       names.push_back(&items[i]);
     }
     start += batch.size();
@@ -130,12 +133,12 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
     }
     x = x.to(on_device);
     torch::Tensor y = options.a_to_b ? net->g(x) : net->f(x);
-    if (options.keep_luma) y = data::with_luma(y, x).clamp(range.lo, range.hi);
+    if (options.keep_luma) y = image::with_luma(y, x).clamp(range.lo, range.hi);
     y = y.narrow(2, 0, height).narrow(3, 0, width).to(torch::kCPU, torch::kFloat);
-    const torch::Tensor pixels = to_uint8_hwc(y, range.lo, range.hi);
+    const torch::Tensor pixels = image::to_uint8_hwc(y, range.lo, range.hi);
     for (size_t i = 0; i < names.size(); ++i) {
       try {
-        write_png((fs::path(output_dir) / names[i]->name).string(), pixels[static_cast<int64_t>(i)]);
+        image::write_png((fs::path(output_dir) / names[i]->name).string(), pixels[static_cast<int64_t>(i)]);
       } catch (const FileError& e) {
         throw FileError(detail::str_cat(e.what(), " (", written, " of ", items.size(),
                                         " image(s) were written before it)"));

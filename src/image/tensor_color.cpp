@@ -1,6 +1,6 @@
-#include "data/color.h"
+#include "image/tensor_color.h"
 
-namespace cg::data {
+namespace cg::image {
 
 torch::Tensor to_gray(const torch::Tensor& rgb) {
   TORCH_CHECK(rgb.dim() == 4 && rgb.size(1) == 3, "to_gray expects (N, 3, H, W), got ", rgb.sizes());
@@ -17,4 +17,4 @@ torch::Tensor from_unit_range(const torch::Tensor& images, double lo, double hi)
   return images * (hi - lo) + lo;
 }
 
-}  // namespace cg::data
+}  // namespace cg::image

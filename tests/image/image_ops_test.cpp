@@ -1,5 +1,5 @@
-// The pixel operations of dataset_tools/image.h on images made in memory: channel
-// conversion (BT.601 luma), resizing and cropping.
+// The pixel operations of the image module on images made in memory: channel conversion
+// (image/color.h, BT.601 luma), resizing (image/resize.h) and cropping (image/image.h).
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -8,9 +8,11 @@
 #include <utility>
 #include <vector>
 
-#include "image.h"
+#include "image/color.h"
+#include "image/image.h"
+#include "image/resize.h"
 
-namespace cg::tools {
+namespace cg::image {
 namespace {
 
 Image make_image(int64_t height, int64_t width, int64_t channels, std::vector<uint8_t> pixels) {
@@ -82,7 +84,7 @@ TEST(Resize, GradientStaysMonotone) {
       }
       EXPECT_LT(out.pixels[y * new_w], 40);
       EXPECT_GT(out.pixels[y * new_w + new_w - 1], 215);
-      // Every row of a horizontal ramp is the same row, up to float rounding in stb.
+      // Every row of a horizontal ramp is the same row, up to float rounding.
       for (int64_t x = 0; x < new_w; ++x) {
         EXPECT_NEAR(out.pixels[y * new_w + x], out.pixels[x], 1) << new_w << " at " << x;
       }
@@ -135,4 +137,4 @@ TEST(Crop, OutsideTheImageThrows) {
 }
 
 }  // namespace
-}  // namespace cg::tools
+}  // namespace cg::image
