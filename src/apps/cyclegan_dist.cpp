@@ -195,6 +195,7 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   CG_REQUIRE(backend != "nccl", cg::ConfigError, "--backend nccl: this build has no CUDA/NCCL");
 #endif
 
+  cg::raise_test_signal("start-up");
   auto source = make_source(config, mpi.rank(), mpi.size(), on_cuda);
   cg::dist::ReducerOptions reducer;
   reducer.bucket_bytes = static_cast<int64_t>(config.dist.bucket_mb * (1 << 20));

@@ -44,7 +44,7 @@ nlohmann::json read_config_file(const std::string& path) {
   try {
     doc = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw ConfigError("config file " + path + " is not valid JSON: " + e.what());
+    throw ConfigError("config file " + path + " is not valid JSON: " + describe(e));
   }
   CG_REQUIRE(doc.is_object(), ConfigError, "config file ", path,
              " must hold one JSON object of option names to values");

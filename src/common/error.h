@@ -34,7 +34,7 @@ std::string str_cat(const Args&... args) {
 }
 }  // namespace detail
 
-/// Message of any exception without LibTorch's backtrace.
+/// Message of any exception without LibTorch's backtrace or nlohmann::json's "[json.exception...]" tag.
 std::string describe(const std::exception& e);
 
 }  // namespace cg

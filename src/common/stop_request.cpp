@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <set>
+#include <string>
 
 namespace cg {
 namespace {
@@ -27,5 +30,18 @@ void install_stop_handlers() {
 }
 
 int stop_signal() { return g_signal; }
+
+void raise_test_signal(const char* phase) {
+  static std::set<std::string> raised;
+  const char* spec = std::getenv("CYCLEGAN_TEST_SIGNAL");
+  if (spec == nullptr) return;
+  const std::string text = spec;
+  const size_t colon = text.find(':');
+  if (colon == std::string::npos || text.compare(0, colon, phase) != 0) return;
+  if (!raised.insert(phase).second) return;
+  const std::string name = text.substr(colon + 1);
+  const int signal = name == "TERM" ? SIGTERM : name == "USR1" ? SIGUSR1 : name == "INT" ? SIGINT : 0;
+  if (signal != 0) std::raise(signal);
+}
 
 }  // namespace cg

@@ -18,4 +18,10 @@ void install_stop_handlers();
 /// The last stop signal received since install_stop_handlers (0: none). Thread-safe.
 int stop_signal();
 
+/// Test hook for fault injection: raises the signal that the environment variable
+/// CYCLEGAN_TEST_SIGNAL="PHASE:SIGNAL" (SIGNAL one of TERM, USR1, INT) names when `phase`
+/// is PHASE, the first time the process gets there. Phases: "start-up" (before the data is
+/// loaded), "first-collective", "checkpoint" (while one is written), "evaluation".
+void raise_test_signal(const char* phase);
+
 }  // namespace cg

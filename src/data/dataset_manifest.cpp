@@ -54,7 +54,7 @@ DatasetManifest read_manifest(const std::string& dir) {
   try {
     json = nlohmann::json::parse(read_file(path));
   } catch (const nlohmann::json::parse_error& e) {
-    throw FileError(path + ": not valid JSON (" + e.what() + ")");
+    throw FileError(path + ": not valid JSON (" + describe(e) + ")");
   }
   DatasetManifest m;
   CG_REQUIRE(field<std::string>(json, "format", path) == "cyclegan_dist-dataset", FileError, path,

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/stop_request.h"
 #include "data/color.h"
 #include "eval/feature_cache.h"
 #include "eval/fid.h"
@@ -163,6 +164,7 @@ EvalReport Evaluator::evaluate(model::CycleGan& net, const EvalRanks& ranks) con
 }
 
 EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t batch) const {
+  raise_test_signal("evaluation");
   TORCH_CHECK(ranks.world >= 1 && ranks.rank >= 0 && ranks.rank < ranks.world, "Evaluator: rank ",
               ranks.rank, " of ", ranks.world);
   TORCH_CHECK(ranks.world == 1 || ranks.sum, "Evaluator: ", ranks.world,

@@ -36,6 +36,9 @@ struct StepRecord {
   int64_t loader_queued = 0;         ///< batches ready in the loader's queue after the step
   int64_t cuda_allocated_bytes = 0;  ///< CUDA memory held by tensors (0 on CPU)
   int64_t cuda_reserved_bytes = 0;   ///< CUDA memory held by the caching allocator (0 on CPU)
+  /// The step's optimizer updates were dropped (all ranks alike): a non-finite gradient
+  /// after the all-reduce, see TrainerOptions::on_nonfinite.
+  bool skipped = false;
 };
 
 /// A checkpoint: rank 0 wrote it; the other ranks met it at the barrier before and left

@@ -59,6 +59,7 @@ struct PrometheusExporter::Impl {
   Counter* steps = nullptr;
   Counter* images = nullptr;
   Counter* nonfinite = nullptr;
+  Counter* skipped = nullptr;
   Counter* allreduce_bytes = nullptr;
   Counter *data_wait = nullptr, *compute = nullptr, *allreduce = nullptr, *optimizer = nullptr,
           *checkpoint = nullptr;
@@ -97,6 +98,13 @@ void PrometheusExporter::Impl::build(const Labels& labels, const RunInfo& info) 
                    .Labels(labels)
                    .Register(r)
                    .Add({});
+  skipped = &BuildCounter()
+                 .Name("cyclegan_skipped_steps_total")
+                 .Help("Steps whose optimizer updates were dropped on every rank for a "
+                       "non-finite gradient (--on-nonfinite).")
+                 .Labels(labels)
+                 .Register(r)
+                 .Add({});
   allreduce_bytes = &BuildCounter()
                          .Name("cyclegan_allreduce_bytes_total")
                          .Help("Gradient bytes this rank all-reduced.")
@@ -302,6 +310,7 @@ void PrometheusExporter::on_step(const StepRecord& r) {
     }
   }
   if (!finite) m.nonfinite->Increment();
+  if (r.skipped) m.skipped->Increment();
 }
 
 void PrometheusExporter::on_checkpoint(const CheckpointRecord& r) {

@@ -179,7 +179,7 @@ nlohmann::json CheckpointStore::verify(const std::string& pt_path, std::string* 
     (void)manifest.at("bytes").get<uint64_t>();
     (void)manifest.at("crc32").get<uint32_t>();
   } catch (const nlohmann::json::exception& e) {
-    throw FileError(detail::str_cat("checkpoint manifest ", mpath, " is malformed: ", e.what()));
+    throw FileError(detail::str_cat("checkpoint manifest ", mpath, " is malformed: ", describe(e)));
   }
   std::string content = read_file(pt_path);
   CG_REQUIRE(content.size() == manifest["bytes"].get<uint64_t>(), FileError, "checkpoint ", pt_path,

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/stop_request.h"
 #include "train/trainer.h"
 
 namespace cg::train {
@@ -157,6 +158,7 @@ void Trainer::load_state(torch::serialize::InputArchive& archive) {
 }
 
 void Trainer::synchronize_state() {
+  raise_test_signal("first-collective");
   const std::string signature = parameter_signature().dump();
   std::vector<int64_t> crcs = comm_->all_gather(static_cast<int64_t>(crc32_of(signature)));
   for (int r = 1; r < world(); ++r) {
@@ -275,6 +277,7 @@ std::string Trainer::save_checkpoint() {
   if (comm_ != nullptr) comm_->barrier();
   std::string path;
   if (rank() == 0) {
+    raise_test_signal("checkpoint");
     path = write_checkpoint(step_, checkpoints_, [&] {
       torch::serialize::OutputArchive archive;
       save_state(archive);

@@ -6,7 +6,7 @@
 #   1. a run finishes, checkpoints, and its ranks serve metrics under the job's job_id
 #      (scraped through the discovery file the batch script writes and removes);
 #   2. `scancel --signal=USR1 --batch` mid-run: checkpoint, exit 75, requeue, resume from
-#      that checkpoint, finish; the step numbers continue;
+#      that checkpoint, finish; the step numbers continue; the same at start-up: requeued;
 #   3. `kill -9` of one rank: the job ends non-zero within 60 s and is not requeued.
 # Every daemon it started is stopped by PID, also when it fails. sbatch --wait and every
 # wait are bounded by timeouts.
@@ -139,6 +139,17 @@ grep -q "resumed from .*$(printf 'ckpt_%08d.pt' "$stopped") at step $stopped" "$
 grep -q "step $((stopped + 1))/60" "$work/job/preempt.out" || fail "the steps do not continue after $stopped"
 grep -q "cyclegan.sbatch: training finished" "$work/job/preempt.out" || fail "the requeued job did not finish"
 echo "slurm: job $job: stopped at step $stopped, requeued, resumed there, finished"
+
+# --- 2b. a preemption notice during start-up (before or while the ranks load): requeued
+# all the same (exit 75, or the ranks ended by the signal before they could catch it)
+job=$(submit early "$work/run2b" 0 --steps 6 --checkpoint-every 1000)
+wait_log "$work/job/early.out" "cyclegan.sbatch: job" 120
+scancel --signal=USR1 --batch "$job"
+wait_log "$work/job/early.out" "requeueing (restart 1)" 120
+wait_done "$job" 300
+[ "$(state "$job")" = COMPLETED ] || { cat "$work/job/early.out"; fail "job $job, stopped at start-up, ended $(state "$job")"; }
+[ -s "$work/run2b/checkpoints/ckpt_00000006.pt" ] || fail "job $job did not finish its 6 steps after the requeue"
+echo "slurm: job $job: stopped during start-up ($(grep -c 'received' "$work/job/early.out") notice), requeued, finished"
 
 # --- 3. a rank dies: the job ends within 60 s and is not requeued
 job=$(submit crash "$work/run3" 0 --steps 100000)
