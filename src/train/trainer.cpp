@@ -28,7 +28,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainerOptions& o,
     return std::make_unique<PyTorchAdam>(std::move(params),
                                          torch::optim::AdamOptions(lr).betas({o.beta1, o.beta2}));
   }
-  return std::make_unique<torch::optim::RMSprop>(
+  return std::make_unique<PyTorchRmsprop>(
       std::move(params),
       torch::optim::RMSpropOptions(lr).alpha(o.rmsprop_alpha).eps(o.rmsprop_eps));
 }
