@@ -111,7 +111,9 @@ int main(int argc, char** argv) {
     torch::Tensor a = images(config.model.channels_a), b = images(config.model.channels_b);
     cg::data::TensorSource source(a, b, args.batch, 0);
     cg::train::Trainer trainer(config.train, config.model, source);
-    return serve([&] { trainer.step({a, b}); }, device);
+    // On the device already, as the Python contenders' batches are.
+    const cg::data::UnpairedBatch batch{a.to(device), b.to(device)};
+    return serve([&] { trainer.step(batch); }, device);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "step_bench_worker: %s\n", e.what());
     return 1;
