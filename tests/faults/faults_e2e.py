@@ -281,6 +281,90 @@ def options_that_are_not_finite_or_out_of_range():
           f"no cap warning for --threads 100000:\n{result.stderr}")
 
 
+def stopped_step(stderr):
+    """The step of 'stopped on request at step N of M', or None."""
+    for line in stderr.splitlines():
+        if "stopped on request at step " in line:
+            return int(line.split("stopped on request at step ")[1].split()[0])
+    return None
+
+
+def resumes_where_it_stopped(train, run_dir, total):
+    """The next run with --resume auto continues after the newest checkpoint (or from 0)."""
+    steps = checkpoint_steps(run_dir) if os.path.isdir(os.path.join(run_dir, "checkpoints")) else []
+    result = run(train + ["--resume", "auto", "--steps", str(total)])
+    if steps:
+        check(f"at step {max(steps)}" in result.stderr and "resumed from" in result.stderr,
+              f"did not resume at step {max(steps)}:\n{result.stderr[-2000:]}")
+    else:
+        check("starting from step 0" in result.stderr, f"expected a fresh start:\n{result.stderr[-2000:]}")
+    check(f"finished {total} steps" in result.stderr, f"the resumed run did not finish:\n{result.stderr[-2000:]}")
+
+
+@case
+def a_stop_signal_in_each_phase_checkpoints_and_exits_75():
+    data = os.path.join(WORK, "demo_sig")
+    run([ARGS.cyclegan_data, "demo", "--output", data, "--sizes", "32", "--train-images", "16", "--test-images", "4"])
+    for phase, signal_name, extra in [("start-up", "TERM", []), ("checkpoint", "USR1", []),
+                                      ("evaluation", "INT", ["--eval-every", "2", "--fid-images", "0"])]:
+        run_dir = os.path.join(WORK, f"run_sig_{phase}")
+        train = [ARGS.cyclegan_dist, "--data", f"{data}/32x32", "--batch-size", "2", "--threads", "1",
+                 "--run-dir", run_dir, "--checkpoint-every", "2", "--sample-every", "0", "--tensorboard", "false",
+                 "--loader-threads", "1"] + extra
+        env = dict(os.environ, CYCLEGAN_TEST_SIGNAL=f"{phase}:{signal_name}")
+        result = subprocess.run(train + ["--steps", "6"], capture_output=True, text=True, env=env, timeout=300)
+        check(result.returncode == 75, f"{phase}: exit {result.returncode}, expected 75:\n{result.stderr[-2000:]}")
+        at = stopped_step(result.stderr)
+        check(at is not None, f"{phase}: no 'stopped on request' line:\n{result.stderr[-2000:]}")
+        expected = {"start-up": (0, 1), "checkpoint": (2,), "evaluation": (2,)}[phase]
+        check(at in expected, f"{phase}: stopped at step {at}, expected one of {expected}")
+        check(leftovers(run_dir) == [], f"{phase}: temporaries left: {leftovers(run_dir)}")
+        if at > 0:
+            check(max(checkpoint_steps(run_dir)) == at, f"{phase}: no checkpoint of step {at}")
+        resumes_where_it_stopped(train, run_dir, 4)
+
+
+@case
+def stop_signals_under_mpirun_np_2():
+    launcher = os.path.join(ARGS.repo, "launch", "mpirun.sh")
+    hosts = os.path.join(WORK, "hosts")
+    with open(hosts, "w") as f:
+        f.write("localhost slots=2\n")
+    env = dict(os.environ, CYCLEGAN_BIN=ARGS.cyclegan_dist, METRICS_PORT="0")
+    for when in ["start-up", "first-collective", "mid-run"]:
+        run_dir = os.path.join(WORK, f"run_mpi_{when}")
+        flags = ["--data", "synthetic", "--synthetic-images", "16", "--batch-size", "2", "--run-dir", run_dir,
+                 "--sample-every", "0", "--tensorboard", "false", "--log-every", "1", "--checkpoint-every", "1000"]
+        cmd = [launcher, "--hostfile", hosts, "--ranks-per-node", "2", "--cores-per-rank", "1", "--"] + flags
+        case_env = dict(env, CYCLEGAN_TEST_SIGNAL="first-collective:TERM") if when == "first-collective" else env
+        proc = subprocess.Popen(cmd + ["--steps", "100000"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True, env=case_env)
+        if when == "start-up":
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGTERM)
+        elif when == "mid-run":
+            log = os.path.join(run_dir, "train.log")
+            deadline = time.time() + 180
+            while time.time() < deadline and proc.poll() is None:
+                if os.path.exists(log) and "step 3/" in open(log).read():
+                    break
+                time.sleep(0.1)
+            proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=300)
+        check(proc.returncode == 75, f"mpirun -np 2, stop at {when}: exit {proc.returncode}, expected 75:\n{stderr[-3000:]}")
+        if when == "mid-run":
+            at = stopped_step(stderr)
+            check(at is not None and at >= 3, f"mid-run: stopped at step {at}")
+        if os.path.isdir(run_dir):
+            check(leftovers(run_dir) == [], f"{when}: temporaries left: {leftovers(run_dir)}")
+        resume = [launcher, "--hostfile", hosts, "--ranks-per-node", "2", "--cores-per-rank", "1", "--"] + flags
+        steps = checkpoint_steps(run_dir) if os.path.isdir(os.path.join(run_dir, "checkpoints")) else []
+        result = subprocess.run(resume + ["--resume", "auto", "--steps", str(max(steps + [0]) + 2)],
+                                capture_output=True, text=True, env=env, timeout=300)
+        check(result.returncode == 0, f"{when}: the resumed job exited {result.returncode}:\n{result.stderr[-2000:]}")
+        check(f"finished {max(steps + [0]) + 2} steps" in result.stderr, f"{when}: the resumed job did not finish")
+
+
 @case
 def ctrl_c_checkpoints_and_a_second_one_exits_at_once():
     run_dir = os.path.join(WORK, "run_int")
@@ -340,6 +424,7 @@ if __name__ == "__main__":
     parser.add_argument("--cyclegan-dist", required=True)
     parser.add_argument("--cyclegan-data", required=True)
     parser.add_argument("--translate", required=True)
+    parser.add_argument("--repo", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
     parser.add_argument("cases", nargs="*")
     ARGS = parser.parse_args()
     unknown = [c for c in ARGS.cases if c not in CASES]
