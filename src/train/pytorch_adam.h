@@ -1,5 +1,6 @@
 #pragma once
-// Adam and RMSprop with torch.optim's arithmetic, each parameter group updated in one pass.
+// Adam and RMSprop with torch.optim's arithmetic, each parameter group updated in a few
+// passes over memory.
 //
 // LibTorch's C++ Adam updates the first moment as m * beta1 + g * (1 - beta1); Python's
 // uses lerp, m + (g - m) * (1 - beta1). The two differ in the last bit, and Adam turns
@@ -9,14 +10,15 @@
 // Python's update formulas, so a run here matches the same run in PyTorch
 // (tests/train/reference_test.cpp).
 //
-// On CPU, for contiguous float or double parameters and gradients, a step is one parallel
-// loop over all parameters of a group that reads and writes each element once: torch.optim
-// runs five to seven element-wise operators per parameter (each a pass over memory and a
-// parallel region: about 350 per training step of the seed nets, 20% of a batch-1 step).
-// Each element is computed by the same formula in whatever thread, so results do not
-// depend on the thread count; they differ from torch.optim's in the last bit (torch's sqrt
-// on CPU is not correctly rounded, its addcmul is fused). Elsewhere (CUDA, other layouts)
-// the update runs as torch.optim's operator sequence.
+// On CPU, for contiguous float or double parameters and gradients, a group's step is one
+// parallel loop for the moments, torch's sqrt per parameter, and one parallel loop for the
+// parameters: torch.optim runs five to seven element-wise operators per parameter (each a
+// pass over memory and a parallel region; about 350 per training step of the seed nets, a
+// fifth of a batch-1 step on one thread). The loops do torch's CPU arithmetic element for
+// element (scalars in the tensor's type, addcmul as a fused multiply-add where the CPU has
+// FMA, as torch's AVX2 kernels do; the sqrt is torch's own, MKL's, which is not correctly
+// rounded), so they give torch.optim's results. Elsewhere (CUDA, other layouts) the update
+// runs as torch.optim's operator sequence.
 #include <torch/torch.h>
 
 namespace cg::train {
