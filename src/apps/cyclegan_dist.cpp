@@ -175,6 +175,12 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
                   torch::get_num_threads(), " thread(s) each; resolved config:\n",
                   resolved.dump(2));
     if (!claimed.empty()) cg::log::info(claimed);
+    // What a killed run left half-written (checkpoints/ is tidied by its store).
+    for (const char* sub : {"", "samples", "eval"}) {
+      const std::string dir = (std::filesystem::path(config.train.run_dir) / sub).string();
+      for (const auto& stale : cg::remove_stale_temporaries(dir))
+        cg::log::info("removed ", stale, ", left by a killed run");
+    }
   }
 
   cg::dist::Communicator* comm = &mpi_comm;
