@@ -72,7 +72,8 @@ class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> 
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
-    auto record = c10::static_intrusive_pointer_cast<ForwardRecord>(ctx->saved_data["record"].toCapsule());
+    auto record =
+        c10::static_intrusive_pointer_cast<ForwardRecord>(ctx->saved_data["record"].toCapsule());
     variable_list saved = ctx->get_saved_variables();
     const bool x_needs_grad = saved[0].requires_grad();
     torch::Tensor x = saved[0].detach().requires_grad_(x_needs_grad);
@@ -80,7 +81,8 @@ class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> 
     {
       ForwardRng rng(*record);
       std::optional<AutocastGuard> device_autocast;
-      if (record->autocast_device) device_autocast.emplace(record->device_type, *record->autocast_device);
+      if (record->autocast_device)
+        device_autocast.emplace(record->device_type, *record->autocast_device);
       AutocastGuard cpu_autocast(c10::kCPU, record->autocast_cpu);
       torch::AutoGradMode grad_mode(true);
       y = record->block(x);
@@ -88,8 +90,9 @@ class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> 
     variable_list inputs;
     if (x_needs_grad) inputs.push_back(x);
     inputs.insert(inputs.end(), saved.begin() + 1, saved.end());
-    variable_list grads = torch::autograd::grad({y}, inputs, {grad_outputs[0]}, /*retain_graph=*/false,
-                                                /*create_graph=*/false, /*allow_unused=*/true);
+    variable_list grads =
+        torch::autograd::grad({y}, inputs, {grad_outputs[0]}, /*retain_graph=*/false,
+                              /*create_graph=*/false, /*allow_unused=*/true);
     variable_list result;
     result.reserve(saved.size() + 1);
     result.push_back(x_needs_grad ? grads[0] : torch::Tensor());
@@ -114,7 +117,8 @@ torch::Tensor checkpoint(const CheckpointedBlock& block, const torch::Tensor& x,
   record->block = block;
   record->device_type = x.device().type();
   record->autocast_cpu = AutocastState::current(c10::kCPU);
-  if (record->device_type != c10::kCPU && at::autocast::is_autocast_available(record->device_type)) {
+  if (record->device_type != c10::kCPU &&
+      at::autocast::is_autocast_available(record->device_type)) {
     record->autocast_device = AutocastState::current(record->device_type);
   }
   record->cpu_generator = at::detail::getDefaultCPUGenerator();

@@ -5,14 +5,14 @@
 namespace cg::model {
 
 AutocastState AutocastState::current(c10::DeviceType device_type) {
-  return {at::autocast::is_autocast_enabled(device_type), at::autocast::get_autocast_dtype(device_type),
-          at::autocast::is_autocast_cache_enabled()};
+  return {at::autocast::is_autocast_enabled(device_type),
+          at::autocast::get_autocast_dtype(device_type), at::autocast::is_autocast_cache_enabled()};
 }
 
 AutocastGuard::AutocastGuard(c10::DeviceType device_type, AutocastState state)
     : device_type_(device_type) {
-  TORCH_CHECK(at::autocast::is_autocast_available(device_type), "autocast does not support device type ",
-              device_type);
+  TORCH_CHECK(at::autocast::is_autocast_available(device_type),
+              "autocast does not support device type ", device_type);
   TORCH_CHECK(!state.enabled || state.dtype == c10::kBFloat16 || state.dtype == c10::kHalf,
               "autocast dtype must be bfloat16 or float16, got ", state.dtype);
   previous_ = AutocastState::current(device_type);

@@ -9,9 +9,9 @@ namespace cg::model {
 
 /// The autocast settings of one device type in this thread.
 struct AutocastState {
-  bool enabled = false;                            ///< ops of this device type autocast
+  bool enabled = false;                               ///< ops of this device type autocast
   c10::ScalarType dtype = c10::ScalarType::BFloat16;  ///< their low-precision dtype
-  bool cache_enabled = true;                       ///< cache casts of leaf parameters
+  bool cache_enabled = true;                          ///< cache casts of leaf parameters
 
   /// This thread's current settings for `device_type`.
   static AutocastState current(c10::DeviceType device_type);

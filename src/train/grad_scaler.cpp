@@ -4,8 +4,10 @@ namespace cg::train {
 
 GradScaler::GradScaler(GradScalerOptions options, torch::Device device)
     : options_(options), device_(device) {
-  TORCH_CHECK(options_.init_scale > 0, "GradScaler: init_scale must be positive, got ", options_.init_scale);
-  TORCH_CHECK(options_.growth_factor > 1.0, "GradScaler: growth_factor must be > 1, got ", options_.growth_factor);
+  TORCH_CHECK(options_.init_scale > 0, "GradScaler: init_scale must be positive, got ",
+              options_.init_scale);
+  TORCH_CHECK(options_.growth_factor > 1.0, "GradScaler: growth_factor must be > 1, got ",
+              options_.growth_factor);
   TORCH_CHECK(options_.backoff_factor > 0 && options_.backoff_factor < 1.0,
               "GradScaler: backoff_factor must be in (0, 1), got ", options_.backoff_factor);
   TORCH_CHECK(options_.growth_interval >= 1, "GradScaler: growth_interval must be >= 1, got ",
@@ -16,7 +18,8 @@ GradScaler::GradScaler(GradScalerOptions options, torch::Device device)
 
 torch::Tensor GradScaler::scale(const torch::Tensor& loss) const {
   if (!options_.enabled) return loss;
-  TORCH_CHECK(loss.is_floating_point(), "GradScaler::scale expects a float loss, got ", loss.scalar_type());
+  TORCH_CHECK(loss.is_floating_point(), "GradScaler::scale expects a float loss, got ",
+              loss.scalar_type());
   return loss * scale_.to(loss.device());
 }
 
@@ -26,9 +29,11 @@ bool GradScaler::unscale(const std::vector<torch::Tensor>& params) {
   for (const auto& p : params) {
     const torch::Tensor& g = p.grad();
     if (!g.defined()) continue;
-    TORCH_CHECK(g.scalar_type() == torch::kFloat, "GradScaler::unscale expects float32 gradients, got ",
-                g.scalar_type(), " (keep the master weights in fp32)");
-    TORCH_CHECK(g.device() == device_, "GradScaler on ", device_, " got a gradient on ", g.device());
+    TORCH_CHECK(g.scalar_type() == torch::kFloat,
+                "GradScaler::unscale expects float32 gradients, got ", g.scalar_type(),
+                " (keep the master weights in fp32)");
+    TORCH_CHECK(g.device() == device_, "GradScaler on ", device_, " got a gradient on ",
+                g.device());
     grads.push_back(g);
   }
   // As torch.amp.GradScaler.unscale_: the reciprocal in double, rounded once to float.
@@ -40,9 +45,10 @@ bool GradScaler::unscale(const std::vector<torch::Tensor>& params) {
 
 void GradScaler::update(bool found_inf) {
   if (!options_.enabled) return;
-  torch::Tensor found = torch::full({}, found_inf ? 1.0 : 0.0, torch::dtype(torch::kFloat).device(device_));
-  at::_amp_update_scale_(scale_, growth_tracker_, found, options_.growth_factor, options_.backoff_factor,
-                         options_.growth_interval);
+  torch::Tensor found =
+      torch::full({}, found_inf ? 1.0 : 0.0, torch::dtype(torch::kFloat).device(device_));
+  at::_amp_update_scale_(scale_, growth_tracker_, found, options_.growth_factor,
+                         options_.backoff_factor, options_.growth_interval);
   if (found_inf) ++skipped_steps_;
 }
 

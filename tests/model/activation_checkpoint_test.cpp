@@ -1,6 +1,8 @@
 // Activation checkpointing gives the gradients of the plain run bit for bit (fp32, CPU),
 // for a single block, both generators and the whole cycle loss over several optimizer
 // steps, and lowers the peak memory of the paper generator at 256x256.
+#include "model/activation_checkpoint.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
@@ -12,7 +14,6 @@
 #include <optional>
 #include <string>
 
-#include "model/activation_checkpoint.h"
 #include "model/autocast.h"
 #include "model/cycle_gan.h"
 #include "model/init.h"
@@ -56,8 +57,8 @@ void expect_gradients_bitwise_equal(const nn::Module& plain, const nn::Module& c
 
 nn::Sequential conv_norm_relu(int64_t channels, double dropout) {
   return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(channels, channels, 3).padding(1)),
-                        nn::InstanceNorm2d(nn::InstanceNorm2dOptions(channels).affine(true)), nn::ReLU(),
-                        nn::Dropout(dropout));
+                        nn::InstanceNorm2d(nn::InstanceNorm2dOptions(channels).affine(true)),
+                        nn::ReLU(), nn::Dropout(dropout));
 }
 
 // One block, plain and checkpointed, from the same weights, input and RNG state: outputs,
@@ -78,7 +79,8 @@ void check_block(double dropout, bool autocast) {
       std::optional<AutocastGuard> guard;
       if (autocast) guard.emplace(c10::kCPU, c10::kBFloat16);
       y = run == 0 ? net->forward(x)
-                   : checkpoint([m = net.ptr()](const torch::Tensor& t) { return m->forward(t); }, x, net->parameters());
+                   : checkpoint([m = net.ptr()](const torch::Tensor& t) { return m->forward(t); },
+                                x, net->parameters());
     }
     (y.to(torch::kFloat) * torch::linspace(-1, 1, y.numel()).view(y.sizes())).sum().backward();
     outputs[run] = y.detach().to(torch::kFloat);
@@ -87,7 +89,8 @@ void check_block(double dropout, bool autocast) {
   }
   EXPECT_TRUE(bitwise_equal(outputs[0], outputs[1]));
   EXPECT_TRUE(bitwise_equal(input_grads[0], input_grads[1]));
-  EXPECT_TRUE(bitwise_equal(next_draw[0], next_draw[1])) << "the recomputation left the RNG elsewhere";
+  EXPECT_TRUE(bitwise_equal(next_draw[0], next_draw[1]))
+      << "the recomputation left the RNG elsewhere";
   expect_gradients_bitwise_equal(*plain, *ckpt, "block", 4);
 }
 
@@ -114,18 +117,21 @@ void check_generator_bf16(Options options, int64_t in_channels, bool backward_in
     guard.emplace(c10::kCPU, c10::kBFloat16);
     torch::Tensor y = (*net)(x);
     EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
-    torch::Tensor loss = (y.to(torch::kFloat) * torch::linspace(-1, 1, y.numel()).view(y.sizes())).sum();
+    torch::Tensor loss =
+        (y.to(torch::kFloat) * torch::linspace(-1, 1, y.numel()).view(y.sizes())).sum();
     if (!backward_inside) guard.reset();
     loss.backward();
   }
   int64_t trainable = 0;
   for (const auto& p : plain->parameters()) trainable += p.requires_grad() ? 1 : 0;
-  expect_gradients_bitwise_equal(*plain, *ckpt, backward_inside ? "bf16, backward in scope" : "bf16", trainable);
+  expect_gradients_bitwise_equal(*plain, *ckpt,
+                                 backward_inside ? "bf16, backward in scope" : "bf16", trainable);
 }
 
 TEST(ActivationCheckpoint, ResnetGeneratorBf16GradientsBitwiseEqual) {
   for (bool inside : {false, true}) {
-    check_generator_bf16<ResnetGenerator>(ResnetGeneratorOptions(3, 3).ngf(8).n_blocks(3), 3, inside);
+    check_generator_bf16<ResnetGenerator>(ResnetGeneratorOptions(3, 3).ngf(8).n_blocks(3), 3,
+                                          inside);
   }
 }
 
@@ -138,14 +144,17 @@ TEST(ActivationCheckpoint, UnetGeneratorBf16GradientsBitwiseEqual) {
 TEST(ActivationCheckpoint, KeepsOnlyItsInputAndRunsPlainWithoutGrad) {
   auto net = conv_norm_relu(4, 0.0);
   torch::Tensor x = torch::randn({1, 4, 8, 8}, torch::requires_grad());
-  torch::Tensor y = checkpoint([m = net.ptr()](const torch::Tensor& t) { return m->forward(t); }, x, net->parameters());
+  torch::Tensor y = checkpoint([m = net.ptr()](const torch::Tensor& t) { return m->forward(t); }, x,
+                               net->parameters());
   ASSERT_TRUE(y.grad_fn());
-  EXPECT_NE(y.grad_fn()->name().find("CheckpointFunction"), std::string::npos) << y.grad_fn()->name();
+  EXPECT_NE(y.grad_fn()->name().find("CheckpointFunction"), std::string::npos)
+      << y.grad_fn()->name();
   // Plain, y's node would be dropout's, then relu's, norm's, conv's; checkpointed it is one
   // node whose next edges are x and the 4 parameters (conv and norm weight and bias).
   EXPECT_EQ(y.grad_fn()->next_edges().size(), 1 + 4);
   torch::NoGradGuard no_grad;
-  EXPECT_FALSE(checkpoint([m = net.ptr()](const torch::Tensor& t) { return m->forward(t); }, x, net->parameters())
+  EXPECT_FALSE(checkpoint([m = net.ptr()](const torch::Tensor& t) { return m->forward(t); }, x,
+                          net->parameters())
                    .requires_grad());
 }
 
@@ -160,8 +169,10 @@ void check_cycle_gan(CycleGanOptions options, int64_t size, int steps) {
   copy_parameters(*plain, *ckpt);
   size_t frozen = 0;
   for (const auto& p : plain->parameters()) frozen += p.requires_grad() ? 0 : 1;
-  torch::optim::Adam opt_plain(plain->generator_parameters(), torch::optim::AdamOptions(2e-4).betas({0.5, 0.999}));
-  torch::optim::Adam opt_ckpt(ckpt->generator_parameters(), torch::optim::AdamOptions(2e-4).betas({0.5, 0.999}));
+  torch::optim::Adam opt_plain(plain->generator_parameters(),
+                               torch::optim::AdamOptions(2e-4).betas({0.5, 0.999}));
+  torch::optim::Adam opt_ckpt(ckpt->generator_parameters(),
+                              torch::optim::AdamOptions(2e-4).betas({0.5, 0.999}));
   for (int step = 0; step < steps; ++step) {
     torch::Tensor a = torch::rand({2, options.channels_a, size, size});
     torch::Tensor b = torch::rand({2, options.channels_b, size, size});
@@ -171,7 +182,8 @@ void check_cycle_gan(CycleGanOptions options, int64_t size, int steps) {
       torch::Tensor fake_b = net->g(a);
       torch::Tensor fake_a = net->f(b);
       torch::Tensor loss = (net->f(fake_b) - a).abs().mean() + (net->g(fake_a) - b).abs().mean() +
-                           (net->d_b(fake_b) - 1).pow(2).mean() + (net->d_a(fake_a) - 1).pow(2).mean();
+                           (net->d_b(fake_b) - 1).pow(2).mean() +
+                           (net->d_a(fake_a) - 1).pow(2).mean();
       loss.backward();
     }
     expect_gradients_bitwise_equal(*plain, *ckpt, "step " + std::to_string(step),
@@ -242,8 +254,9 @@ PeakRss paper_generator_peak(bool checkpointed) {
   close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  TORCH_INTERNAL_ASSERT(got == static_cast<ssize_t>(sizeof out) && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                        "the measuring child failed (no /proc/self/clear_refs?)");
+  TORCH_INTERNAL_ASSERT(
+      got == static_cast<ssize_t>(sizeof out) && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+      "the measuring child failed (no /proc/self/clear_refs?)");
   return out;
 }
 
@@ -252,10 +265,11 @@ TEST(ActivationCheckpoint, PaperGeneratorPeakMemoryLowerAt256) {
   PeakRss ckpt = paper_generator_peak(true);
   const double plain_mib = (plain.peak_kib - plain.before_kib) / 1024.0;
   const double ckpt_mib = (ckpt.peak_kib - ckpt.before_kib) / 1024.0;
-  std::printf("paper generator 256x256 forward+backward, peak RSS above the built model: plain %.0f MiB, "
-              "checkpointed %.0f MiB (ratio %.2f); whole process %.0f vs %.0f MiB (ratio %.2f)\n",
-              plain_mib, ckpt_mib, ckpt_mib / plain_mib, plain.peak_kib / 1024.0, ckpt.peak_kib / 1024.0,
-              static_cast<double>(ckpt.peak_kib) / plain.peak_kib);
+  std::printf(
+      "paper generator 256x256 forward+backward, peak RSS above the built model: plain %.0f MiB, "
+      "checkpointed %.0f MiB (ratio %.2f); whole process %.0f vs %.0f MiB (ratio %.2f)\n",
+      plain_mib, ckpt_mib, ckpt_mib / plain_mib, plain.peak_kib / 1024.0, ckpt.peak_kib / 1024.0,
+      static_cast<double>(ckpt.peak_kib) / plain.peak_kib);
   EXPECT_LT(ckpt.peak_kib - ckpt.before_kib, plain.peak_kib - plain.before_kib);
 }
 

@@ -95,16 +95,21 @@ void compare_preset(const std::string& preset, c10::ScalarType dtype) {
     torch::Tensor y;
     {
       AutocastGuard guard(c10::kCPU, dtype);
-      y = name == "G" ? net->g(a) : name == "F" ? net->f(b) : name == "D_A" ? net->d_a(a) : net->d_b(b);
+      y = name == "G"     ? net->g(a)
+          : name == "F"   ? net->f(b)
+          : name == "D_A" ? net->d_a(a)
+                          : net->d_b(b);
     }
-    EXPECT_EQ(y.scalar_type() != torch::kFloat, at(precision + "/" + name + "_dtype_is_low").item<bool>())
+    EXPECT_EQ(y.scalar_type() != torch::kFloat,
+              at(precision + "/" + name + "_dtype_is_low").item<bool>())
         << preset << " " << name << " output dtype " << y.scalar_type();
     const torch::Tensor want = at(precision + "/" + name);
     const double diff = (y.to(torch::kFloat) - want).abs().max().item<double>();
     const double from_fp32 = (want - at("fp32/" + name)).abs().max().item<double>();
     const double tol = tolerance(dtype, want);
     std::printf("%s %s %s: |C++ - PyTorch| <= %.3g (tolerance %.3g); PyTorch %s vs fp32: %.3g\n",
-                preset.c_str(), precision.c_str(), name.c_str(), diff, tol, precision.c_str(), from_fp32);
+                preset.c_str(), precision.c_str(), name.c_str(), diff, tol, precision.c_str(),
+                from_fp32);
     EXPECT_LE(diff, tol) << preset << " " << precision << " " << name;
   }
 }

@@ -44,13 +44,16 @@ void replay(const std::string& name) {
     scaled.backward();
     const bool found_inf = scaler.unscale({w1, w2, w3});
     EXPECT_EQ(found_inf, at(p + "found_inf").item<bool>()) << name << " step " << k;
-    EXPECT_TRUE(bitwise_equal(w1.grad(), at(p + "grad_w1"))) << name << " step " << k << " unscaled grad w1";
-    EXPECT_TRUE(bitwise_equal(w2.grad(), at(p + "grad_w2"))) << name << " step " << k << " unscaled grad w2";
+    EXPECT_TRUE(bitwise_equal(w1.grad(), at(p + "grad_w1")))
+        << name << " step " << k << " unscaled grad w1";
+    EXPECT_TRUE(bitwise_equal(w2.grad(), at(p + "grad_w2")))
+        << name << " step " << k << " unscaled grad w2";
     if (!found_inf) sgd.step();
     scaler.update(found_inf);
     skipped += found_inf ? 1 : 0;
     EXPECT_EQ(scaler.scale_value(), at(p + "scale").item<double>()) << name << " step " << k;
-    EXPECT_EQ(scaler.growth_tracker(), at(p + "growth_tracker").item<int64_t>()) << name << " step " << k;
+    EXPECT_EQ(scaler.growth_tracker(), at(p + "growth_tracker").item<int64_t>())
+        << name << " step " << k;
     EXPECT_TRUE(bitwise_equal(w1.detach(), at(p + "w1"))) << name << " step " << k << " weight w1";
     EXPECT_TRUE(bitwise_equal(w2.detach(), at(p + "w2"))) << name << " step " << k << " weight w2";
   }
