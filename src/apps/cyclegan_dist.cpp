@@ -12,13 +12,14 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/stop_request.h"
-#include "data/color.h"
+#include "image/tensor_color.h"
 #include "data/shard_source.h"
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
 #include "dist/mpi_communicator.h"
 #include "dist/mpi_environment.h"
 #include "metrics/prometheus_exporter.h"
+#include "metrics/pushgateway_pusher.h"
 #include "metrics/tensorboard_sink.h"
 #include "train/trainer.h"
 #ifdef CYCLEGAN_WITH_CUDA
@@ -35,12 +36,12 @@ std::unique_ptr<cg::data::UnpairedSource> make_synthetic_source(const cg::cli::C
   torch::Tensor pictures = cg::data::make_scenes(2 * n, c.data.image_size, c.train.seed);
   auto range = cg::model::image_range(c.model.output_activation);
   auto as_domain = [&](torch::Tensor rgb, int64_t channels) {
-    torch::Tensor gray = cg::data::to_gray(rgb);
+    torch::Tensor gray = cg::image::to_gray(rgb);
     torch::Tensor images = channels == 1 ? gray : rgb;
-    return cg::data::from_unit_range(images, range.lo, range.hi);
+    return cg::image::from_unit_range(images, range.lo, range.hi);
   };
   torch::Tensor a = as_domain(pictures.narrow(0, 0, n), c.model.channels_a);
-  if (c.model.channels_a == 3) a = cg::data::to_gray(a).expand({-1, 3, -1, -1}).contiguous();
+  if (c.model.channels_a == 3) a = cg::image::to_gray(a).expand({-1, 3, -1, -1}).contiguous();
   torch::Tensor b = as_domain(pictures.narrow(0, n, n), c.model.channels_b);
   return std::make_unique<cg::data::TensorSource>(a, b, c.train.batch_size, c.train.seed,
                                                   /*shuffle=*/true, rank, world);
@@ -154,6 +155,8 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   std::optional<cg::cli::Config> parsed = cg::cli::parse_command_line(argc, argv);
   if (!parsed) return 0;
   cg::cli::Config config = *parsed;
+  // The URL's check needs prometheus-cpp, so it lives with the pusher, not in cli.
+  if (!config.metrics.pushgateway.empty()) cg::metrics::parse_pushgateway_url(config.metrics.pushgateway);
   torch::set_num_threads(intra_op_threads(config, mpi));
   CG_REQUIRE(!torch::Device(config.train.device).is_cuda() || cg::cuda_device_count() > 0, cg::ConfigError,
              "--device ", config.train.device, ": no CUDA device is visible to this process (",

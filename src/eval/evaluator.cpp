@@ -10,7 +10,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/stop_request.h"
-#include "data/color.h"
+#include "image/tensor_color.h"
 #include "eval/feature_cache.h"
 #include "eval/fid.h"
 #include "eval/image_quality.h"
@@ -50,7 +50,7 @@ torch::Tensor read_images(const data::ImageSet& set, const std::vector<int64_t>&
   torch::Tensor hwc = torch::empty({n, set.height(), set.width(), set.channels()}, torch::kUInt8);
   for (int64_t i = 0; i < n; ++i) set.read(indices[i], hwc[i].data_ptr<uint8_t>());
   torch::Tensor images = hwc.permute({0, 3, 1, 2}).to(torch::kFloat).div(255.0);
-  if (set.channels() == 3 && channels == 1) images = data::to_gray(images);
+  if (set.channels() == 3 && channels == 1) images = image::to_gray(images);
   if (set.channels() == 1 && channels == 3) images = images.expand({-1, 3, -1, -1});
   return images.contiguous();
 }
@@ -60,7 +60,7 @@ torch::Tensor read_images(const data::ImageSet& set, const std::vector<int64_t>&
 template <typename Net>
 torch::Tensor translate(Net&& net, const torch::Tensor& images, const model::ImageRange& range,
                         const torch::TensorOptions& options) {
-  const torch::Tensor x = data::from_unit_range(images, range.lo, range.hi).to(options);
+  const torch::Tensor x = image::from_unit_range(images, range.lo, range.hi).to(options);
   const torch::Tensor y = net(x).to(torch::kCPU, torch::kFloat);
   return ((y - range.lo) / (range.hi - range.lo)).clamp(0, 1);
 }
@@ -215,13 +215,13 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
       const torch::Tensor b = read_images(*test_b_, idx, channels_b_);
       const torch::Tensor baseline = a.size(1) == b.size(1) ? a
                                      : b.size(1) == 3       ? a.expand({-1, 3, -1, -1})
-                                                            : data::to_gray(a);
+                                                            : image::to_gray(a);
       sums[kTranslationSquared] += mean_squared_error(g_a, b) * n;
       sums[kTranslationSsim] += ssim(g_a, b) * n;
       sums[kBaselineSquared] += mean_squared_error(baseline, b) * n;
       sums[kBaselineSsim] += ssim(baseline, b) * n;
       if (a.size(1) == 1 && b.size(1) == 3) {
-        const torch::Tensor colorized = data::with_luma(g_a, a).clamp(0, 1);
+        const torch::Tensor colorized = image::with_luma(g_a, a).clamp(0, 1);
         sums[kColorizedSquared] += mean_squared_error(colorized, b) * n;
         sums[kColorizedSsim] += ssim(colorized, b) * n;
       }

@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "data/color.h"
+#include "image/tensor_color.h"
 
 namespace cg::data {
 namespace {
+
+using image::to_gray;
+using image::with_luma;
 
 TEST(SyntheticScenes, SameSeedSamePicturesAndUnitRange) {
   torch::Tensor x = make_scenes(6, 32, 4);

@@ -10,7 +10,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "data/color.h"
+#include "image/tensor_color.h"
 #include "eval/feature_stats.h"
 #include "eval/fid.h"
 #include "eval/image_quality.h"
@@ -55,7 +55,7 @@ TEST(Evaluator, StreamsTheScoresOfTheWholeSplitAtAnyBatchSize) {
   const torch::Tensor a = whole_split(dir, "A", "test", 1), b = whole_split(dir, "B", "test", 3);
   const torch::Tensor g_a = net->g(a), f_b = net->f(b);  // sigmoid: already [0, 1]
   const torch::Tensor a_cycled = net->f(g_a), b_cycled = net->g(f_b);
-  const torch::Tensor colorized = data::with_luma(g_a, a).clamp(0, 1);
+  const torch::Tensor colorized = image::with_luma(g_a, a).clamp(0, 1);
 
   const Evaluator evaluator(dir, 1, 3);
   for (int64_t batch : {3, 64}) {

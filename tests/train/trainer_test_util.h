@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "data/color.h"
+#include "image/tensor_color.h"
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
 #include "train/trainer.h"
@@ -55,7 +55,7 @@ inline std::unique_ptr<data::TensorSource> make_source(const Setup& s, int64_t n
   torch::Tensor pictures = data::make_scenes(2 * n, 32, seed);
   auto range = model::image_range(s.model.output_activation);
   auto domain = [&](torch::Tensor rgb, int64_t channels) {
-    return data::from_unit_range(channels == 1 ? data::to_gray(rgb) : rgb, range.lo, range.hi);
+    return image::from_unit_range(channels == 1 ? image::to_gray(rgb) : rgb, range.lo, range.hi);
   };
   return std::make_unique<data::TensorSource>(domain(pictures.narrow(0, 0, n), s.model.channels_a),
                                               domain(pictures.narrow(0, n, n), s.model.channels_b),
