@@ -3,15 +3,22 @@ gradients with injected infs, NaNs and overflows, on the same torch wheel.
 
   python grad_scaler_ref.py OUT    write the reference file tests/train/grad_scaler_test.cpp reads
 
+And fp16_steps/<preset>: autocast_ref.cycle_steps in fp16 with GradScaler("cpu")
+(growth interval 2, so the 3 steps grow the scale once).
+
 Each step: loss = sum(w1 * x1) + sum(w2 * x2) (so the scaled gradients are x * S, exact for
 a power-of-two S unless they overflow), backward of scaler.scale(loss), scaler.unscale_,
 scaler.step(SGD lr 0.5), scaler.update(). w3 takes no part: it has no gradient. Written
 per case and step: the inputs, the scaled loss, the unscaled gradients, found_inf, the
 scale and growth tracker after update, the weights after the step.
 """
+import os
 import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from autocast_ref import STEP_CASES, cycle_steps  # noqa: E402
 
 CASES = {
     # name: (init_scale, growth_interval, steps, injections {step: (tensor, index, value)})
@@ -62,6 +69,10 @@ def main():
     out = {}
     for name, (init_scale, interval, steps, injections) in CASES.items():
         run(name, init_scale, interval, steps, injections, out)
+    torch.set_num_threads(1)
+    for name in STEP_CASES:
+        scaler = torch.amp.GradScaler("cpu", init_scale=2.0**16, growth_interval=2)
+        cycle_steps(name, torch.float16, out, f"fp16_steps/{name}", scaler)
     torch.save(out, sys.argv[1])
 
 

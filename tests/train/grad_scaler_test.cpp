@@ -6,8 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <sstream>
 
+#include "cycle_steps_replay.h"
 #include "reference_file.h"
 
 namespace cg::train {
@@ -63,6 +66,55 @@ void replay(const std::string& name) {
 TEST(GradScaler, MatchesTorchAmpGradScalerWithInfsNansAndOverflow) { replay("default"); }
 
 TEST(GradScaler, RefusesGrowthPastFloat32LikeTorch) { replay("ceiling"); }
+
+// fp16 training steps with loss scaling (grad_scaler_ref.py: autocast_ref.cycle_steps
+// with GradScaler("cpu"), growth interval 2): losses, scales and the weights after the
+// steps equal PyTorch's bit for bit (see autocast_test.cpp for why exactly), with and
+// without activation checkpointing.
+void compare_fp16_steps(const std::string& preset, bool checkpointed) {
+  static const auto ref = eval::testing::load_reference("CYCLEGAN_GRAD_SCALER_REFERENCE");
+  torch::set_num_threads(1);
+  const std::string prefix = "fp16_steps/" + preset;
+  GradScalerOptions options;
+  options.growth_interval = 2;
+  GradScaler scaler(options);
+  std::vector<double> scales;
+  std::vector<bool> skips;
+  auto result = model::testing::replay_cycle_steps(
+      ref, preset, prefix, c10::kHalf, checkpointed,
+      [&](const torch::Tensor& loss, const std::vector<torch::Tensor>& params) {
+        scaler.scale(loss).backward();
+        const bool found_inf = scaler.unscale(params);
+        scaler.update(found_inf);  // before the step: it only decides the next step's scale
+        scales.push_back(scaler.scale_value());
+        skips.push_back(found_inf);
+        return !found_inf;
+      });
+  for (size_t k = 0; k < result.losses.size(); ++k) {
+    const std::string step = std::to_string(k);
+    EXPECT_EQ(result.losses[k], ref.at(prefix + "/loss" + step).item<double>())
+        << preset << " step " << k;
+    EXPECT_EQ(scales[k], ref.at(prefix + "/scale" + step).item<double>())
+        << preset << " step " << k;
+    EXPECT_EQ(skips[k], ref.at(prefix + "/found_inf" + step).item<bool>())
+        << preset << " step " << k;
+  }
+  double worst = 0;
+  for (const auto& item : result.net->named_parameters()) {
+    worst = std::max(
+        worst, (item.value() - ref.at(prefix + "/final/" + item.key())).abs().max().item<double>());
+  }
+  std::printf(
+      "%s fp16 steps%s: scale after the last %g, largest weight difference to PyTorch %.3g\n",
+      preset.c_str(), checkpointed ? " (checkpointed)" : "", scales.back(), worst);
+  EXPECT_EQ(worst, 0.0);
+}
+
+TEST(GradScaler, SeedPresetFp16StepsMatchPyTorch) { compare_fp16_steps("cifar-colorize", false); }
+TEST(GradScaler, PaperPresetFp16StepsMatchPyTorch) { compare_fp16_steps("paper-256", false); }
+TEST(GradScaler, PaperPresetFp16CheckpointedStepsMatchPyTorch) {
+  compare_fp16_steps("paper-256", true);
+}
 
 TEST(GradScaler, DisabledLeavesLossAndGradientsAlone) {
   GradScalerOptions options;
