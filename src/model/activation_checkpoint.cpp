@@ -127,7 +127,8 @@ torch::Tensor checkpoint(const CheckpointedBlock& block, const torch::Tensor& x,
     record->device_generator = at::globalContext().defaultGenerator(x.device());
     record->device_rng = rng_state(*record->device_generator);
   }
-  // As a TensorList, not a vector: Function::apply makes only those graph inputs.
+  // A TensorList's tensors become inputs of the node (so the parameters' gradients flow
+  // through the outer graph); Function::apply would pass a std::vector through untouched.
   return CheckpointFunction::apply(x, at::TensorList(trainable), record);
 }
 
