@@ -156,7 +156,9 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   if (!parsed) return 0;
   cg::cli::Config config = *parsed;
   // The URL's check needs prometheus-cpp, so it lives with the pusher, not in cli.
-  if (!config.metrics.pushgateway.empty()) cg::metrics::parse_pushgateway_url(config.metrics.pushgateway);
+  if (!config.metrics.pushgateway.empty()) {
+    cg::metrics::parse_pushgateway_url(config.metrics.pushgateway);
+  }
   torch::set_num_threads(intra_op_threads(config, mpi));
   CG_REQUIRE(!torch::Device(config.train.device).is_cuda() || cg::cuda_device_count() > 0, cg::ConfigError,
              "--device ", config.train.device, ": no CUDA device is visible to this process (",

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/command_line.h"
 #include "cli/config.h"
 #include "common/error.h"
 #include "common/file_util.h"
@@ -84,10 +85,11 @@ int run(int argc, char** argv) {
   CG_REQUIRE(eval_options.fid_images != 1, cg::ConfigError,
              "--fid-images must be 0 (no FID/KID) or at least 2, got 1");
 
-  const cg::infer::SavedModel saved = cg::infer::load_saved_model(
-      best ? cg::infer::best_checkpoint(checkpoint) : checkpoint, torch::Device(device));
-  cg::log::info("model: ", saved.path, " (step ", saved.step, ", preset ", saved.config.preset,
-                ", ", saved.net->options().channels_a, " -> ", saved.net->options().channels_b,
+  const cg::infer::SavedModel saved =
+      cg::infer::load_saved_model(best ? cg::infer::best_checkpoint(checkpoint) : checkpoint,
+                                  cg::cli::model_description, torch::Device(device));
+  cg::log::info("model: ", saved.path, " (step ", saved.step, ", preset ", saved.preset, ", ",
+                saved.net->options().channels_a, " -> ", saved.net->options().channels_b,
                 " channels)");
   if (!export_dir.empty()) {
     for (const std::string& path : cg::infer::export_pytorch(saved, export_dir))

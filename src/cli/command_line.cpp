@@ -11,7 +11,6 @@
 #include "common/error.h"
 #include "common/file_util.h"
 #include "data/shard.h"
-#include "metrics/pushgateway_pusher.h"
 
 namespace cg::cli {
 namespace {
@@ -75,6 +74,11 @@ Config from_json(const nlohmann::json& doc, const std::string& where) {
   Config config = preset(doc.value("preset", std::string("cifar-colorize")));
   apply_json(config, doc, where);
   return config;
+}
+
+infer::ModelDescription model_description(const nlohmann::json& doc, const std::string& where) {
+  const Config config = from_json(doc, where);
+  return {config.preset, config.model};
 }
 
 std::optional<Config> parse_command_line(int argc, const char* const* argv) {
@@ -225,7 +229,6 @@ void validate(const Config& c) {
   CG_REQUIRE(!c.metrics.bind.empty(), ConfigError, "--metrics-bind must not be empty");
   CG_REQUIRE(c.metrics.push_interval > 0 && c.metrics.push_interval <= 86400, ConfigError,
              "--push-interval must be in (0, 86400] seconds, got ", c.metrics.push_interval);
-  if (!c.metrics.pushgateway.empty()) metrics::parse_pushgateway_url(c.metrics.pushgateway);
 }
 
 nlohmann::json to_json(const Config& config) {

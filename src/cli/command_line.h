@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/config.h"
+#include "infer/saved_model.h"
 
 namespace cg::cli {
 
@@ -25,7 +26,13 @@ void apply_json(Config& config, const nlohmann::json& doc, const std::string& wh
 /// describes: its preset, then its values. Throws ConfigError naming `where` and the key.
 Config from_json(const nlohmann::json& doc, const std::string& where);
 
-/// Cross-checks settings that are fine alone but not together. Throws ConfigError.
+/// The model a checkpoint's stored config (`doc`, see from_json) describes: what
+/// infer::load_saved_model needs to rebuild it. Throws ConfigError naming `where` and the key.
+infer::ModelDescription model_description(const nlohmann::json& doc, const std::string& where);
+
+/// Cross-checks settings that are fine alone but not together. Throws ConfigError. The
+/// --pushgateway URL is checked by its adapter (metrics::parse_pushgateway_url), which the
+/// app calls after this.
 void validate(const Config& config);
 
 /// The resolved configuration, one key per option plus "preset".

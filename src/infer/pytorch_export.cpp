@@ -91,7 +91,7 @@ std::vector<std::string> export_pytorch(const SavedModel& saved, const std::stri
       {"format", "cyclegan_dist pytorch export v1"},
       {"checkpoint", saved.path},
       {"step", saved.step},
-      {"preset", saved.config.preset},
+      {"preset", saved.preset},
       {"generator", unet ? "UnetGenerator" : "ResnetGenerator"},
       {"arguments", arguments},
       {"value_range", {range.lo, range.hi}},

@@ -2,11 +2,10 @@
 
 #include <filesystem>
 
-#include "cli/command_line.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "train/checkpoint_store.h"
-#include "train/trainer.h"
+#include "train/trainer.h"  // kCheckpointFormat only: it lives with the trainer that writes it
 
 namespace cg::infer {
 namespace {
@@ -14,7 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 
 SavedModel load_file(const std::string& path, const train::CheckpointStore& store,
-                     const torch::Device& device) {
+                     const ModelReader& read_model, const torch::Device& device) {
   torch::serialize::InputArchive archive;
   const nlohmann::json metadata = store.load(path, archive);
   CG_REQUIRE(
@@ -23,8 +22,10 @@ SavedModel load_file(const std::string& path, const train::CheckpointStore& stor
   SavedModel saved;
   saved.path = path;
   saved.step = metadata.value("step", int64_t{0});
-  saved.config = cli::from_json(metadata["config"], "checkpoint " + path + ": config");
-  saved.net = model::CycleGan(saved.config.model);
+  const ModelDescription description =
+      read_model(metadata["config"], "checkpoint " + path + ": config");
+  saved.preset = description.preset;
+  saved.net = model::CycleGan(description.model);
   torch::serialize::InputArchive nets;
   archive.read("model", nets);
   try {
@@ -41,11 +42,12 @@ SavedModel load_file(const std::string& path, const train::CheckpointStore& stor
 
 }  // namespace
 
-SavedModel load_saved_model(const std::string& spec, const torch::Device& device) {
+SavedModel load_saved_model(const std::string& spec, const ModelReader& read_model,
+                            const torch::Device& device) {
   CG_REQUIRE(fs::exists(spec), FileError, "checkpoint ", spec, ": no such file or directory");
   if (!fs::is_directory(spec)) {
     const train::CheckpointStore store(fs::path(spec).parent_path().string(), 1 << 30);
-    return load_file(spec, store, device);
+    return load_file(spec, store, read_model, device);
   }
   const fs::path dir =
       fs::exists(fs::path(spec) / "checkpoints") ? fs::path(spec) / "checkpoints" : fs::path(spec);
@@ -55,7 +57,7 @@ SavedModel load_saved_model(const std::string& spec, const torch::Device& device
              dir.string());
   for (size_t i = 0; i < candidates.size(); ++i) {
     try {
-      return load_file(candidates[i], store, device);
+      return load_file(candidates[i], store, read_model, device);
     } catch (const FileError& e) {
       if (i + 1 == candidates.size()) throw;
       log::warn(e.what(), "; trying the previous checkpoint");

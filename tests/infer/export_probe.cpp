@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/command_line.h"
 #include "common/error.h"
 #include "infer/pytorch_export.h"
 #include "infer/saved_model.h"
@@ -49,7 +50,7 @@ int run(int argc, char** argv) {
         << "usage: cyclegan_export_probe CHECKPOINT_OR_RUN_DIR OUTPUT.pt DIRECTION:NxHxW...\n";
     return 2;
   }
-  cg::infer::SavedModel saved = cg::infer::load_saved_model(argv[1]);
+  cg::infer::SavedModel saved = cg::infer::load_saved_model(argv[1], cg::cli::model_description);
   const auto& options = saved.net->options();
   const auto range = saved.net->range();
   torch::manual_seed(20240611);

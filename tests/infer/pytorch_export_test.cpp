@@ -38,7 +38,7 @@ void export_case(const std::string& name, cli::Config config) {
   train::Trainer trainer(config.train, config.model, source, cli::to_json(config));
   trainer.train();
 
-  SavedModel saved = load_saved_model(config.train.run_dir);
+  SavedModel saved = load_saved_model(config.train.run_dir, cli::model_description);
   ASSERT_EQ(saved.step, 2);
   export_pytorch(saved, dir.string());
   torch::NoGradGuard no_grad;
