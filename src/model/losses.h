@@ -1,5 +1,7 @@
 #pragma once
 // CycleGAN loss terms. Every function returns a scalar float tensor (mean over elements).
+// bf16/fp16 inputs (outputs of autocast forwards) are widened to float32 first: losses are
+// always computed in float32 (or float64 for float64 inputs).
 #include <torch/torch.h>
 
 namespace cg::model {

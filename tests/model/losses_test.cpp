@@ -36,5 +36,22 @@ TEST(L1Distance, IsMeanAbsoluteDifferenceAndChecksShapes) {
   EXPECT_THROW(l1_distance(a, torch::zeros({1, 3, 2, 2})), c10::Error);
 }
 
+TEST(Losses, LowPrecisionInputsAreComputedInFloat32) {
+  torch::manual_seed(5);
+  for (auto low : {torch::kBFloat16, torch::kHalf}) {
+    torch::Tensor scores = torch::randn({2, 1, 4, 4}).to(low);
+    torch::Tensor image = torch::rand({2, 3, 4, 4}).to(low);
+    torch::Tensor target = torch::rand({2, 3, 4, 4});
+    for (auto kind : {GanLoss::kLeastSquares, GanLoss::kVanilla}) {
+      torch::Tensor loss = adversarial_loss(scores, true, kind);
+      EXPECT_EQ(loss.scalar_type(), torch::kFloat);
+      EXPECT_TRUE(torch::equal(loss, adversarial_loss(scores.to(torch::kFloat), true, kind)));
+    }
+    torch::Tensor l1 = l1_distance(image, target);
+    EXPECT_EQ(l1.scalar_type(), torch::kFloat);
+    EXPECT_TRUE(torch::equal(l1, l1_distance(image.to(torch::kFloat), target)));
+  }
+}
+
 }  // namespace
 }  // namespace cg::model
