@@ -53,11 +53,13 @@ nlohmann::json read_config_file(const std::string& path) {
 }  // namespace
 
 void apply_json(Config& config, const nlohmann::json& doc, const std::string& where) {
-  CG_REQUIRE(doc.is_object(), ConfigError, where, " must hold one JSON object of option names to values");
+  CG_REQUIRE(doc.is_object(), ConfigError, where,
+             " must hold one JSON object of option names to values");
   for (const auto& [key, value] : doc.items()) {
     if (key == "preset") continue;
     const auto& table = option_table();
-    auto spec = std::find_if(table.begin(), table.end(), [&](const auto& s) { return s.name == key; });
+    auto spec =
+        std::find_if(table.begin(), table.end(), [&](const auto& s) { return s.name == key; });
     CG_REQUIRE(spec != table.end(), ConfigError, where, ": unknown option '", key, "'");
     CG_REQUIRE(!value.is_object() && !value.is_null(), ConfigError, where, ": option '", key,
                "' must be a string, number, boolean or list");
@@ -70,7 +72,8 @@ void apply_config_file(Config& config, const std::string& path) {
 }
 
 Config from_json(const nlohmann::json& doc, const std::string& where) {
-  CG_REQUIRE(doc.is_object(), ConfigError, where, " must hold one JSON object of option names to values");
+  CG_REQUIRE(doc.is_object(), ConfigError, where,
+             " must hold one JSON object of option names to values");
   Config config = preset(doc.value("preset", std::string("cifar-colorize")));
   apply_json(config, doc, where);
   return config;
@@ -88,7 +91,8 @@ std::optional<Config> parse_command_line(int argc, const char* const* argv) {
   for (const auto& n : preset_names()) presets += (presets.empty() ? "" : "|") + n;
   // A repeated flag takes its last value, so wrappers can append overrides to defaults.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.add_option("--preset", preset_name, "starting values (" + presets + "; default cifar-colorize)");
+  app.add_option("--preset", preset_name,
+                 "starting values (" + presets + "; default cifar-colorize)");
   app.add_option("--config", config_path, "JSON file of option values, applied after the preset");
   // Decisions of this invocation about an existing run directory: not options of the run,
   // so they are neither read from a config file nor written to config.json.
@@ -181,7 +185,8 @@ void validate(const Config& c) {
   }
   const auto& m = c.model;
   for (int64_t ch : {m.channels_a, m.channels_b}) {
-    CG_REQUIRE(ch == 1 || ch == 3, ConfigError, "--channels-a/--channels-b must be 1 or 3, got ", ch);
+    CG_REQUIRE(ch == 1 || ch == 3, ConfigError, "--channels-a/--channels-b must be 1 or 3, got ",
+               ch);
   }
   CG_REQUIRE(m.unet_decoder_filters.size() + 1 == m.unet_encoder_filters.size(), ConfigError,
              "--unet-decoder-filters needs one entry fewer than --unet-encoder-filters (",
@@ -189,11 +194,11 @@ void validate(const Config& c) {
   const int64_t factor = m.generator == model::GeneratorArch::kUnet
                              ? int64_t{1} << (m.unet_encoder_filters.size() - 1)
                              : 4;
-  CG_REQUIRE(c.data.image_size <= data::kMaxImageSide, ConfigError,
-             "--image-size must be at most ", data::kMaxImageSide, ", got ", c.data.image_size);
-  CG_REQUIRE(c.data.image_size > 0 && c.data.image_size % factor == 0, ConfigError,
-             "--image-size ", c.data.image_size, " must be a positive multiple of ", factor,
-             " for the ", model::to_string(m.generator), " generator");
+  CG_REQUIRE(c.data.image_size <= data::kMaxImageSide, ConfigError, "--image-size must be at most ",
+             data::kMaxImageSide, ", got ", c.data.image_size);
+  CG_REQUIRE(c.data.image_size > 0 && c.data.image_size % factor == 0, ConfigError, "--image-size ",
+             c.data.image_size, " must be a positive multiple of ", factor, " for the ",
+             model::to_string(m.generator), " generator");
   if (m.discriminator == model::DiscriminatorArch::kPatch) {
     const int64_t min_size = int64_t{1} << (m.n_layers + 2);
     CG_REQUIRE(c.data.image_size >= min_size, ConfigError, "--image-size ", c.data.image_size,
@@ -207,7 +212,8 @@ void validate(const Config& c) {
                " is not a directory (expected a data set made by cyclegan_data, or 'synthetic')");
   }
   CG_REQUIRE(c.data.loader_threads >= 1 && c.data.loader_threads <= kMaxLoaderThreads, ConfigError,
-             "--loader-threads must be in [1, ", kMaxLoaderThreads, "], got ", c.data.loader_threads);
+             "--loader-threads must be in [1, ", kMaxLoaderThreads, "], got ",
+             c.data.loader_threads);
   CG_REQUIRE(c.data.prefetch >= 1 && c.data.prefetch <= kMaxPrefetch, ConfigError,
              "--prefetch must be in [1, ", kMaxPrefetch, "], got ", c.data.prefetch);
   CG_REQUIRE(c.data.synthetic_images >= t.batch_size, ConfigError, "--synthetic-images (",
@@ -215,7 +221,8 @@ void validate(const Config& c) {
   if (c.data.source == "synthetic") {
     // Both domains are generated in memory up front: bound them before allocating.
     const double bytes = 2.0 * static_cast<double>(c.data.synthetic_images) * 3 * 4 *
-                         static_cast<double>(c.data.image_size) * static_cast<double>(c.data.image_size);
+                         static_cast<double>(c.data.image_size) *
+                         static_cast<double>(c.data.image_size);
     CG_REQUIRE(bytes <= kMaxSyntheticBytes, ConfigError, "--synthetic-images ",
                c.data.synthetic_images, " at --image-size ", c.data.image_size, " would take ",
                bytes / (1 << 30), " GiB of memory (at most ", kMaxSyntheticBytes / (1 << 30),

@@ -138,7 +138,8 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
     const torch::Tensor pixels = image::to_uint8_hwc(y, range.lo, range.hi);
     for (size_t i = 0; i < names.size(); ++i) {
       try {
-        image::write_png((fs::path(output_dir) / names[i]->name).string(), pixels[static_cast<int64_t>(i)]);
+        image::write_png((fs::path(output_dir) / names[i]->name).string(),
+                         pixels[static_cast<int64_t>(i)]);
       } catch (const FileError& e) {
         throw FileError(detail::str_cat(e.what(), " (", written, " of ", items.size(),
                                         " image(s) were written before it)"));

@@ -74,7 +74,8 @@ TEST(CommandLine, DataIsRequiredAndMustBeADirectoryOrSynthetic) {
 }
 
 TEST(CommandLine, FlagsOverrideTheConfigFileWhichOverridesThePreset) {
-  std::string file = write_config("layers", R"({"preset": "paper-256", "batch-size": 4, "lr-g": 0.001,
+  std::string file =
+      write_config("layers", R"({"preset": "paper-256", "batch-size": 4, "lr-g": 0.001,
                                               "unet-encoder-filters": [32, 64, 128, 256]})");
   Config c = parse({"--config", file, "--batch-size", "8"});
   EXPECT_EQ(c.preset, "paper-256");
@@ -151,7 +152,8 @@ TEST(CommandLine, MalformedConfigFileNamesTheFileAndLine) {
   std::string bad_value = write_config("bad_value", R"({"steps": "many"})");
   error = error_of({"--config", bad_value});
   EXPECT_NE(error.find("'steps'"), std::string::npos) << error;
-  EXPECT_NE(error_of({"--config", "/nonexistent.json"}).find("/nonexistent.json"), std::string::npos);
+  EXPECT_NE(error_of({"--config", "/nonexistent.json"}).find("/nonexistent.json"),
+            std::string::npos);
 }
 
 }  // namespace
