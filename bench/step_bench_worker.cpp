@@ -1,8 +1,9 @@
 // One contender of bench/step_bench, driven over stdin/stdout so the driver can interleave
-// it with the others: our Trainer::step on a fixed batch of one preset, or (--sgemm N) an
+// it with the others: our Trainer::step on a fixed batch of one preset (uniform noise, or
+// with --scenes the synthetic pictures cyclegan_dist --data synthetic trains on), or (--sgemm N) an
 // NxN float matmul through LibTorch, the machine's reference speed.
 //
-//   step_bench_worker --preset P --size S --batch B --threads T [--device D]
+//   step_bench_worker --preset P --size S --batch B --threads T [--device D] [--scenes]
 //   step_bench_worker --sgemm N --threads T [--device D]
 //
 // Prints "ready" once set up, then answers each command line on stdin:
@@ -18,6 +19,8 @@
 
 #include "cli/presets.h"
 #include "common/accelerator.h"
+#include "data/color.h"
+#include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
 #include "train/trainer.h"
 
@@ -28,6 +31,7 @@ struct Args {
   int64_t size = 32, batch = 1, sgemm = 0;
   int threads = 1;
   std::string device = "cpu";
+  bool scenes = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -43,6 +47,7 @@ Args parse(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--sgemm")) a.sgemm = std::stoll(value());
     else if (!std::strcmp(argv[i], "--threads")) a.threads = std::stoi(value());
     else if (!std::strcmp(argv[i], "--device")) a.device = value();
+    else if (!std::strcmp(argv[i], "--scenes")) a.scenes = true;
     else TORCH_CHECK(false, "step_bench_worker: unknown argument ", argv[i]);
   }
   return a;
@@ -109,6 +114,16 @@ int main(int argc, char** argv) {
              range.lo;
     };
     torch::Tensor a = images(config.model.channels_a), b = images(config.model.channels_b);
+    if (args.scenes) {
+      // As cyclegan_dist's synthetic source makes its domains (src/apps/cyclegan_dist.cpp).
+      torch::Tensor pictures = cg::data::make_scenes(2 * args.batch, args.size, 0);
+      auto domain = [&](torch::Tensor rgb, int64_t channels) {
+        torch::Tensor x = channels == 1 ? cg::data::to_gray(rgb) : rgb;
+        return cg::data::from_unit_range(x, range.lo, range.hi).contiguous();
+      };
+      a = domain(pictures.narrow(0, 0, args.batch), config.model.channels_a);
+      b = domain(pictures.narrow(0, args.batch, args.batch), config.model.channels_b);
+    }
     cg::data::TensorSource source(a, b, args.batch, 0);
     cg::train::Trainer trainer(config.train, config.model, source);
     // On the device already, as the Python contenders' batches are.
