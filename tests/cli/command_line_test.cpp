@@ -97,6 +97,29 @@ TEST(CommandLine, ResolvedConfigReadsBackToTheSameConfig) {
   EXPECT_EQ(to_json(parse({"--config", file})), to_json(c));
 }
 
+TEST(CommandLine, ACheckpointsConfigDescribesItsModelForInfer) {
+  const Config c =
+      parse({"--preset", "paper-256", "--ngf", "8", "--n-blocks", "2", "--channels-a", "1"});
+  const infer::ModelDescription d = model_description(to_json(c), "checkpoint x.pt: config");
+  EXPECT_EQ(d.preset, "paper-256");
+  EXPECT_EQ(d.model.generator, c.model.generator);
+  EXPECT_EQ(d.model.ngf, 8);
+  EXPECT_EQ(d.model.n_blocks, 2);
+  EXPECT_EQ(d.model.channels_a, 1);
+  EXPECT_EQ(d.model.channels_b, c.model.channels_b);
+  nlohmann::json stored = to_json(c);
+  stored["no-such-option"] = 1;
+  try {
+    model_description(stored, "checkpoint x.pt: config");
+    ADD_FAILURE() << "an unknown key was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("checkpoint x.pt: config: unknown option 'no-such-option'"),
+        std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(CommandLine, BadInputGetsOneErrorNamingTheCulprit) {
   EXPECT_NE(error_of({"--batch-sise", "4"}).find("--batch-sise"), std::string::npos);
   EXPECT_NE(error_of({"--batch-size", "four"}).find("--batch-size"), std::string::npos);
