@@ -24,7 +24,7 @@
 #include <string>
 #include <thread>
 
-#include "data/color.h"
+#include "image/tensor_color.h"
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
 #include "metrics/prometheus_exporter.h"
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   options.log_every = 1 << 30;
   options.run_dir = "/tmp/cyclegan_metrics_bench";
   torch::Tensor pictures = cg::data::make_scenes(64, 32, 1);
-  cg::data::TensorSource source(cg::data::to_gray(pictures.narrow(0, 0, 32)),
+  cg::data::TensorSource source(cg::image::to_gray(pictures.narrow(0, 0, 32)),
                                 pictures.narrow(0, 32, 32), 1, 1,
                                 /*shuffle=*/true);
   cg::train::Trainer trainer(options, model, source);

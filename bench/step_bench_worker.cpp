@@ -19,7 +19,7 @@
 
 #include "cli/presets.h"
 #include "common/accelerator.h"
-#include "data/color.h"
+#include "image/tensor_color.h"
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
 #include "train/trainer.h"
@@ -118,8 +118,8 @@ int main(int argc, char** argv) {
       // As cyclegan_dist's synthetic source makes its domains (src/apps/cyclegan_dist.cpp).
       torch::Tensor pictures = cg::data::make_scenes(2 * args.batch, args.size, 0);
       auto domain = [&](torch::Tensor rgb, int64_t channels) {
-        torch::Tensor x = channels == 1 ? cg::data::to_gray(rgb) : rgb;
-        return cg::data::from_unit_range(x, range.lo, range.hi).contiguous();
+        torch::Tensor x = channels == 1 ? cg::image::to_gray(rgb) : rgb;
+        return cg::image::from_unit_range(x, range.lo, range.hi).contiguous();
       };
       a = domain(pictures.narrow(0, 0, args.batch), config.model.channels_a);
       b = domain(pictures.narrow(0, args.batch, args.batch), config.model.channels_b);

@@ -49,7 +49,7 @@ struct CheckpointRecord {
   double unix_time = 0;  ///< when this rank was done with it, seconds since the epoch
 };
 
-/// A sample grid (see train/sample_grid.h) as the PNG file the trainer wrote.
+/// A sample grid (see image/sample_grid.h) as the PNG file the trainer wrote.
 struct SampleImage {
   std::string png;  ///< the encoded PNG
   int64_t height = 0, width = 0, channels = 0;

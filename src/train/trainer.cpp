@@ -4,19 +4,20 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 
 #include "common/accelerator.h"
 #include "common/error.h"
 #include "common/file_util.h"
-#include "common/image_io.h"
 #include "common/log.h"
+#include "common/progress.h"
 #include "common/rng.h"
+#include "image/sample_grid.h"
+#include "image/tensor_image.h"
 #include "model/init.h"
 #include "model/losses.h"
 #include "train/lr_schedule.h"
-#include "train/progress.h"
 #include "train/pytorch_adam.h"
-#include "train/sample_grid.h"
 
 namespace cg::train {
 namespace {
@@ -57,9 +58,17 @@ double seconds_since(Clock::time_point start) {
 
 }  // namespace
 
+// The update, unless a gradient is not finite after the all-reduce: then it is dropped,
+// on every rank alike (they all hold the same reduced gradients), see --on-nonfinite.
 void Trainer::optimizer_step(torch::optim::Optimizer& optimizer) {
   const auto start = Clock::now();
-  optimizer.step();
+  bool finite = true;
+  for (const auto& group : optimizer.param_groups()) finite = finite && gradients_finite(group.params());
+  if (finite) {
+    optimizer.step();
+  } else {
+    dropped_ = true;
+  }
   step_times_.optimizer += seconds_since(start);
 }
 
@@ -86,7 +95,9 @@ Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
       pool_b_(options_.pool_size, mix_seed(options_.seed, 0x9002)),
       checkpoints_((std::filesystem::path(options_.run_dir) / "checkpoints").string(),
                    options_.keep_checkpoints),
-      comm_(comm) {
+      comm_(comm),
+      nonfinite_(options_.on_nonfinite, options_.nonfinite_limit) {
+  inject_nonfinite_ = injected_nonfinite_steps(comm != nullptr ? comm->rank() : 0);
   CG_REQUIRE(source.channels_a() == model_options.channels_a &&
                  source.channels_b() == model_options.channels_b,
              ConfigError, "the data has ", source.channels_a(), " channels in A and ",
@@ -142,6 +153,7 @@ torch::Tensor Trainer::update_d_b(const Forward& fwd) {
   opt_d_b_->zero_grad();
   torch::Tensor loss = model::discriminator_loss(
       model_->d_b(fwd.real_b), model_->d_b(pool_b_.query(fwd.fake_b.detach())), options_.gan_loss);
+  if (inject_nonfinite_.count(step_ + 1) != 0) loss = loss * std::numeric_limits<double>::quiet_NaN();
   backward(loss, reduce_d_b_.get());
   optimizer_step(*opt_d_b_);
   return loss.detach();
@@ -181,6 +193,7 @@ std::vector<torch::Tensor> Trainer::update_generators(const Forward& fwd) {
 
 StepLosses Trainer::step(const data::UnpairedBatch& batch) {
   step_times_ = {};
+  dropped_ = false;
   Forward fwd = forward_generators(batch);
   torch::Tensor loss_d_b = update_d_b(fwd);
   torch::Tensor loss_d_a = update_d_a(fwd);
@@ -192,7 +205,9 @@ StepLosses Trainer::step(const data::UnpairedBatch& batch) {
           .detach()
           .to(torch::kCPU, torch::kDouble);
   const double* v = values.data_ptr<double>();
-  return StepLosses{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+  const StepLosses losses{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+  nonfinite_.record(step_, dropped_, losses, rank());
+  return losses;
 }
 
 void Trainer::write_samples(const data::UnpairedBatch& batch) {
@@ -205,11 +220,12 @@ void Trainer::write_samples(const data::UnpairedBatch& batch) {
   std::snprintf(name, sizeof(name), "step_%08lld.png", static_cast<long long>(step_));
   auto dir = std::filesystem::path(options_.run_dir) / "samples";
   std::filesystem::create_directories(dir);
-  const torch::Tensor grid =
-      sample_grid({a, g_a, model_->f(g_a)}, {b, f_b, model_->g(f_b)}, model_->range());
-  metrics::SampleImage image{encode_png(grid), grid.size(0), grid.size(1), grid.size(2)};
-  write_file_atomic((dir / name).string(), image.png);
-  for (auto* sink : sinks_) sink->on_samples(step_, image);
+  const model::ImageRange range = model_->range();
+  const torch::Tensor grid = image::sample_grid({a, g_a, model_->f(g_a)},
+                                                {b, f_b, model_->g(f_b)}, range.lo, range.hi);
+  metrics::SampleImage png{image::encode_png(grid), grid.size(0), grid.size(1), grid.size(2)};
+  write_file_atomic((dir / name).string(), png.png);
+  for (auto* sink : sinks_) sink->on_samples(step_, png);
 }
 
 void Trainer::train() {
@@ -220,7 +236,15 @@ void Trainer::train() {
   if (!options_.resume.empty() && world() > 1) synchronize_state();
   const int64_t total = total_steps();
   CG_REQUIRE(total > 0, ConfigError, "nothing to train: --steps and --epochs give 0 steps");
-  Progress progress(step_, total, options_.log_every);
+  // A stop requested during start-up (data loading, the first collective): no new step,
+  // so nothing new to checkpoint.
+  if (stop_poll_ && step_ < total && (stopped_by_ = agreed_stop_signal()) != 0) {
+    if (rank() == 0)
+      log::info("stop requested (signal ", stopped_by_, ") before step ", step_ + 1,
+                ": no new step to checkpoint");
+    return;
+  }
+  Progress progress("step", total, step_, std::max<int64_t>(options_.log_every, 1));
   while (step_ < total) {
     const auto start = Clock::now();
     data::UnpairedBatch batch = source_.next();
@@ -330,6 +354,7 @@ metrics::StepRecord Trainer::step_record(const StepLosses& losses, int64_t image
   r.total_steps = total_steps();
   r.images = images;
   r.losses = losses;
+  r.skipped = dropped_;
   // The rates step() used: the schedule's value at the step before the counter advanced.
   const double factor = lr_factor(step_ - 1, r.total_steps, options_.lr_decay_start);
   r.lr_g = options_.lr_g * factor;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "model/cycle_gan.h"
 #include "model/image_pool.h"
 #include "train/checkpoint_store.h"
+#include "train/nonfinite.h"
 #include "train/trainer_options.h"
 
 namespace cg::train {
@@ -109,6 +111,8 @@ class Trainer {
   /// overlap did not hide), summed over all steps so far.
   double comm_wait_seconds() const { return comm_wait_seconds_; }
   int64_t current_step() const { return step_; }
+  /// Steps whose updates were dropped for non-finite gradients (see --on-nonfinite).
+  int64_t skipped_steps() const { return nonfinite_.skipped_total(); }
   model::CycleGan& model() { return model_; }
   torch::optim::Optimizer& optimizer_g() { return *opt_g_; }
   CheckpointStore& checkpoints() { return checkpoints_; }
@@ -144,6 +148,9 @@ class Trainer {
   std::unique_ptr<dist::GradientReducer> reduce_g_, reduce_d_a_, reduce_d_b_;
   double identity_weight_;
   int64_t step_ = 0;
+  NonFiniteSteps nonfinite_;
+  bool dropped_ = false;                // an update of this step was dropped
+  std::set<int64_t> inject_nonfinite_;  // test hook: steps whose loss is made NaN
   double comm_wait_seconds_ = 0;
   std::vector<metrics::MetricsSink*> sinks_;
   const eval::Evaluator* evaluator_ = nullptr;

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -363,6 +364,50 @@ def stop_signals_under_mpirun_np_2():
                                 capture_output=True, text=True, env=env, timeout=300)
         check(result.returncode == 0, f"{when}: the resumed job exited {result.returncode}:\n{result.stderr[-2000:]}")
         check(f"finished {max(steps + [0]) + 2} steps" in result.stderr, f"{when}: the resumed job did not finish")
+
+
+@case
+def a_loss_made_non_finite_mid_run():
+    run_dir = os.path.join(WORK, "run_nan")
+    train = [ARGS.cyclegan_dist, "--data", "synthetic", "--synthetic-images", "16", "--batch-size", "2",
+             "--threads", "1", "--run-dir", run_dir, "--sample-every", "0", "--tensorboard", "false",
+             "--checkpoint-every", "2", "--log-every", "1"]
+    # Default --on-nonfinite stop: three dropped steps in a row end the run.
+    env = dict(os.environ, CYCLEGAN_TEST_NONFINITE="3,4,5")
+    result = subprocess.run(train + ["--steps", "8"], capture_output=True, text=True, env=env, timeout=300)
+    check(result.returncode == 1, f"non-finite steps 3-5: exit {result.returncode}, expected 1:\n{result.stderr[-2000:]}")
+    one_error_line(result, "step 5", "3 step(s) in a row", "D_B nan", "--resume auto")
+    for step in (3, 4):
+        check(f"step {step}: non-finite loss or gradients (D_B nan); its updates were dropped" in result.stderr,
+              f"no warning for step {step}:\n{result.stderr[-2000:]}")
+    check(checkpoint_steps(run_dir) == [2, 4], f"checkpoints: {checkpoint_steps(run_dir)}")
+    # The weights never took a non-finite update: the run goes on from its last checkpoint.
+    result = run(train + ["--steps", "6", "--resume", "auto"])
+    check("resumed from" in result.stderr and "at step 4" in result.stderr, result.stderr[-2000:])
+    check(not re.search(r"\b(nan|inf)\b", result.stderr), f"non-finite values after the resume:\n{result.stderr[-2000:]}")
+    shutil.rmtree(run_dir)
+    # --on-nonfinite skip: dropped and counted, training goes on.
+    env = dict(os.environ, CYCLEGAN_TEST_NONFINITE="2,3")
+    result = subprocess.run(train + ["--steps", "5", "--on-nonfinite", "skip"], capture_output=True, text=True,
+                            env=env, timeout=300)
+    check(result.returncode == 0, f"--on-nonfinite skip: exit {result.returncode}:\n{result.stderr[-2000:]}")
+    check("2 so far; --on-nonfinite skip" in result.stderr, f"the second skip is not counted:\n{result.stderr[-2000:]}")
+    check("finished 5 steps" in result.stderr, result.stderr[-2000:])
+    shutil.rmtree(run_dir)
+    # One rank's loss: every rank drops the same update, the replicas stay equal.
+    launcher = os.path.join(ARGS.repo, "launch", "mpirun.sh")
+    hosts = os.path.join(WORK, "hosts_nan")
+    with open(hosts, "w") as f:
+        f.write("localhost slots=2\n")
+    env = dict(os.environ, CYCLEGAN_BIN=ARGS.cyclegan_dist, METRICS_PORT="0", CYCLEGAN_TEST_NONFINITE="2@1")
+    result = subprocess.run([launcher, "--hostfile", hosts, "--ranks-per-node", "2", "--cores-per-rank", "1", "--"]
+                            + train[1:] + ["--steps", "4", "--on-nonfinite", "skip", "--replica-check-every", "1"],
+                            capture_output=True, text=True, env=env, timeout=300)
+    check(result.returncode == 0, f"mpirun -np 2, rank 1's loss NaN at step 2: exit {result.returncode}:\n"
+          f"{result.stderr[-3000:]}")
+    check("step 2: non-finite loss or gradients (gradients only" in result.stderr,
+          f"rank 0 did not report the dropped step:\n{result.stderr[-2000:]}")
+    check("finished 4 steps" in result.stderr, result.stderr[-2000:])
 
 
 @case

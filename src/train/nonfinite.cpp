@@ -1,0 +1,88 @@
+#include "train/nonfinite.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/log.h"
+
+namespace cg::train {
+
+bool gradients_finite(const std::vector<torch::Tensor>& params) {
+  std::vector<torch::Tensor> grads;
+  grads.reserve(params.size());
+  for (const auto& p : params) {
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  if (grads.empty()) return true;
+  // The max-abs of each gradient is NaN or inf exactly when one of its values is.
+  const std::vector<torch::Tensor> norms = torch::_foreach_norm(grads, INFINITY);
+  return torch::stack(norms).isfinite().all().item<bool>();
+}
+
+std::string nonfinite_terms(const metrics::StepLosses& l) {
+  const std::pair<const char*, double> terms[] = {
+      {"D_A", l.d_a},         {"D_B", l.d_b},         {"G_adv", l.g_adv},
+      {"F_adv", l.f_adv},     {"cycle_A", l.cycle_a}, {"cycle_B", l.cycle_b},
+      {"idt_A", l.idt_a},     {"idt_B", l.idt_b}};
+  std::string text;
+  for (const auto& [name, value] : terms) {
+    if (std::isfinite(value)) continue;
+    text += (text.empty() ? "" : ", ") + std::string(name) + (std::isnan(value) ? " nan" : " inf");
+  }
+  return text;
+}
+
+void NonFiniteSteps::record(int64_t step, bool dropped, const metrics::StepLosses& losses,
+                            int rank) {
+  if (!dropped) {
+    in_a_row_ = 0;
+    return;
+  }
+  ++in_a_row_;
+  ++skipped_total_;
+  std::string terms = nonfinite_terms(losses);
+  // The gradients are the all-reduced ones: the loss at fault may be another rank's.
+  if (terms.empty()) terms = "gradients only (a loss of another rank?)";
+  const bool stop = policy_ == NonFinitePolicy::kStop && in_a_row_ >= limit_;
+  if (rank == 0 && !stop) {
+    log::warn("step ", step, ": non-finite loss or gradients (", terms,
+              "); its updates were dropped on every rank (", in_a_row_, " in a row, ",
+              skipped_total_, " so far; --on-nonfinite ",
+              policy_ == NonFinitePolicy::kStop ? "stop after " + std::to_string(limit_) : "skip",
+              ")");
+  }
+  CG_REQUIRE(!stop, Error, "step ", step, ": non-finite loss or gradients for ", in_a_row_,
+             " step(s) in a row (", terms,
+             "); stopped without a checkpoint of this state (--on-nonfinite stop, "
+             "--nonfinite-limit ", limit_, "): lower the learning rates, or resume from the last "
+             "checkpoint with --resume auto");
+}
+
+std::set<int64_t> injected_nonfinite_steps(int rank) {
+  const char* spec = std::getenv("CYCLEGAN_TEST_NONFINITE");
+  if (spec == nullptr || *spec == '\0') return {};
+  std::string text = spec;
+  int only_rank = -1;
+  if (const size_t at = text.find('@'); at != std::string::npos) {
+    char* end = nullptr;
+    only_rank = static_cast<int>(std::strtol(text.c_str() + at + 1, &end, 10));
+    CG_REQUIRE(end != text.c_str() + at + 1 && *end == '\0' && only_rank >= 0, ConfigError,
+               "CYCLEGAN_TEST_NONFINITE='", spec, "': expected STEP[,STEP...][@RANK]");
+    text.resize(at);
+  }
+  std::set<int64_t> steps;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    char* end = nullptr;
+    const long long step = std::strtoll(item.c_str(), &end, 10);
+    CG_REQUIRE(!item.empty() && *end == '\0' && step >= 1, ConfigError,
+               "CYCLEGAN_TEST_NONFINITE='", spec, "': expected STEP[,STEP...][@RANK]");
+    steps.insert(step);
+  }
+  if (only_rank >= 0 && only_rank != rank) return {};
+  return steps;
+}
+
+}  // namespace cg::train
