@@ -52,6 +52,20 @@ model::CycleGan make_model(const model::CycleGanOptions& options, uint64_t seed,
 
 using Clock = std::chrono::steady_clock;
 
+// Freezes D_A and D_B for the generators' update, and unfreezes them however it ends.
+class FrozenDiscriminators {
+ public:
+  explicit FrozenDiscriminators(model::CycleGan& net) : net_(net) {
+    net_->set_discriminators_trainable(false);
+  }
+  ~FrozenDiscriminators() { net_->set_discriminators_trainable(true); }
+  FrozenDiscriminators(const FrozenDiscriminators&) = delete;
+  FrozenDiscriminators& operator=(const FrozenDiscriminators&) = delete;
+
+ private:
+  model::CycleGan& net_;
+};
+
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -168,10 +182,10 @@ torch::Tensor Trainer::update_d_a(const Forward& fwd) {
   return loss.detach();
 }
 
-std::vector<torch::Tensor> Trainer::update_generators(const Forward& fwd) {
+Trainer::GeneratorLosses Trainer::update_generators(const Forward& fwd) {
   const model::GanLoss kind = options_.gan_loss;
   const double lambda = options_.lambda_cycle;
-  model_->set_discriminators_trainable(false);
+  const FrozenDiscriminators frozen(model_);
   opt_g_->zero_grad();
   torch::Tensor g_adv = model::adversarial_loss(model_->d_b(fwd.fake_b), true, kind);
   torch::Tensor f_adv = model::adversarial_loss(model_->d_a(fwd.fake_a), true, kind);
@@ -187,7 +201,6 @@ std::vector<torch::Tensor> Trainer::update_generators(const Forward& fwd) {
   }
   backward(total, reduce_g_.get());
   optimizer_step(*opt_g_);
-  model_->set_discriminators_trainable(true);
   return {g_adv, f_adv, cycle_a, cycle_b, idt_a, idt_b, total};
 }
 
@@ -197,15 +210,24 @@ StepLosses Trainer::step(const data::UnpairedBatch& batch) {
   Forward fwd = forward_generators(batch);
   torch::Tensor loss_d_b = update_d_b(fwd);
   torch::Tensor loss_d_a = update_d_a(fwd);
-  std::vector<torch::Tensor> g = update_generators(fwd);
+  const GeneratorLosses g = update_generators(fwd);
   ++step_;
   // One device-to-host copy for all loss values.
-  torch::Tensor values =
-      torch::stack({loss_d_a, loss_d_b, g[0], g[1], g[2], g[3], g[4], g[5], g[6]})
-          .detach()
-          .to(torch::kCPU, torch::kDouble);
+  const torch::Tensor values = torch::stack({loss_d_a, loss_d_b, g.g_adv, g.f_adv, g.cycle_a,
+                                             g.cycle_b, g.idt_a, g.idt_b, g.total})
+                                   .detach()
+                                   .to(torch::kCPU, torch::kDouble);
   const double* v = values.data_ptr<double>();
-  const StepLosses losses{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+  StepLosses losses;
+  losses.d_a = v[0];
+  losses.d_b = v[1];
+  losses.g_adv = v[2];
+  losses.f_adv = v[3];
+  losses.cycle_a = v[4];
+  losses.cycle_b = v[5];
+  losses.idt_a = v[6];
+  losses.idt_b = v[7];
+  losses.g_total = v[8];
   nonfinite_.record(step_, dropped_, losses, rank());
   return losses;
 }

@@ -62,9 +62,15 @@ class Trainer {
   torch::Tensor update_d_b(const Forward& fwd);
   /// Updates D_A on real A and a pooled detached fake A; returns its loss.
   torch::Tensor update_d_a(const Forward& fwd);
-  /// Updates G and F with D_A and D_B frozen; returns {g_adv, f_adv, cycle_a, cycle_b,
-  /// idt_a, idt_b, g_total}.
-  std::vector<torch::Tensor> update_generators(const Forward& fwd);
+  /// The generators' loss terms of a step, weighted as they enter `total` (scalars).
+  struct GeneratorLosses {
+    torch::Tensor g_adv, f_adv;      ///< adversarial terms of G (A->B) and F (B->A)
+    torch::Tensor cycle_a, cycle_b;  ///< lambda * L1 of the two cycles
+    torch::Tensor idt_a, idt_b;      ///< identity terms (zero when identity is off)
+    torch::Tensor total;
+  };
+  /// Updates G and F with D_A and D_B frozen; returns the loss terms.
+  GeneratorLosses update_generators(const Forward& fwd);
 
   /// Resumes if options.resume says so, then trains to total_steps() (or until a stop
   /// request, see set_stop_poll), writing samples,
