@@ -100,6 +100,20 @@ __attribute__((target("avx2,fma"))) void rmsprop_moments_fma(const Slice<T>& s, 
   rmsprop_moments<T, true>(s, begin, end, a, c);
 }
 
+// `slices` with s2 pointing at torch's sqrt of each of `moments` (kept alive in `roots`):
+// the element-wise square root is torch's own, as the reference optimizers take it.
+template <typename T>
+std::vector<Slice<T>> with_square_roots(const std::vector<Slice<T>>& slices,
+                                        const std::vector<torch::Tensor>& moments,
+                                        std::vector<torch::Tensor>& roots) {
+  roots.clear();
+  roots.reserve(moments.size());
+  for (const auto& v : moments) roots.push_back(v.sqrt());
+  std::vector<Slice<T>> out = slices;
+  for (size_t i = 0; i < slices.size(); ++i) out[i].s2 = roots[i].data_ptr<T>();
+  return out;
+}
+
 // torch.optim.Adam's single-tensor update, every scalar in T as torch's CPU kernels take
 // them: m.lerp_(g, 1 - beta1); v.mul_(beta2).addcmul_(g, g, 1 - beta2) (one pass);
 // sqrt(v) (torch's own, per parameter: MKL's, which is not correctly rounded);
@@ -118,10 +132,7 @@ void adam_pass(const std::vector<Slice<T>>& slices, const std::vector<torch::Ten
     else adam_moments<T, false>(s, begin, end, w, small, b2, c2);
   });
   std::vector<torch::Tensor> roots;
-  roots.reserve(second.size());
-  for (const auto& v : second) roots.push_back(v.sqrt());
-  std::vector<Slice<T>> with_roots = slices;
-  for (size_t i = 0; i < slices.size(); ++i) with_roots[i].s2 = roots[i].data_ptr<T>();
+  const std::vector<Slice<T>> with_roots = with_square_roots(slices, second, roots);
   for_all_elements(with_roots, [&](const Slice<T>& s, int64_t begin, int64_t end) {
     T* __restrict p = s.p;
     const T* __restrict m = s.s1;
@@ -143,10 +154,7 @@ void rmsprop_pass(const std::vector<Slice<T>>& slices, const std::vector<torch::
     else rmsprop_moments<T, false>(s, begin, end, a, c);
   });
   std::vector<torch::Tensor> roots;
-  roots.reserve(square.size());
-  for (const auto& sq : square) roots.push_back(sq.sqrt());
-  std::vector<Slice<T>> with_roots = slices;
-  for (size_t i = 0; i < slices.size(); ++i) with_roots[i].s2 = roots[i].data_ptr<T>();
+  const std::vector<Slice<T>> with_roots = with_square_roots(slices, square, roots);
   for_all_elements(with_roots, [&](const Slice<T>& s, int64_t begin, int64_t end) {
     T* __restrict p = s.p;
     const T* __restrict g = s.g;
