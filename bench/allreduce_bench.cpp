@@ -9,9 +9,9 @@
 #include <cstdio>
 #include <cstring>
 
-#include "dist/gradient_reducer.h"
-#include "dist/mpi_communicator.h"
-#include "dist/mpi_environment.h"
+#include "parallel/gradient_reducer.h"
+#include "parallel/mpi_communicator.h"
+#include "parallel/mpi_environment.h"
 #include "model/cycle_gan.h"
 
 namespace {
@@ -37,7 +37,7 @@ double raw_allreduce_seconds(torch::Tensor& buffer, int iters) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  cg::dist::MpiEnvironment mpi(&argc, &argv);
+  cg::parallel::MpiEnvironment mpi(&argc, &argv);
   int iters = 10;
   int64_t max_mib = 256;
   double bucket_mb = 25;
@@ -70,14 +70,14 @@ int main(int argc, char** argv) {
   options.generator = cg::model::GeneratorArch::kResnet;
   options.discriminator = cg::model::DiscriminatorArch::kPatch;
   cg::model::CycleGan net(options);
-  cg::dist::MpiCommunicator comm;
-  cg::dist::ReducerOptions reducer_options;
+  cg::parallel::MpiCommunicator comm;
+  cg::parallel::ReducerOptions reducer_options;
   reducer_options.overlap = false;
   reducer_options.bucket_bytes = static_cast<int64_t>(bucket_mb * (1 << 20));
-  std::vector<std::unique_ptr<cg::dist::GradientReducer>> reducers;
+  std::vector<std::unique_ptr<cg::parallel::GradientReducer>> reducers;
   int64_t total_bytes = 0;
   for (auto params : {net->generator_parameters(), net->d_a_parameters(), net->d_b_parameters()}) {
-    reducers.push_back(std::make_unique<cg::dist::GradientReducer>(params, comm, reducer_options));
+    reducers.push_back(std::make_unique<cg::parallel::GradientReducer>(params, comm, reducer_options));
     total_bytes += reducers.back()->total_bytes();
   }
   comm.barrier();

@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
                                 /*shuffle=*/true);
   cg::train::Trainer trainer(options, model, source);
 
-  std::unique_ptr<cg::metrics::MetricsSink> sink;
+  std::unique_ptr<cg::train::MetricsSink> sink;
   std::atomic<bool> stop{false};
   std::atomic<int> scrapes{0};
   std::thread scraper;
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   // The training loop of Trainer::train() (batch, step, record), without its logging.
   auto timed_step = [&](bool with_metrics) {
     const auto start = Clock::now();
-    cg::metrics::StepRecord r;
+    cg::train::StepRecord r;
     r.losses = trainer.step(source.next());
     r.step_seconds = since(start);
     r.step = trainer.current_step();
@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
   }
 
   // on_step() alone, many times: the cost a step pays for its record.
-  cg::metrics::StepRecord record;
+  cg::train::StepRecord record;
   record.losses.d_a = 0.25;
   const int calls = 200000;
   const auto start = Clock::now();

@@ -13,12 +13,12 @@
 #include <string>
 
 #include "data/tensor_source.h"
-#include "dist/mpi_communicator.h"
-#include "dist/mpi_environment.h"
+#include "parallel/mpi_communicator.h"
+#include "parallel/mpi_environment.h"
 #include "train/trainer.h"
 
 int main(int argc, char** argv) {
-  cg::dist::MpiEnvironment mpi(&argc, &argv);
+  cg::parallel::MpiEnvironment mpi(&argc, &argv);
   std::string preset = "cifar-colorize";
   int64_t size = 32, batch = 8, steps = 10;
   bool overlap = true;
@@ -50,8 +50,8 @@ int main(int argc, char** argv) {
   torch::Tensor a = torch::rand({batch * world * 2, m.channels_a, size, size});
   torch::Tensor b = torch::rand({batch * world * 2, m.channels_b, size, size});
   cg::data::TensorSource source(a, b, batch, 0, true, mpi.rank(), world);
-  cg::dist::MpiCommunicator comm;
-  cg::dist::ReducerOptions reducer;
+  cg::parallel::MpiCommunicator comm;
+  cg::parallel::ReducerOptions reducer;
   reducer.overlap = overlap;
   cg::train::Trainer trainer(t, m, source, {}, &comm, reducer);
   trainer.step(source.next());  // warm-up

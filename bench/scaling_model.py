@@ -6,7 +6,7 @@ training step and an all-reduce model; the tables of launch/SCALING.md come from
 What it measures, on this machine, with the reference nets of tests/reference/cyclegan_ref.py
 (the same layers as src/model, checked against them by the reference tests):
   * gradient bytes: the trainable parameters of G+F, D_A and D_B (float32), cut into
-    buckets the way src/dist/gradient_reducer.cpp does (reverse order, 1 MiB first bucket,
+    buckets the way src/parallel/gradient_reducer.cpp does (reverse order, 1 MiB first bucket,
     then --bucket-mb);
   * FLOPs of one training step per image pair (torch.utils.flop_counter on the real step:
     both D updates, the generator update, forward and backward), and the number of

@@ -16,14 +16,14 @@
 #include "data/shard_source.h"
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
-#include "dist/mpi_communicator.h"
-#include "dist/mpi_environment.h"
+#include "parallel/mpi_communicator.h"
+#include "parallel/mpi_environment.h"
 #include "metrics/prometheus_exporter.h"
 #include "metrics/pushgateway_pusher.h"
 #include "metrics/tensorboard_sink.h"
 #include "train/trainer.h"
 #ifdef CYCLEGAN_WITH_CUDA
-#include "dist/nccl_communicator.h"
+#include "parallel/nccl_communicator.h"
 #endif
 
 namespace {
@@ -88,7 +88,7 @@ std::unique_ptr<cg::data::UnpairedSource> make_source(const cg::cli::Config& c, 
 // This rank's Prometheus exporter, or nullptr when neither an endpoint nor a Pushgateway
 // is asked for.
 std::unique_ptr<cg::metrics::PrometheusExporter> make_exporter(const cg::cli::Config& c,
-                                                               const cg::dist::MpiEnvironment& mpi,
+                                                               const cg::parallel::MpiEnvironment& mpi,
                                                                const std::string& backend) {
   if (c.metrics.port == 0 && c.metrics.pushgateway.empty()) return nullptr;
   cg::metrics::ExporterOptions options;
@@ -116,7 +116,7 @@ std::unique_ptr<cg::metrics::PrometheusExporter> make_exporter(const cg::cli::Co
 
 // Rank 0's TensorBoard event file in <run dir>/tensorboard, or nullptr.
 std::unique_ptr<cg::metrics::TensorBoardSink> make_tensorboard(const cg::cli::Config& c,
-                                                               const cg::dist::MpiEnvironment& mpi,
+                                                               const cg::parallel::MpiEnvironment& mpi,
                                                                const nlohmann::json& resolved) {
   if (!c.metrics.tensorboard || mpi.rank() != 0) return nullptr;
   cg::metrics::TensorBoardOptions options;
@@ -138,7 +138,7 @@ std::unique_ptr<cg::metrics::TensorBoardSink> make_tensorboard(const cg::cli::Co
 // --threads, or each rank's share of the node's cores so that ranks on one node do not
 // oversubscribe it. More threads than cores only slow LibTorch down (and 100000 of them
 // never start): capped at the core count, with a warning.
-int intra_op_threads(const cg::cli::Config& c, const cg::dist::MpiEnvironment& mpi) {
+int intra_op_threads(const cg::cli::Config& c, const cg::parallel::MpiEnvironment& mpi) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (c.threads == 0) return std::max(1, cores / mpi.local_size());
   if (c.threads > cores) {
@@ -150,7 +150,7 @@ int intra_op_threads(const cg::cli::Config& c, const cg::dist::MpiEnvironment& m
   return static_cast<int>(c.threads);
 }
 
-int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
+int run(int argc, char** argv, cg::parallel::MpiEnvironment& mpi) {
   cg::log::configure(mpi.rank());
   std::optional<cg::cli::Config> parsed = cg::cli::parse_command_line(argc, argv);
   if (!parsed) return 0;
@@ -167,7 +167,7 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   if (config.train.device == "cuda")
     config.train.device = "cuda:" + std::to_string(mpi.local_rank());
 
-  cg::dist::MpiCommunicator mpi_comm;
+  cg::parallel::MpiCommunicator mpi_comm;
   nlohmann::json resolved = cg::cli::to_json(config);
   config.train.run_id = cg::cli::new_run_id();
   if (mpi.rank() == 0) {
@@ -188,7 +188,7 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
     }
   }
 
-  cg::dist::Communicator* comm = &mpi_comm;
+  cg::parallel::Communicator* comm = &mpi_comm;
   const bool on_cuda = torch::Device(config.train.device).is_cuda();
   const std::string backend =
       config.dist.backend == "auto" ? (on_cuda ? "nccl" : "mpi") : config.dist.backend;
@@ -196,9 +196,9 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
   CG_REQUIRE(backend != "mpi" || !on_cuda || mpi.size() == 1, cg::ConfigError,
              "--backend mpi reduces CPU tensors: use --backend nccl with --device cuda");
 #ifdef CYCLEGAN_WITH_CUDA
-  std::unique_ptr<cg::dist::NcclCommunicator> nccl;
+  std::unique_ptr<cg::parallel::NcclCommunicator> nccl;
   if (backend == "nccl" && mpi.size() > 1) {
-    nccl = std::make_unique<cg::dist::NcclCommunicator>(mpi_comm,
+    nccl = std::make_unique<cg::parallel::NcclCommunicator>(mpi_comm,
                                                         torch::Device(config.train.device).index());
     comm = nccl.get();
   }
@@ -208,7 +208,7 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
 
   cg::raise_test_signal("start-up");
   auto source = make_source(config, mpi.rank(), mpi.size(), on_cuda);
-  cg::dist::ReducerOptions reducer;
+  cg::parallel::ReducerOptions reducer;
   reducer.bucket_bytes = static_cast<int64_t>(config.dist.bucket_mb * (1 << 20));
   reducer.overlap = config.dist.overlap;
   cg::train::Trainer trainer(config.train, config.model, *source, resolved, comm, reducer);
@@ -255,12 +255,12 @@ int run(int argc, char** argv, cg::dist::MpiEnvironment& mpi) {
 
 int main(int argc, char** argv) {
   // A rank may not fail alone: with more than one rank, any error ends the whole job.
-  std::unique_ptr<cg::dist::MpiEnvironment> mpi;
+  std::unique_ptr<cg::parallel::MpiEnvironment> mpi;
   int code = 0;
   // SIGUSR1/SIGTERM (preemption, time limit) ask for a checkpoint and a clean stop.
   cg::install_stop_handlers();
   try {
-    mpi = std::make_unique<cg::dist::MpiEnvironment>(&argc, &argv);
+    mpi = std::make_unique<cg::parallel::MpiEnvironment>(&argc, &argv);
     return run(argc, argv, *mpi);
   } catch (const cg::ConfigError& e) {
     cg::log::error(e.what());
@@ -269,6 +269,6 @@ int main(int argc, char** argv) {
     cg::log::error(cg::describe(e));
     code = 1;
   }
-  if (mpi && mpi->size() > 1) cg::dist::MpiEnvironment::abort(code);
+  if (mpi && mpi->size() > 1) cg::parallel::MpiEnvironment::abort(code);
   return code;
 }

@@ -5,7 +5,6 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "train/checkpoint_store.h"
-#include "train/trainer.h"  // kCheckpointFormat only: it lives with the trainer that writes it
 
 namespace cg::infer {
 namespace {
@@ -16,9 +15,7 @@ SavedModel load_file(const std::string& path, const train::CheckpointStore& stor
                      const ModelReader& read_model, const torch::Device& device) {
   torch::serialize::InputArchive archive;
   const nlohmann::json metadata = store.load(path, archive);
-  CG_REQUIRE(
-      metadata.value("format", "") == train::kCheckpointFormat && metadata.contains("config"),
-      FileError, "checkpoint ", path, " is not a ", train::kCheckpointFormat, " file");
+  train::check_checkpoint_format(path, metadata);
   SavedModel saved;
   saved.path = path;
   saved.step = metadata.value("step", int64_t{0});

@@ -70,8 +70,8 @@ struct PrometheusExporter::Impl {
   // Evaluation families: their series appear with the first evaluation.
   prometheus::Family<Gauge>*eval_step = nullptr, *eval_psnr = nullptr, *eval_ssim = nullptr,
   *eval_colorfulness = nullptr, *eval_cycle_l1 = nullptr, *eval_fid = nullptr, *eval_kid = nullptr;
-  // In the order of StepLosses' fields.
-  std::vector<std::pair<prometheus::Histogram*, double StepLosses::*>> losses;
+  // In the order of train::StepLosses' fields.
+  std::vector<std::pair<prometheus::Histogram*, double train::StepLosses::*>> losses;
 
   void build(const Labels& labels, const RunInfo& info);
 };
@@ -249,12 +249,12 @@ void PrometheusExporter::Impl::build(const Labels& labels, const RunInfo& info) 
           .Help("Loss terms of the training steps (rate of _sum over rate of _count: the mean).")
           .Labels(labels)
           .Register(r);
-  const std::pair<const char*, double StepLosses::*> terms[] = {
-      {"d_a", &StepLosses::d_a},         {"d_b", &StepLosses::d_b},
-      {"g_adv", &StepLosses::g_adv},     {"f_adv", &StepLosses::f_adv},
-      {"cycle_a", &StepLosses::cycle_a}, {"cycle_b", &StepLosses::cycle_b},
-      {"idt_a", &StepLosses::idt_a},     {"idt_b", &StepLosses::idt_b},
-      {"g_total", &StepLosses::g_total}};
+  const std::pair<const char*, double train::StepLosses::*> terms[] = {
+      {"d_a", &train::StepLosses::d_a},         {"d_b", &train::StepLosses::d_b},
+      {"g_adv", &train::StepLosses::g_adv},     {"f_adv", &train::StepLosses::f_adv},
+      {"cycle_a", &train::StepLosses::cycle_a}, {"cycle_b", &train::StepLosses::cycle_b},
+      {"idt_a", &train::StepLosses::idt_a},     {"idt_b", &train::StepLosses::idt_b},
+      {"g_total", &train::StepLosses::g_total}};
   for (const auto& [term, field] : terms) {
     losses.emplace_back(&loss.Add({{"term", term}}, prometheus::Histogram::BucketBoundaries{}),
                         field);
@@ -282,7 +282,7 @@ PrometheusExporter::PrometheusExporter(const ExporterOptions& options, const Run
 
 PrometheusExporter::~PrometheusExporter() = default;
 
-void PrometheusExporter::on_step(const StepRecord& r) {
+void PrometheusExporter::on_step(const train::StepRecord& r) {
   Impl& m = *impl_;
   m.steps->Increment();
   m.images->Increment(static_cast<double>(r.images));
@@ -313,7 +313,7 @@ void PrometheusExporter::on_step(const StepRecord& r) {
   if (r.skipped) m.skipped->Increment();
 }
 
-void PrometheusExporter::on_checkpoint(const CheckpointRecord& r) {
+void PrometheusExporter::on_checkpoint(const train::CheckpointRecord& r) {
   impl_->checkpoint->Increment(r.seconds);
   impl_->last_checkpoint->Set(r.unix_time);
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The Prometheus backend of MetricsSink. Serves this rank's metrics over HTTP for
+// The Prometheus backend of train::MetricsSink. Serves this rank's metrics over HTTP for
 // Prometheus to scrape and/or pushes them to a Pushgateway, for jobs whose ports cannot be
 // scraped. Every series carries the labels `rank` and, under Slurm, `job_id`; nothing of
 // higher cardinality. The metric names and their meaning are listed in monitoring/README.md.
@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "metrics/metrics_sink.h"
+#include "train/metrics_sink.h"
 
 namespace cg::metrics {
 
@@ -31,7 +31,7 @@ struct RunInfo {
   int64_t checkpoint_every = 0;  ///< steps between checkpoints (0: only at the end)
 };
 
-class PrometheusExporter final : public MetricsSink {
+class PrometheusExporter final : public train::MetricsSink {
  public:
   /// Registers every metric family, starts the HTTP endpoint (when options.port >= 0) and the
   /// push thread (when options.pushgateway is set). Throws ConfigError when the port cannot
@@ -43,8 +43,8 @@ class PrometheusExporter final : public MetricsSink {
   PrometheusExporter(const PrometheusExporter&) = delete;
   PrometheusExporter& operator=(const PrometheusExporter&) = delete;
 
-  void on_step(const StepRecord& record) override;
-  void on_checkpoint(const CheckpointRecord& record) override;
+  void on_step(const train::StepRecord& record) override;
+  void on_checkpoint(const train::CheckpointRecord& record) override;
   void on_eval(int64_t step, const eval::EvalReport& report) override;
 
   /// The port /metrics is served on (-1 without an endpoint).

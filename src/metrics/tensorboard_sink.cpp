@@ -5,7 +5,7 @@ namespace cg::metrics {
 TensorBoardSink::TensorBoardSink(TensorBoardOptions options)
     : options_(std::move(options)), file_(options_.dir, options_.file), last_due_(Clock::now()) {}
 
-void TensorBoardSink::on_step(const StepRecord& r) {
+void TensorBoardSink::on_step(const train::StepRecord& r) {
   if (!started_) {
     started_ = true;
     last_due_ = Clock::now() - std::chrono::duration_cast<Clock::duration>(
@@ -24,7 +24,7 @@ void TensorBoardSink::on_step(const StepRecord& r) {
   const double rate = seconds > 0 ? static_cast<double>(images_since_due_) / seconds : 0.0;
   last_due_ = now;
   images_since_due_ = 0;
-  const StepLosses& l = r.losses;
+  const train::StepLosses& l = r.losses;
   Summary s;
   s.scalar("loss/D_A", l.d_a).scalar("loss/D_B", l.d_b);
   s.scalar("loss/G_adv", l.g_adv).scalar("loss/F_adv", l.f_adv);
@@ -46,7 +46,7 @@ void TensorBoardSink::on_step(const StepRecord& r) {
   file_.add(r.step, s);
 }
 
-void TensorBoardSink::on_checkpoint(const CheckpointRecord& r) {
+void TensorBoardSink::on_checkpoint(const train::CheckpointRecord& r) {
   file_.add(r.step, Summary().scalar("time/checkpoint_seconds", r.seconds));
 }
 
@@ -79,7 +79,7 @@ void TensorBoardSink::on_eval(int64_t step, const eval::EvalReport& r) {
   file_.add(step, s);
 }
 
-void TensorBoardSink::on_samples(int64_t step, const SampleImage& image) {
+void TensorBoardSink::on_samples(int64_t step, const train::SampleImage& image) {
   file_.add(step, Summary().image("samples", image.png, image.height, image.width, image.channels));
 }
 

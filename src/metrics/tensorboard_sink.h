@@ -1,5 +1,5 @@
 #pragma once
-// The TensorBoard backend of MetricsSink: rank 0 writes the run's curves, evaluations,
+// The TensorBoard backend of train::MetricsSink: rank 0 writes the run's curves, evaluations,
 // sample grids and run information into <run dir>/tensorboard/, for `tensorboard --logdir`
 // without any monitoring server. Tags:
 //   loss/{D_A,D_B,G_adv,F_adv,cycle_A,cycle_B,idt_A,idt_B,G_total}, lr/{G,D},
@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "metrics/metrics_sink.h"
+#include "train/metrics_sink.h"
 #include "metrics/tensorboard_events.h"
 
 namespace cg::metrics {
@@ -27,8 +27,8 @@ struct TensorBoardOptions {
   EventFileOptions file;
 };
 
-/// Not thread-safe, like every MetricsSink (the trainer calls it from its thread).
-class TensorBoardSink final : public MetricsSink {
+/// Not thread-safe, like every train::MetricsSink (the trainer calls it from its thread).
+class TensorBoardSink final : public train::MetricsSink {
  public:
   /// Opens a new event file in options.dir. Throws FileError when it cannot be created.
   explicit TensorBoardSink(TensorBoardOptions options);
@@ -36,10 +36,10 @@ class TensorBoardSink final : public MetricsSink {
   /// The first call marks where this process starts (SessionLog START at its step, so the
   /// events a killed earlier process wrote past its last checkpoint are dropped by
   /// TensorBoard) and writes run/config there.
-  void on_step(const StepRecord& record) override;
-  void on_checkpoint(const CheckpointRecord& record) override;
+  void on_step(const train::StepRecord& record) override;
+  void on_checkpoint(const train::CheckpointRecord& record) override;
   void on_eval(int64_t step, const eval::EvalReport& report) override;
-  void on_samples(int64_t step, const SampleImage& image) override;
+  void on_samples(int64_t step, const train::SampleImage& image) override;
 
   /// Writes what is queued (also done every options.file.flush_seconds and at destruction).
   void flush() { file_.flush(); }

@@ -15,6 +15,14 @@
 #include "common/log.h"
 
 namespace cg::train {
+
+void check_checkpoint_format(const std::string& path, const nlohmann::json& metadata) {
+  const std::string format = metadata.value("format", "");
+  CG_REQUIRE(format == kCheckpointFormat, FileError, "checkpoint ", path, " is not a ",
+             kCheckpointFormat, " file (format '", format, "')");
+  CG_REQUIRE(metadata.contains("config") && metadata["config"].is_object(), FileError,
+             "checkpoint ", path, " records no configuration of its run");
+}
 namespace fs = std::filesystem;
 namespace {
 

@@ -16,6 +16,14 @@
 
 namespace cg::train {
 
+/// The "format" field of every checkpoint manifest cyclegan_dist writes.
+inline constexpr const char* kCheckpointFormat = "cyclegan_dist checkpoint v1";
+
+/// Throws FileError naming `path` unless `metadata`, the manifest of the checkpoint at
+/// `path`, is of kCheckpointFormat and records the run's configuration. The one format
+/// check of every reader (resume, translate, export).
+void check_checkpoint_format(const std::string& path, const nlohmann::json& metadata);
+
 class CheckpointStore {
  public:
   /// keep: newest checkpoints kept after each save (>= 1).

@@ -21,7 +21,7 @@ bool gradients_finite(const std::vector<torch::Tensor>& params) {
   return torch::stack(norms).isfinite().all().item<bool>();
 }
 
-std::string nonfinite_terms(const metrics::StepLosses& l) {
+std::string nonfinite_terms(const StepLosses& l) {
   const std::pair<const char*, double> terms[] = {
       {"D_A", l.d_a},         {"D_B", l.d_b},         {"G_adv", l.g_adv},
       {"F_adv", l.f_adv},     {"cycle_A", l.cycle_a}, {"cycle_B", l.cycle_b},
@@ -34,7 +34,7 @@ std::string nonfinite_terms(const metrics::StepLosses& l) {
   return text;
 }
 
-void NonFiniteSteps::record(int64_t step, bool dropped, const metrics::StepLosses& losses,
+void NonFiniteSteps::record(int64_t step, bool dropped, const StepLosses& losses,
                             int rank) {
   if (!dropped) {
     in_a_row_ = 0;

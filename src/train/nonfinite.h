@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "metrics/metrics_sink.h"
+#include "train/metrics_sink.h"
 #include "train/trainer_options.h"
 
 namespace cg::train {
@@ -26,7 +26,7 @@ class NonFiniteSteps {
 
   /// Records the finished step `step` (1-based) and whether its updates were dropped.
   /// Logs a dropped step (rank 0); under kStop throws Error after `limit` in a row.
-  void record(int64_t step, bool dropped, const metrics::StepLosses& losses, int rank);
+  void record(int64_t step, bool dropped, const StepLosses& losses, int rank);
 
   int64_t skipped_total() const { return skipped_total_; }
   int64_t in_a_row() const { return in_a_row_; }
@@ -39,7 +39,7 @@ class NonFiniteSteps {
 };
 
 /// The loss terms of `losses` that are not finite, as "D_A nan, cycle_B inf" ("" if none).
-std::string nonfinite_terms(const metrics::StepLosses& losses);
+std::string nonfinite_terms(const StepLosses& losses);
 
 /// Test hook for fault injection: the steps (1-based, as the progress line counts them) at
 /// which this rank makes its loss NaN, from the environment variable

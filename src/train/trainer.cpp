@@ -87,7 +87,7 @@ void Trainer::optimizer_step(torch::optim::Optimizer& optimizer) {
 }
 
 // Backward pass, then (data-parallel) the mean of the gradients over ranks.
-void Trainer::backward(const torch::Tensor& loss, dist::GradientReducer* reducer) {
+void Trainer::backward(const torch::Tensor& loss, parallel::GradientReducer* reducer) {
   if (reducer != nullptr) reducer->prepare();
   loss.backward();
   if (reducer != nullptr) {
@@ -98,8 +98,8 @@ void Trainer::backward(const torch::Tensor& loss, dist::GradientReducer* reducer
 }
 
 Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
-                 data::UnpairedSource& source, nlohmann::json run_config, dist::Communicator* comm,
-                 dist::ReducerOptions reducer_options)
+                 data::UnpairedSource& source, nlohmann::json run_config, parallel::Communicator* comm,
+                 parallel::ReducerOptions reducer_options)
     : options_(std::move(options)),
       source_(source),
       run_config_(std::move(run_config)),
@@ -122,12 +122,12 @@ Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
   opt_d_b_ = make_optimizer(options_, model_->d_b_parameters(), options_.lr_d);
   if (world() > 1) {
     synchronize_state();
-    reduce_g_ = std::make_unique<dist::GradientReducer>(model_->generator_parameters(), *comm_,
+    reduce_g_ = std::make_unique<parallel::GradientReducer>(model_->generator_parameters(), *comm_,
                                                         reducer_options);
     reduce_d_a_ =
-        std::make_unique<dist::GradientReducer>(model_->d_a_parameters(), *comm_, reducer_options);
+        std::make_unique<parallel::GradientReducer>(model_->d_a_parameters(), *comm_, reducer_options);
     reduce_d_b_ =
-        std::make_unique<dist::GradientReducer>(model_->d_b_parameters(), *comm_, reducer_options);
+        std::make_unique<parallel::GradientReducer>(model_->d_b_parameters(), *comm_, reducer_options);
     allreduce_bytes_per_step_ =
         reduce_g_->total_bytes() + reduce_d_a_->total_bytes() + reduce_d_b_->total_bytes();
   }
@@ -245,7 +245,7 @@ void Trainer::write_samples(const data::UnpairedBatch& batch) {
   const model::ImageRange range = model_->range();
   const torch::Tensor grid = image::sample_grid({a, g_a, model_->f(g_a)},
                                                 {b, f_b, model_->g(f_b)}, range.lo, range.hi);
-  metrics::SampleImage png{image::encode_png(grid), grid.size(0), grid.size(1), grid.size(2)};
+  SampleImage png{image::encode_png(grid), grid.size(0), grid.size(1), grid.size(2)};
   write_file_atomic((dir / name).string(), png.png);
   for (auto* sink : sinks_) sink->on_samples(step_, png);
 }
@@ -275,7 +275,7 @@ void Trainer::train() {
     const double step_seconds = seconds_since(start);
     const int64_t images = batch.a.size(0) + batch.b.size(0);
     if (!sinks_.empty()) {
-      const metrics::StepRecord record = step_record(l, images, data_wait, step_seconds);
+      const StepRecord record = step_record(l, images, data_wait, step_seconds);
       for (auto* sink : sinks_) sink->on_step(record);
     }
     char losses[256];
@@ -369,9 +369,9 @@ std::optional<eval::EvalReport> Trainer::evaluate() {
   return report;
 }
 
-metrics::StepRecord Trainer::step_record(const StepLosses& losses, int64_t images, double data_wait,
+StepRecord Trainer::step_record(const StepLosses& losses, int64_t images, double data_wait,
                                          double step_seconds) const {
-  metrics::StepRecord r;
+  StepRecord r;
   r.step = step_;
   r.total_steps = total_steps();
   r.images = images;

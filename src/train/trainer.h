@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "data/unpaired_source.h"
-#include "dist/communicator.h"
-#include "dist/gradient_reducer.h"
+#include "parallel/communicator.h"
+#include "parallel/gradient_reducer.h"
 #include "eval/evaluator.h"
-#include "metrics/metrics_sink.h"
+#include "train/metrics_sink.h"
 #include "model/cycle_gan.h"
 #include "model/image_pool.h"
 #include "train/checkpoint_store.h"
@@ -28,12 +28,6 @@
 #include "train/trainer_options.h"
 
 namespace cg::train {
-
-/// The "format" field of every checkpoint manifest this trainer writes.
-inline constexpr const char* kCheckpointFormat = "cyclegan_dist checkpoint v1";
-
-/// Loss values of one step (weighted as they enter the totals).
-using StepLosses = metrics::StepLosses;
 
 class Trainer {
  public:
@@ -45,7 +39,7 @@ class Trainer {
   /// optimizer step; only rank 0 writes checkpoints and samples.
   Trainer(TrainerOptions options, model::CycleGanOptions model_options,
           data::UnpairedSource& source, nlohmann::json run_config = nlohmann::json::object(),
-          dist::Communicator* comm = nullptr, dist::ReducerOptions reducer_options = {});
+          parallel::Communicator* comm = nullptr, parallel::ReducerOptions reducer_options = {});
 
   /// Runs one step on `batch` (moved to the device) at the current step's learning rate
   /// and advances the step counter. Does not read from the source.
@@ -80,7 +74,7 @@ class Trainer {
 
   /// Also sends train()'s records (steps, checkpoints, evaluations, sample grids) to `sink`,
   /// which must outlive the trainer; sinks are called in the order they were added.
-  void add_metrics_sink(metrics::MetricsSink* sink) { sinks_.push_back(sink); }
+  void add_metrics_sink(MetricsSink* sink) { sinks_.push_back(sink); }
 
   /// Every options.eval_every steps, all ranks score the model with `evaluator` (which must
   /// outlive the trainer; nullptr: no evaluations; every rank must set one), each its share
@@ -126,13 +120,13 @@ class Trainer {
  private:
   void set_learning_rates();
   void optimizer_step(torch::optim::Optimizer& optimizer);
-  void backward(const torch::Tensor& loss, dist::GradientReducer* reducer);
+  void backward(const torch::Tensor& loss, parallel::GradientReducer* reducer);
   void synchronize_state();
   int rank() const { return comm_ ? comm_->rank() : 0; }
   int world() const { return comm_ ? comm_->size() : 1; }
   void write_samples(const data::UnpairedBatch& batch);
   int agreed_stop_signal();
-  metrics::StepRecord step_record(const StepLosses& losses, int64_t images, double data_wait,
+  StepRecord step_record(const StepLosses& losses, int64_t images, double data_wait,
                                   double step_seconds) const;
   void save_state(torch::serialize::OutputArchive& archive);
   void load_state(torch::serialize::InputArchive& archive);
@@ -150,15 +144,15 @@ class Trainer {
   std::unique_ptr<torch::optim::Optimizer> opt_g_, opt_d_a_, opt_d_b_;
   model::ImagePool pool_a_, pool_b_;
   CheckpointStore checkpoints_;
-  dist::Communicator* comm_;
-  std::unique_ptr<dist::GradientReducer> reduce_g_, reduce_d_a_, reduce_d_b_;
+  parallel::Communicator* comm_;
+  std::unique_ptr<parallel::GradientReducer> reduce_g_, reduce_d_a_, reduce_d_b_;
   double identity_weight_;
   int64_t step_ = 0;
   NonFiniteSteps nonfinite_;
   bool dropped_ = false;                // an update of this step was dropped
   std::set<int64_t> inject_nonfinite_;  // test hook: steps whose loss is made NaN
   double comm_wait_seconds_ = 0;
-  std::vector<metrics::MetricsSink*> sinks_;
+  std::vector<MetricsSink*> sinks_;
   const eval::Evaluator* evaluator_ = nullptr;
   std::optional<std::pair<double, int64_t>> best_;  // best_metric value, step
   std::function<int()> stop_poll_;

@@ -94,8 +94,7 @@ nlohmann::json Trainer::parameter_signature() {
 }
 
 void Trainer::check_signature(const std::string& path, const nlohmann::json& metadata) {
-  CG_REQUIRE(metadata.value("format", "") == kCheckpointFormat, FileError, "checkpoint ", path,
-             " is not a ", kCheckpointFormat, " file (format '", metadata.value("format", ""), "')");
+  check_checkpoint_format(path, metadata);
   const nlohmann::json expected = parameter_signature();
   const nlohmann::json found = metadata.value("parameters", nlohmann::json::object());
   for (const auto& [name, shape] : expected.items()) {
@@ -285,7 +284,7 @@ std::string Trainer::save_checkpoint() {
     });
   }
   const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const metrics::CheckpointRecord record{
+  const CheckpointRecord record{
       step_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
       std::chrono::duration<double>(now).count()};
   for (auto* sink : sinks_) sink->on_checkpoint(record);

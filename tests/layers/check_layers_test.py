@@ -29,7 +29,7 @@ def main():
         # file, line added, what the violation line must contain
         ("src/model/cycle_gan.h", '#include "data/shard.h"',
          "src/model/cycle_gan.h:{n}: layer: model"),
-        ("src/eval/fid.h", '#include "dist/communicator.h"', "src/eval/fid.h:{n}: layer: eval"),
+        ("src/eval/fid.h", '#include "parallel/communicator.h"', "src/eval/fid.h:{n}: layer: eval"),
         ("src/infer/translator.cpp", '#include "stb_image.h"',
          "src/infer/translator.cpp:{n}: bare:"),
         ("src/infer/translator.cpp", '#include "build_cifar.h"',

@@ -54,8 +54,8 @@ std::map<std::string, double> series(const std::string& text) {
   return out;
 }
 
-StepRecord record(int64_t step) {
-  StepRecord r;
+train::StepRecord record(int64_t step) {
+  train::StepRecord r;
   r.step = step;
   r.total_steps = 100;
   r.images = 8;
@@ -118,7 +118,7 @@ TEST(PrometheusExporter, ServesEveryFamilyOverHttpWithRankAndJobIdLabels) {
 
 TEST(PrometheusExporter, LossSumAndCountGiveTheMeanAndSkipNonFiniteValues) {
   PrometheusExporter exporter({}, run_info());
-  StepRecord a = record(1), b = record(2);
+  train::StepRecord a = record(1), b = record(2);
   b.losses.d_a = 0.75;
   b.losses.cycle_b = std::numeric_limits<double>::quiet_NaN();
   exporter.on_step(a);
@@ -134,7 +134,7 @@ TEST(PrometheusExporter, LossSumAndCountGiveTheMeanAndSkipNonFiniteValues) {
 
 TEST(PrometheusExporter, PhaseSecondsAndStepHistogramAccumulate) {
   PrometheusExporter exporter({}, run_info());
-  StepRecord slow = record(1);
+  train::StepRecord slow = record(1);
   slow.step_seconds = 3.0;
   exporter.on_step(record(1));
   exporter.on_step(slow);

@@ -1,4 +1,4 @@
-// FID/KID during training, under mpirun (main: tests/dist/mpi_test_main.cpp):
+// FID/KID during training, under mpirun (main: tests/parallel/mpi_test_main.cpp):
 // - DistributedEval: at any world size the trainer's evaluation (every rank its share, sums
 //   over the communicator) gives rank 0 the numbers one process computes alone, to 1e-6;
 // - BestCheckpoint (one rank): ckpt_best.pt follows the lowest FID of a short run, stays
@@ -14,7 +14,7 @@
 #include <tuple>
 
 #include "common/file_util.h"
-#include "dist/mpi_communicator.h"
+#include "parallel/mpi_communicator.h"
 #include "eval/evaluator.h"
 #include "eval_test_dataset.h"
 #include "trainer_test_util.h"
@@ -43,7 +43,7 @@ void expect_close(double got, double want, const std::string& what) {
 
 TEST(DistributedEval, EveryWorldSizeGivesTheNumbersOfOneProcess) {
   SKIP_WITHOUT_WEIGHTS();
-  dist::MpiCommunicator comm;
+  parallel::MpiCommunicator comm;
   const int rank = comm.rank(), world = comm.size();
   const std::string data = (fs::temp_directory_path() / "cyclegan_dist_eval_data").string();
   if (rank == 0) {
@@ -112,7 +112,7 @@ double fid_at(const std::string& run_dir, int64_t step) {
 
 TEST(BestCheckpoint, FollowsTheLowestFidThroughRotationAndResume) {
   SKIP_WITHOUT_WEIGHTS();
-  dist::MpiCommunicator comm;
+  parallel::MpiCommunicator comm;
   if (comm.size() > 1) GTEST_SKIP() << "one rank";
   const std::string data = testing::fresh_dir("best_data");
   cg::testing::write_eval_dataset(data, 6, 5, 21);

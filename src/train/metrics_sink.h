@@ -7,7 +7,7 @@
 
 #include "eval/eval_report.h"
 
-namespace cg::metrics {
+namespace cg::train {
 
 /// Loss values of one step, weighted as they enter the totals.
 struct StepLosses {
@@ -68,4 +68,4 @@ class MetricsSink {
   virtual void on_samples(int64_t /*step*/, const SampleImage& /*image*/) {}
 };
 
-}  // namespace cg::metrics
+}  // namespace cg::train

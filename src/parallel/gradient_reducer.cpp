@@ -1,4 +1,4 @@
-#include "dist/gradient_reducer.h"
+#include "parallel/gradient_reducer.h"
 
 #include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 
-namespace cg::dist {
+namespace cg::parallel {
 namespace {
 
 // A tensor on `flat`'s storage at `offset` elements, shaped like `param`. Made with set_()
@@ -157,4 +157,4 @@ int64_t GradientReducer::total_bytes() const {
   return total;
 }
 
-}  // namespace cg::dist
+}  // namespace cg::parallel

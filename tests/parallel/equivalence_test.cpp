@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
-#include "dist/mpi_communicator.h"
+#include "parallel/mpi_communicator.h"
 #include "trainer_test_util.h"
 
 namespace cg::train {
@@ -19,7 +19,7 @@ constexpr int64_t kSteps = 3;
 class Equivalence : public ::testing::TestWithParam<bool> {};
 
 TEST_P(Equivalence, RanksWithBatchBMatchOneProcessWithTheCombinedBatch) {
-  dist::MpiCommunicator comm;
+  parallel::MpiCommunicator comm;
   const int world = comm.size(), rank = comm.rank();
   const std::string name = std::string(GetParam() ? "equiv_paper_" : "equiv_seed_") + std::to_string(rank);
   auto s = GetParam() ? testing::paper_setup(testing::fresh_dir(name)) : testing::seed_setup(testing::fresh_dir(name));
@@ -54,7 +54,7 @@ TEST_P(Equivalence, RanksWithBatchBMatchOneProcessWithTheCombinedBatch) {
 }
 
 TEST(ReplicaCheck, NamesTheRankWhoseWeightsDiverged) {
-  dist::MpiCommunicator comm;
+  parallel::MpiCommunicator comm;
   if (comm.size() < 2) GTEST_SKIP() << "needs two ranks";
   auto s = testing::seed_setup(testing::fresh_dir("replica_" + std::to_string(comm.rank())));
   s.train.steps = 1;

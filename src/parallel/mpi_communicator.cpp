@@ -1,10 +1,10 @@
-#include "dist/mpi_communicator.h"
+#include "parallel/mpi_communicator.h"
 
 #include <climits>
 
-#include "dist/mpi_check.h"
+#include "parallel/mpi_check.h"
 
-namespace cg::dist {
+namespace cg::parallel {
 namespace {
 
 MPI_Datatype mpi_type(const torch::Tensor& t) {
@@ -119,4 +119,4 @@ std::vector<int64_t> MpiCommunicator::all_gather(int64_t value) {
   return values;
 }
 
-}  // namespace cg::dist
+}  // namespace cg::parallel

@@ -1,10 +1,10 @@
-#include "dist/mpi_environment.h"
+#include "parallel/mpi_environment.h"
 
 #include <cstdlib>
 
-#include "dist/mpi_check.h"
+#include "parallel/mpi_check.h"
 
-namespace cg::dist {
+namespace cg::parallel {
 
 MpiEnvironment::MpiEnvironment(int* argc, char*** argv) {
   int provided = 0;
@@ -33,4 +33,4 @@ void MpiEnvironment::abort(int code) {
   std::_Exit(code);
 }
 
-}  // namespace cg::dist
+}  // namespace cg::parallel

@@ -1,10 +1,10 @@
-#include "dist/gradient_reducer.h"
+#include "parallel/gradient_reducer.h"
 
 #include <gtest/gtest.h>
 
-#include "dist/mpi_communicator.h"
+#include "parallel/mpi_communicator.h"
 
-namespace cg::dist {
+namespace cg::parallel {
 namespace {
 
 // Parameters of odd sizes; with 1 KiB buckets several buckets split the set, and a
@@ -107,4 +107,4 @@ TEST(GradientReducer, DestructionRemovesOnlyItsOwnHooks) {
 }
 
 }  // namespace
-}  // namespace cg::dist
+}  // namespace cg::parallel

@@ -9,10 +9,10 @@
 // the others hanging. Not copyable or movable.
 #include <memory>
 
-#include "dist/communicator.h"
-#include "dist/mpi_communicator.h"
+#include "parallel/communicator.h"
+#include "parallel/mpi_communicator.h"
 
-namespace cg::dist {
+namespace cg::parallel {
 
 class NcclCommunicator : public Communicator {
  public:
@@ -35,4 +35,4 @@ class NcclCommunicator : public Communicator {
   std::unique_ptr<State> state_;
 };
 
-}  // namespace cg::dist
+}  // namespace cg::parallel

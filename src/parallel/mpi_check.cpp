@@ -1,6 +1,6 @@
-#include "dist/mpi_check.h"
+#include "parallel/mpi_check.h"
 
-namespace cg::dist {
+namespace cg::parallel {
 
 std::string mpi_error_message(int code, const char* call, const char* file, int line) {
   char text[MPI_MAX_ERROR_STRING];
@@ -13,4 +13,4 @@ std::string mpi_error_message(int code, const char* call, const char* file, int 
                          std::string(text, static_cast<size_t>(length)));
 }
 
-}  // namespace cg::dist
+}  // namespace cg::parallel

@@ -20,9 +20,9 @@
 #include <memory>
 #include <vector>
 
-#include "dist/communicator.h"
+#include "parallel/communicator.h"
 
-namespace cg::dist {
+namespace cg::parallel {
 
 struct ReducerOptions {
   int64_t bucket_bytes = 25 << 20;       ///< target bucket size (DDP's default 25 MiB)
@@ -80,4 +80,4 @@ class GradientReducer {
   double last_wait_seconds_ = 0;
 };
 
-}  // namespace cg::dist
+}  // namespace cg::parallel

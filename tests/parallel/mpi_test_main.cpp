@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "common/log.h"
-#include "dist/mpi_environment.h"
+#include "parallel/mpi_environment.h"
 
 int main(int argc, char** argv) {
-  cg::dist::MpiEnvironment mpi(&argc, &argv);
+  cg::parallel::MpiEnvironment mpi(&argc, &argv);
   cg::log::configure(mpi.rank(), cg::log::Level::kWarn);
   ::testing::InitGoogleTest(&argc, argv);
   if (mpi.rank() != 0) {

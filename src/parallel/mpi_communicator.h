@@ -12,9 +12,9 @@
 
 #include <mpi.h>
 
-#include "dist/communicator.h"
+#include "parallel/communicator.h"
 
-namespace cg::dist {
+namespace cg::parallel {
 
 class MpiCommunicator : public Communicator {
  public:
@@ -45,4 +45,4 @@ class MpiCommunicator : public Communicator {
   std::thread thread_;
 };
 
-}  // namespace cg::dist
+}  // namespace cg::parallel

@@ -4,7 +4,7 @@
 // Owns MPI: not copyable or movable; create exactly one, first, in main().
 #include <mpi.h>
 
-namespace cg::dist {
+namespace cg::parallel {
 
 class MpiEnvironment {
  public:
@@ -29,4 +29,4 @@ class MpiEnvironment {
   MPI_Comm node_comm_ = MPI_COMM_NULL;
 };
 
-}  // namespace cg::dist
+}  // namespace cg::parallel

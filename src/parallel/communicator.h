@@ -6,7 +6,7 @@
 
 #include <memory>
 
-namespace cg::dist {
+namespace cg::parallel {
 
 /// Handle of a collective in flight.
 class Work {
@@ -39,4 +39,4 @@ class Communicator {
   void all_reduce_sum(torch::Tensor& buffer) { all_reduce_sum_async(buffer)->wait(); }
 };
 
-}  // namespace cg::dist
+}  // namespace cg::parallel

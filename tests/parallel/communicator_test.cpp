@@ -1,8 +1,8 @@
-#include "dist/mpi_communicator.h"
+#include "parallel/mpi_communicator.h"
 
 #include <gtest/gtest.h>
 
-namespace cg::dist {
+namespace cg::parallel {
 namespace {
 
 TEST(MpiCommunicator, AllReduceBroadcastAndGatherHoldAtAnyWorldSize) {
@@ -39,4 +39,4 @@ TEST(MpiCommunicator, AsyncReductionsCompleteInOrder) {
 }
 
 }  // namespace
-}  // namespace cg::dist
+}  // namespace cg::parallel

@@ -1,4 +1,4 @@
-#include "dist/nccl_communicator.h"
+#include "parallel/nccl_communicator.h"
 
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAEvent.h>
@@ -15,7 +15,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "dist/mpi_environment.h"
+#include "parallel/mpi_environment.h"
 
 #define CG_NCCL_CHECK(call)                                                                \
   do {                                                                                     \
@@ -26,7 +26,7 @@
                                               ncclGetErrorString(cg_nccl_rc_)));           \
   } while (0)
 
-namespace cg::dist {
+namespace cg::parallel {
 namespace {
 
 ncclDataType_t nccl_type(const torch::Tensor& t) {
@@ -159,4 +159,4 @@ std::vector<int64_t> NcclCommunicator::all_gather(int64_t value) {
   return state_->bootstrap.all_gather(value);
 }
 
-}  // namespace cg::dist
+}  // namespace cg::parallel
