@@ -19,6 +19,14 @@ enum class NonFinitePolicy {
   kSkip,  ///< training goes on; the dropped steps are counted
 };
 
+/// The precision of the forward passes. Parameters, gradients, optimizer state and losses
+/// stay float32 (master weights) in every mode.
+enum class Precision {
+  kFp32,  ///< no autocast
+  kBf16,  ///< forwards under autocast to bfloat16
+  kFp16,  ///< forwards under autocast to float16, losses scaled per optimizer (GradScaler)
+};
+
 struct TrainerOptions {
   std::string run_dir = "runs/cifar-colorize";  ///< config, checkpoints, samples, log
   int64_t steps = 0;         ///< total training steps; 0: derive from `epochs`
@@ -57,6 +65,7 @@ struct TrainerOptions {
   /// "": a fresh run gets none (tests); cyclegan_dist makes one per fresh run.
   std::string run_id;
   bool resume_other_run = false;  ///< --resume PATH may load a checkpoint of another run
+  Precision precision = Precision::kFp32;
   NonFinitePolicy on_nonfinite = NonFinitePolicy::kStop;
   int64_t nonfinite_limit = 3;  ///< consecutive non-finite steps that stop the run (kStop)
 };
