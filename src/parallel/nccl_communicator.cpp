@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 
@@ -56,9 +57,24 @@ struct NcclCommunicator::State {
   std::deque<std::pair<std::shared_ptr<at::cuda::CUDAEvent>, Clock::time_point>> in_flight;
   std::atomic<bool> stopping{false};
   std::thread watchdog;
+  // Exceptions in flight when this communicator was made: more at destruction means the
+  // destructor runs during stack unwinding (a failure).
+  int uncaught_at_start = std::uncaught_exceptions();
 
   State(MpiCommunicator& b, int d, double t)
       : bootstrap(b), device(d), timeout_seconds(t), stream(c10::cuda::getStreamFromPool(true, d)) {}
+
+  void stop_watchdog() {
+    stopping = true;
+    if (watchdog.joinable()) watchdog.join();
+  }
+
+  // The communicator for `op`; throws once it has been aborted.
+  ncclComm_t live(const char* op) const {
+    CG_REQUIRE(comm != nullptr, Error, "NcclCommunicator::", op,
+               ": the communicator was aborted after a failure");
+    return comm;
+  }
 
   // Polls NCCL's asynchronous error and the age of the oldest unfinished collective.
   void watch() {
@@ -103,9 +119,19 @@ NcclCommunicator::NcclCommunicator(MpiCommunicator& bootstrap, int device, doubl
 }
 
 NcclCommunicator::~NcclCommunicator() {
-  state_->stopping = true;
-  state_->watchdog.join();
-  ncclCommDestroy(state_->comm);
+  if (std::uncaught_exceptions() > state_->uncaught_at_start) {
+    abort();
+    return;
+  }
+  state_->stop_watchdog();
+  if (state_->comm != nullptr) ncclCommDestroy(state_->comm);
+}
+
+void NcclCommunicator::abort() noexcept {
+  state_->stop_watchdog();
+  if (state_->comm == nullptr) return;
+  ncclCommAbort(state_->comm);
+  state_->comm = nullptr;
 }
 
 int NcclCommunicator::rank() const { return state_->bootstrap.rank(); }
@@ -127,6 +153,7 @@ class EventWork : public Work {
 
 std::shared_ptr<Work> NcclCommunicator::all_reduce_sum_async(torch::Tensor buffer) {
   TORCH_CHECK(buffer.is_cuda() && buffer.is_contiguous(), "NcclCommunicator needs contiguous CUDA tensors");
+  ncclComm_t comm = state_->live("all_reduce_sum_async");
   c10::cuda::CUDAGuard guard(state_->device);
   at::cuda::CUDAEvent ready;
   ready.record(at::cuda::getCurrentCUDAStream());
@@ -134,7 +161,7 @@ std::shared_ptr<Work> NcclCommunicator::all_reduce_sum_async(torch::Tensor buffe
   // The buffer's memory must not be reused by the caching allocator before we are done.
   c10::cuda::CUDACachingAllocator::recordStream(buffer.storage().data_ptr(), state_->stream);
   CG_NCCL_CHECK(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), buffer.numel(), nccl_type(buffer),
-                              ncclSum, state_->comm, state_->stream.stream()));
+                              ncclSum, comm, state_->stream.stream()));
   auto done = std::make_shared<at::cuda::CUDAEvent>();
   done->record(state_->stream);
   {
@@ -146,10 +173,11 @@ std::shared_ptr<Work> NcclCommunicator::all_reduce_sum_async(torch::Tensor buffe
 
 void NcclCommunicator::broadcast(torch::Tensor& tensor, int root) {
   TORCH_CHECK(tensor.is_cuda() && tensor.is_contiguous(), "NcclCommunicator needs contiguous CUDA tensors");
+  ncclComm_t comm = state_->live("broadcast");
   c10::cuda::CUDAGuard guard(state_->device);
   auto stream = at::cuda::getCurrentCUDAStream();
   CG_NCCL_CHECK(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(), nccl_type(tensor),
-                              root, state_->comm, stream.stream()));
+                              root, comm, stream.stream()));
   stream.synchronize();
 }
 

@@ -6,7 +6,11 @@
 // later work by another event: no host synchronisation. A watchdog thread aborts the
 // communicator and the job (MPI_Abort) on an asynchronous NCCL error or when a
 // collective has not finished after `timeout_seconds`, so one failed rank never leaves
-// the others hanging. Not copyable or movable.
+// the others hanging. Teardown: after a normal end the destructor destroys the
+// communicator (ncclCommDestroy, which waits for the peers); on a failure it aborts it
+// (ncclCommAbort, which does not: a failed peer would keep a destroy waiting forever), when
+// the owner calls abort() or the destructor runs while an exception unwinds the stack.
+// Not copyable or movable.
 #include <memory>
 
 #include "parallel/communicator.h"
@@ -29,6 +33,12 @@ class NcclCommunicator : public Communicator {
   void broadcast(torch::Tensor& tensor, int root) override;
   void barrier() override;
   std::vector<int64_t> all_gather(int64_t value) override;
+
+  /// Ends this rank's part of the communicator at once, without waiting for the other
+  /// ranks (ncclCommAbort): for a rank that has failed. Collectives still in flight are
+  /// dropped, and all_reduce_sum_async and broadcast throw cg::Error afterwards. Stops the
+  /// watchdog first. Idempotent; never throws. Not concurrently with a collective call.
+  void abort() noexcept;
 
  private:
   struct State;
