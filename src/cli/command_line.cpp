@@ -179,6 +179,8 @@ void validate(const Config& c) {
   } catch (const std::exception&) {
     throw ConfigError("--device: expected cpu, cuda or cuda:N, got '" + t.device + "'");
   }
+  CG_REQUIRE(c.dist.backend != "nccl" || torch::Device(t.device).is_cuda(), ConfigError,
+             "--backend nccl needs --device cuda");
   if (!t.resume.empty() && t.resume != "auto") {
     CG_REQUIRE(std::filesystem::exists(t.resume), ConfigError, "--resume: checkpoint ", t.resume,
                " does not exist");
@@ -236,6 +238,18 @@ void validate(const Config& c) {
   CG_REQUIRE(!c.metrics.bind.empty(), ConfigError, "--metrics-bind must not be empty");
   CG_REQUIRE(c.metrics.push_interval > 0 && c.metrics.push_interval <= 86400, ConfigError,
              "--push-interval must be in (0, 86400] seconds, got ", c.metrics.push_interval);
+}
+
+std::string resolve_backend(const Config& config, int world_size) {
+  const bool on_cuda = torch::Device(config.train.device).is_cuda();
+  const std::string& asked = config.dist.backend;
+  const std::string backend = asked == "auto" ? (on_cuda ? "nccl" : "mpi") : asked;
+  CG_REQUIRE(backend != "mpi" || !on_cuda || world_size == 1, ConfigError,
+             "--backend mpi reduces CPU tensors: use --backend nccl with --device cuda");
+#ifndef CYCLEGAN_WITH_CUDA
+  CG_REQUIRE(backend != "nccl", ConfigError, "--backend nccl: this build has no CUDA/NCCL");
+#endif
+  return backend;
 }
 
 nlohmann::json to_json(const Config& config) {

@@ -30,10 +30,17 @@ Config from_json(const nlohmann::json& doc, const std::string& where);
 /// infer::load_saved_model needs to rebuild it. Throws ConfigError naming `where` and the key.
 infer::ModelDescription model_description(const nlohmann::json& doc, const std::string& where);
 
-/// Cross-checks settings that are fine alone but not together. Throws ConfigError. The
-/// --pushgateway URL is checked by its adapter (metrics::parse_pushgateway_url), which the
-/// app calls after this.
+/// Cross-checks settings that are fine alone but not together (such as --backend nccl
+/// without --device cuda). Throws ConfigError. What needs the running job is checked when
+/// the Job is built (cli/job.h): the --pushgateway URL by its adapter
+/// (metrics::parse_pushgateway_url), the visible GPUs, and resolve_backend.
 void validate(const Config& config);
+
+/// The gradient all-reduce backend of a validated `config` run on `world_size` ranks:
+/// --backend, with auto resolved ("nccl" on a CUDA device, else "mpi"). Throws ConfigError
+/// for --backend mpi on a CUDA device with more than one rank (MPI reduces CPU tensors),
+/// and for nccl in a build without CUDA/NCCL.
+std::string resolve_backend(const Config& config, int world_size);
 
 /// The resolved configuration, one key per option plus "preset".
 nlohmann::json to_json(const Config& config);

@@ -179,5 +179,39 @@ TEST(CommandLine, MalformedConfigFileNamesTheFileAndLine) {
             std::string::npos);
 }
 
+TEST(CommandLine, NcclNeedsACudaDeviceAndAutoPicksTheBackendByDevice) {
+  EXPECT_NE(error_of({"--backend", "nccl"}).find("--backend nccl needs --device cuda"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--backend", "nccl", "--device", "cpu"}).find("--backend nccl"),
+            std::string::npos);
+  // Which GPUs are visible is the job's check, not the parser's.
+  const Config cuda = parse({"--device", "cuda"});
+  const Config cpu = parse({});
+  EXPECT_EQ(resolve_backend(cpu, 4), "mpi");
+  EXPECT_EQ(resolve_backend(parse({"--backend", "mpi"}), 4), "mpi");
+#ifdef CYCLEGAN_WITH_CUDA
+  EXPECT_EQ(resolve_backend(cuda, 2), "nccl");
+  EXPECT_EQ(resolve_backend(parse({"--backend", "nccl", "--device", "cuda:1"}), 2), "nccl");
+#else
+  try {
+    resolve_backend(cuda, 2);
+    ADD_FAILURE() << "nccl accepted in a build without CUDA/NCCL";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--backend nccl: this build has no CUDA/NCCL"),
+              std::string::npos)
+        << e.what();
+  }
+#endif
+  const Config mpi_on_cuda = parse({"--backend", "mpi", "--device", "cuda"});
+  EXPECT_EQ(resolve_backend(mpi_on_cuda, 1), "mpi");
+  try {
+    resolve_backend(mpi_on_cuda, 2);
+    ADD_FAILURE() << "--backend mpi accepted for CUDA tensors on 2 ranks";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--backend mpi reduces CPU tensors"), std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace cg::cli
