@@ -106,6 +106,7 @@ std::optional<Config> parse_command_line(int argc, const char* const* argv) {
   std::vector<CLI::Option*> options;
   for (const auto& spec : option_table()) {
     options.push_back(app.add_option("--" + spec.name, given[spec.name], spec.help));
+    if (spec.is_switch) options.back()->expected(0, 1)->type_name("[true|false]");
   }
   try {
     app.parse(argc, argv);
@@ -122,7 +123,11 @@ std::optional<Config> parse_command_line(int argc, const char* const* argv) {
   if (!config_path.empty()) apply_config_file(config, config_path);
   const auto& table = option_table();
   for (size_t i = 0; i < table.size(); ++i) {
-    if (options[i]->count() > 0) table[i].set(config, given[table[i].name], "--" + table[i].name);
+    if (options[i]->count() == 0) continue;
+    // A bare boolean flag reads as an empty value.
+    const std::string& value = given[table[i].name];
+    const bool bare = table[i].is_switch && value.empty();
+    table[i].set(config, bare ? std::string("true") : value, "--" + table[i].name);
   }
   config.overwrite = overwrite;
   config.train.resume_other_run = resume_other_run;

@@ -10,9 +10,10 @@ namespace cg::cli {
 
 /// Parses the command line of cyclegan_dist. Values come from --preset (default
 /// cifar-colorize), then the JSON object in --config FILE (keys are flag names; a
-/// resolved config.json from a run directory works), then the flags. Returns nullopt
-/// after printing the help for --help. Throws ConfigError naming the flag, the config
-/// file key or line, for unknown flags, bad values and invalid combinations.
+/// resolved config.json from a run directory works), then the flags (a boolean flag given
+/// bare, `--flip`, means true). Returns nullopt after printing the help for --help.
+/// Throws ConfigError naming the flag, the config file key or line, for unknown flags,
+/// bad values and invalid combinations.
 std::optional<Config> parse_command_line(int argc, const char* const* argv);
 
 /// Applies the JSON object in file `path` on top of `config`.

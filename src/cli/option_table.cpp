@@ -61,7 +61,8 @@ OptionSpec field(std::string name, std::string help, Access access) {
           [access](Config& c, const std::string& v, const std::string& where) {
             access(c) = parse_value<T>(v, where);
           },
-          [access](const Config& c) { return nlohmann::json(access(const_cast<Config&>(c))); }};
+          [access](const Config& c) { return nlohmann::json(access(const_cast<Config&>(c))); },
+          std::is_same_v<T, bool>};
 }
 
 template <typename Enum, typename Access>
@@ -94,6 +95,7 @@ std::vector<OptionSpec> build_table() {
   using model::GeneratorArch;
   using model::OutputActivation;
   using train::OptimizerKind;
+  using train::Precision;
   // clang-format off
   return {
     field("run-dir", "run directory: config, checkpoints, samples", [](Config& c) -> auto& { return c.train.run_dir; }),
@@ -102,6 +104,7 @@ std::vector<OptionSpec> build_table() {
     field("batch-size", "images per domain per step", [](Config& c) -> auto& { return c.train.batch_size; }),
     field("seed", "seed of weights, pools and data order", [](Config& c) -> auto& { return c.train.seed; }),
     field("device", "cpu, cuda or cuda:N", [](Config& c) -> auto& { return c.train.device; }),
+    choice<Precision>("precision", "forward passes in fp32, or under autocast in bf16 or fp16 (fp16 with loss scaling); weights, gradients and optimizer state stay fp32", {{"fp32", Precision::kFp32}, {"bf16", Precision::kBf16}, {"fp16", Precision::kFp16}}, [](Config& c) -> auto& { return c.train.precision; }),
     field("threads", "LibTorch threads per rank (0: cores of the node / ranks on it)", [](Config& c) -> auto& { return c.threads; }),
     field("backend", "gradient all-reduce: auto (nccl on CUDA, else mpi), mpi or nccl", [](Config& c) -> auto& { return c.dist.backend; }),
     field("bucket-mb", "gradient bucket size in MiB", [](Config& c) -> auto& { return c.dist.bucket_mb; }),
@@ -132,6 +135,7 @@ std::vector<OptionSpec> build_table() {
     field("seed-d-filters", "seed discriminator filters, comma-separated", [](Config& c) -> auto& { return c.model.seed_d_filters; }),
     field("ndf", "PatchGAN base filters", [](Config& c) -> auto& { return c.model.ndf; }),
     field("n-layers", "PatchGAN layers (3: 70x70)", [](Config& c) -> auto& { return c.model.n_layers; }),
+    field("checkpoint-activations", "generators recompute their blocks' activations in the backward pass instead of keeping them: less memory, one more generator forward per step, same numbers", [](Config& c) -> auto& { return c.model.checkpoint_activations; }),
     choice<GanLoss>("gan-loss", "adversarial loss", {{"lsgan", GanLoss::kLeastSquares}, {"vanilla", GanLoss::kVanilla}}, [](Config& c) -> auto& { return c.train.gan_loss; }),
     field("lambda-cycle", "weight of each L1 cycle loss", [](Config& c) -> auto& { return c.train.lambda_cycle; }),
     field("identity-weight", "weight of each L1 identity loss (0: off)", [](Config& c) -> auto& { return c.train.identity_weight; }),

@@ -17,6 +17,9 @@ struct OptionSpec {
   /// Parses `value` into the config. Throws ConfigError naming `where` and the problem.
   std::function<void(Config&, const std::string& value, const std::string& where)> set;
   std::function<nlohmann::json(const Config&)> get;
+  /// A boolean: on the command line the bare flag (`--flip`) means true; a value
+  /// (`--flip false`) is still taken. Config files always give the value.
+  bool is_switch = false;
 };
 
 /// Every option, in help order.

@@ -6,6 +6,8 @@
 
 #include "common/error.h"
 #include "common/file_util.h"
+#include "model/cycle_gan.h"
+#include "train/trainer_options.h"
 
 namespace cg::cli {
 namespace {
@@ -211,6 +213,98 @@ TEST(CommandLine, NcclNeedsACudaDeviceAndAutoPicksTheBackendByDevice) {
     EXPECT_NE(std::string(e.what()).find("--backend mpi reduces CPU tensors"), std::string::npos)
         << e.what();
   }
+}
+
+TEST(CommandLine, ABareBooleanFlagMeansTrueAndStillTakesAValue) {
+  EXPECT_TRUE(parse({"--flip"}).data.flip);
+  EXPECT_TRUE(parse({"--flip", "--steps", "3"}).data.flip);
+  EXPECT_FALSE(parse({"--preset", "paper-256", "--flip", "false"}).data.flip);
+  EXPECT_FALSE(parse({"--tensorboard", "false"}).metrics.tensorboard);
+  EXPECT_TRUE(parse({"--overlap", "false", "--overlap"}).dist.overlap);
+  EXPECT_NE(error_of({"--flip", "sometimes"}).find("--flip"), std::string::npos);
+  // Options that are not booleans still need their value.
+  EXPECT_NE(error_of({"--steps"}).find("--steps"), std::string::npos);
+  // A config file gives the value, always.
+  const std::string file = write_config("bare_bool", R"({"flip": ""})");
+  EXPECT_NE(error_of({"--config", file}).find("option 'flip'"), std::string::npos);
+}
+
+TEST(CommandLine, PrecisionAndActivationCheckpointingDefaultOffAndParse) {
+  const Config plain = parse({});
+  EXPECT_EQ(plain.train.precision, train::Precision::kFp32);
+  EXPECT_FALSE(plain.model.checkpoint_activations);
+  EXPECT_EQ(parse({"--precision", "bf16"}).train.precision, train::Precision::kBf16);
+  EXPECT_EQ(parse({"--precision", "fp16"}).train.precision, train::Precision::kFp16);
+  EXPECT_EQ(parse({"--precision", "fp16", "--precision", "fp32"}).train.precision,
+            train::Precision::kFp32);
+  EXPECT_TRUE(parse({"--checkpoint-activations", "true"}).model.checkpoint_activations);
+  EXPECT_FALSE(parse({"--checkpoint-activations", "off"}).model.checkpoint_activations);
+  const Config bare = parse({"--checkpoint-activations", "--precision", "bf16"});
+  EXPECT_TRUE(bare.model.checkpoint_activations);
+  EXPECT_EQ(bare.train.precision, train::Precision::kBf16);
+  EXPECT_TRUE(
+      parse({"--precision", "bf16", "--checkpoint-activations"}).model.checkpoint_activations);
+  const std::string file =
+      write_config("precision", R"({"precision": "bf16", "checkpoint-activations": true})");
+  const Config from_file = parse({"--config", file});
+  EXPECT_EQ(from_file.train.precision, train::Precision::kBf16);
+  EXPECT_TRUE(from_file.model.checkpoint_activations);
+  const nlohmann::json resolved = to_json(parse({"--precision", "fp16"}));
+  EXPECT_EQ(resolved["precision"], "fp16");
+  EXPECT_EQ(resolved["checkpoint-activations"], false);
+}
+
+TEST(CommandLine, PrecisionAndActivationCheckpointingRoundTripThroughTheResolvedConfig) {
+  const Config c =
+      parse({"--preset", "paper-256", "--precision", "bf16", "--checkpoint-activations", "true"});
+  const std::string file = write_config("precision_roundtrip", to_json(c).dump());
+  const Config back = parse({"--config", file});
+  EXPECT_EQ(back.train.precision, train::Precision::kBf16);
+  EXPECT_TRUE(back.model.checkpoint_activations);
+  EXPECT_EQ(to_json(back), to_json(c));
+}
+
+TEST(CommandLine, BadPrecisionOrCheckpointActivationsGetOneErrorNamingTheOption) {
+  std::string error = error_of({"--precision", "fp8"});
+  EXPECT_NE(error.find("--precision"), std::string::npos) << error;
+  EXPECT_NE(error.find("fp32|bf16|fp16"), std::string::npos) << error;
+  EXPECT_NE(error.find("'fp8'"), std::string::npos) << error;
+  EXPECT_NE(error_of({"--precision", "FP16"}).find("--precision"), std::string::npos);
+  error = error_of({"--checkpoint-activations", "maybe"});
+  EXPECT_NE(error.find("--checkpoint-activations"), std::string::npos) << error;
+  EXPECT_NE(error.find("true or false"), std::string::npos) << error;
+  const std::string file = write_config("bad_precision", R"({"precision": "half"})");
+  error = error_of({"--config", file});
+  EXPECT_NE(error.find("option 'precision'"), std::string::npos) << error;
+  EXPECT_NE(error.find("fp32|bf16|fp16"), std::string::npos) << error;
+}
+
+TEST(CommandLine, ACheckpointOfAMixedPrecisionRunDescribesTheSameModel) {
+  const Config plain = parse({"--preset", "paper-256", "--ngf", "8", "--n-blocks", "2"});
+  const Config mixed = parse({"--preset", "paper-256", "--ngf", "8", "--n-blocks", "2",
+                              "--precision", "fp16", "--checkpoint-activations", "true"});
+  const infer::ModelDescription d = model_description(to_json(mixed), "checkpoint x.pt: config");
+  EXPECT_EQ(d.preset, "paper-256");
+  EXPECT_EQ(d.model.ngf, 8);
+  EXPECT_EQ(d.model.n_blocks, 2);
+  EXPECT_TRUE(d.model.checkpoint_activations);
+  // Neither option changes the weights: the same architecture, parameter for parameter.
+  auto names = [](const model::CycleGanOptions& options) {
+    torch::manual_seed(0);
+    model::CycleGan net(options);
+    std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+    for (const auto& p : net->named_parameters())
+      shapes.emplace_back(p.key(), p.value().sizes().vec());
+    return shapes;
+  };
+  EXPECT_EQ(names(d.model), names(plain.model));
+  // A checkpoint written before these options existed holds neither key: the defaults.
+  nlohmann::json old = to_json(plain);
+  old.erase("precision");
+  old.erase("checkpoint-activations");
+  const infer::ModelDescription before = model_description(old, "checkpoint old.pt: config");
+  EXPECT_FALSE(before.model.checkpoint_activations);
+  EXPECT_EQ(from_json(old, "checkpoint old.pt: config").train.precision, train::Precision::kFp32);
 }
 
 }  // namespace
