@@ -65,7 +65,8 @@ struct PrometheusExporter::Impl {
           *checkpoint = nullptr;
   Gauge *step = nullptr, *target_steps = nullptr, *lr_g = nullptr, *lr_d = nullptr,
         *queue = nullptr, *cuda_allocated = nullptr, *cuda_reserved = nullptr,
-        *last_checkpoint = nullptr;
+        *peak_memory = nullptr, *loss_scale_g = nullptr, *loss_scale_d_a = nullptr,
+        *loss_scale_d_b = nullptr, *last_checkpoint = nullptr;
   prometheus::Histogram* step_duration = nullptr;
   // Evaluation families: their series appear with the first evaluation.
   prometheus::Family<Gauge>*eval_step = nullptr, *eval_psnr = nullptr, *eval_ssim = nullptr,
@@ -100,8 +101,9 @@ void PrometheusExporter::Impl::build(const Labels& labels, const RunInfo& info) 
                    .Add({});
   skipped = &BuildCounter()
                  .Name("cyclegan_skipped_steps_total")
-                 .Help("Steps whose optimizer updates were dropped on every rank for a "
-                       "non-finite gradient (--on-nonfinite).")
+                 .Help(
+                     "Steps whose optimizer updates were dropped on every rank for a "
+                     "non-finite gradient (--on-nonfinite).")
                  .Labels(labels)
                  .Register(r)
                  .Add({});
@@ -161,6 +163,28 @@ void PrometheusExporter::Impl::build(const Labels& labels, const RunInfo& info) 
            .Labels(labels)
            .Register(r)
            .Add({});
+  peak_memory =
+      &BuildGauge()
+           .Name("cyclegan_peak_memory_bytes")
+           .Help(
+               "Peak memory of the last step on the training device: on CPU the process' peak "
+               "resident size, on CUDA the peak of bytes held by tensors (0: not measured).")
+           .Labels(labels)
+           .Register(r)
+           .Add({});
+  // Always exported, 0 when losses are not scaled (fp32, bf16), as the CUDA gauges are 0 on
+  // CPU: every series exists from the first scrape, whatever the precision.
+  auto& loss_scale =
+      BuildGauge()
+          .Name("cyclegan_loss_scale")
+          .Help(
+              "fp16 loss scale (GradScaler) of an optimizer after the last step: g (G and F), "
+              "d_a, d_b; 0 when losses are not scaled (fp32, bf16).")
+          .Labels(labels)
+          .Register(r);
+  loss_scale_g = &loss_scale.Add({{"optimizer", "g"}});
+  loss_scale_d_a = &loss_scale.Add({{"optimizer", "d_a"}});
+  loss_scale_d_b = &loss_scale.Add({{"optimizer", "d_b"}});
   last_checkpoint =
       &BuildGauge()
            .Name("cyclegan_last_checkpoint_timestamp_seconds")
@@ -299,6 +323,10 @@ void PrometheusExporter::on_step(const train::StepRecord& r) {
   m.queue->Set(static_cast<double>(r.loader_queued));
   m.cuda_allocated->Set(static_cast<double>(r.cuda_allocated_bytes));
   m.cuda_reserved->Set(static_cast<double>(r.cuda_reserved_bytes));
+  m.peak_memory->Set(static_cast<double>(r.peak_memory_bytes));
+  m.loss_scale_g->Set(r.loss_scale_g);
+  m.loss_scale_d_a->Set(r.loss_scale_d_a);
+  m.loss_scale_d_b->Set(r.loss_scale_d_b);
   bool finite = true;
   for (const auto& [histogram, field] : m.losses) {
     const double value = r.losses.*field;

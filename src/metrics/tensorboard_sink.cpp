@@ -43,6 +43,13 @@ void TensorBoardSink::on_step(const train::StepRecord& r) {
     s.scalar("memory/cuda_allocated_bytes", static_cast<double>(r.cuda_allocated_bytes));
     s.scalar("memory/cuda_reserved_bytes", static_cast<double>(r.cuda_reserved_bytes));
   }
+  if (r.peak_memory_bytes > 0) {
+    s.scalar("memory/peak_bytes", static_cast<double>(r.peak_memory_bytes));
+  }
+  if (r.loss_scale_g > 0 || r.loss_scale_d_a > 0 || r.loss_scale_d_b > 0) {
+    s.scalar("loss_scale/G", r.loss_scale_g);
+    s.scalar("loss_scale/D_A", r.loss_scale_d_a).scalar("loss_scale/D_B", r.loss_scale_d_b);
+  }
   file_.add(r.step, s);
 }
 
@@ -52,7 +59,8 @@ void TensorBoardSink::on_checkpoint(const train::CheckpointRecord& r) {
 
 void TensorBoardSink::on_eval(int64_t step, const eval::EvalReport& r) {
   Summary s;
-  s.scalar("eval/psnr_db/cycle_a", r.cycle_a_psnr_db).scalar("eval/psnr_db/cycle_b", r.cycle_b_psnr_db);
+  s.scalar("eval/psnr_db/cycle_a", r.cycle_a_psnr_db)
+      .scalar("eval/psnr_db/cycle_b", r.cycle_b_psnr_db);
   s.scalar("eval/cycle_l1/a", r.cycle_a_l1).scalar("eval/cycle_l1/b", r.cycle_b_l1);
   if (r.paired) {
     s.scalar("eval/psnr_db/translated", r.translation_psnr_db);

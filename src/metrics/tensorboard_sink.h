@@ -4,8 +4,10 @@
 // without any monitoring server. Tags:
 //   loss/{D_A,D_B,G_adv,F_adv,cycle_A,cycle_B,idt_A,idt_B,G_total}, lr/{G,D},
 //   speed/images_per_second (all ranks), time/{step,data_wait,compute,allreduce,optimizer}
-//   _seconds, allreduce/bytes_per_step (every log_every steps, and the last step: the
-//   steps of the progress line, with the same values);
+//   _seconds, allreduce/bytes_per_step, memory/peak_bytes (when measured),
+//   memory/cuda_{allocated,reserved}_bytes (on CUDA), loss_scale/{G,D_A,D_B} (fp16 runs)
+//   (every log_every steps, and the last step: the steps of the progress line, with the
+//   same values; each the value of that step);
 //   time/checkpoint_seconds (each checkpoint);
 //   eval/psnr_db/<image>, eval/ssim/<image>, eval/colorfulness/<image>,
 //   eval/cycle_l1/{a,b} (each evaluation; images as in the Prometheus metrics);

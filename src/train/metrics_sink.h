@@ -36,6 +36,13 @@ struct StepRecord {
   int64_t loader_queued = 0;         ///< batches ready in the loader's queue after the step
   int64_t cuda_allocated_bytes = 0;  ///< CUDA memory held by tensors (0 on CPU)
   int64_t cuda_reserved_bytes = 0;   ///< CUDA memory held by the caching allocator (0 on CPU)
+  /// The peak memory of this step on the run's device (train/peak_memory.h): on CPU the
+  /// process' peak resident size, on CUDA the peak of bytes held by tensors. 0: not measured.
+  int64_t peak_memory_bytes = 0;
+  /// fp16 loss scales (train/grad_scaler.h) of the generators' and the discriminators'
+  /// optimizers after this step's update (the scales the next step multiplies its losses
+  /// by); 0 when the run does not scale losses (fp32, bf16).
+  double loss_scale_g = 0, loss_scale_d_a = 0, loss_scale_d_b = 0;
   /// The step's optimizer updates were dropped (all ranks alike): a non-finite gradient
   /// after the all-reduce, see TrainerOptions::on_nonfinite.
   bool skipped = false;

@@ -194,6 +194,37 @@ TEST(PrometheusExporter, EvaluationSeriesAppearWithTheFirstEvaluation) {
   EXPECT_EQ(t.at("cyclegan_eval_kid{rank=\"0\",direction=\"real_B\"}"), 0.001);
 }
 
+TEST(PrometheusExporter, PeakMemoryAndLossScalesFollowTheLastStep) {
+  PrometheusExporter exporter({}, run_info());
+  // Every series exists before the first step, losses unscaled (fp32, bf16) read 0.
+  auto s = series(exporter.scrape_text());
+  EXPECT_EQ(s.at("cyclegan_peak_memory_bytes{rank=\"0\"}"), 0);
+  for (const char* optimizer : {"g", "d_a", "d_b"}) {
+    EXPECT_EQ(s.at(std::string("cyclegan_loss_scale{rank=\"0\",optimizer=\"") + optimizer + "\"}"),
+              0);
+  }
+  train::StepRecord fp16 = record(1);
+  fp16.peak_memory_bytes = int64_t{5} << 30;
+  fp16.loss_scale_g = 65536;
+  fp16.loss_scale_d_a = 32768;
+  fp16.loss_scale_d_b = 0.5;
+  exporter.on_step(fp16);
+  s = series(exporter.scrape_text());
+  EXPECT_EQ(s.at("cyclegan_peak_memory_bytes{rank=\"0\"}"), 5368709120.0);
+  EXPECT_EQ(s.at("cyclegan_loss_scale{rank=\"0\",optimizer=\"g\"}"), 65536);
+  EXPECT_EQ(s.at("cyclegan_loss_scale{rank=\"0\",optimizer=\"d_a\"}"), 32768);
+  EXPECT_EQ(s.at("cyclegan_loss_scale{rank=\"0\",optimizer=\"d_b\"}"), 0.5);
+  // A gauge: the next step's values replace them (a lower peak too).
+  train::StepRecord next = fp16;
+  next.step = 2;
+  next.peak_memory_bytes = 1000;
+  next.loss_scale_g = 32768;
+  exporter.on_step(next);
+  s = series(exporter.scrape_text());
+  EXPECT_EQ(s.at("cyclegan_peak_memory_bytes{rank=\"0\"}"), 1000);
+  EXPECT_EQ(s.at("cyclegan_loss_scale{rank=\"0\",optimizer=\"g\"}"), 32768);
+}
+
 TEST(PrometheusExporter, WithoutAPortServesNothing) {
   PrometheusExporter exporter({}, run_info());
   EXPECT_EQ(exporter.port(), -1);
