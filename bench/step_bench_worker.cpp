@@ -1,14 +1,20 @@
-// One contender of bench/step_bench, driven over stdin/stdout so the driver can interleave
-// it with the others: our Trainer::step on a fixed batch of one preset (uniform noise, or
-// with --scenes the synthetic pictures cyclegan_dist --data synthetic trains on), or (--sgemm N) an
-// NxN float matmul through LibTorch, the machine's reference speed.
+// One contender of bench/step_bench (and the worker of bench/memory_bench), driven over
+// stdin/stdout so the driver can interleave it with the others: our Trainer::step on a fixed
+// batch of one preset (uniform noise, or with --scenes the synthetic pictures cyclegan_dist
+// --data synthetic trains on), or (--sgemm N) an NxN float matmul through LibTorch, the
+// machine's reference speed.
 //
 //   step_bench_worker --preset P --size S --batch B --threads T [--device D] [--scenes]
+//                     [--precision fp32|bf16|fp16] [--checkpoint-activations]
 //   step_bench_worker --sgemm N --threads T [--device D]
 //
 // Prints "ready" once set up, then answers each command line on stdin:
 //   run SECONDS   repeat the work until at least SECONDS have passed (at least once), print
 //                 "done <repetitions> <seconds>"; on CUDA the clock stops after a sync.
+//   steps N       do the work exactly N times, print "done <N> <seconds>".
+//   reset         start a peak-memory measurement (train/peak_memory.h on --device), print
+//                 "reset <bytes now>".
+//   peak          print "peak <peak bytes since the last reset> <bytes now> <resettable 0|1>".
 //   quit          exit.
 #include <chrono>
 #include <cstdio>
@@ -22,6 +28,7 @@
 #include "image/tensor_color.h"
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
+#include "train/peak_memory.h"
 #include "train/trainer.h"
 
 namespace {
@@ -32,7 +39,16 @@ struct Args {
   int threads = 1;
   std::string device = "cpu";
   bool scenes = false;
+  cg::train::Precision precision = cg::train::Precision::kFp32;
+  bool checkpoint_activations = false;
 };
+
+cg::train::Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return cg::train::Precision::kFp32;
+  if (name == "bf16") return cg::train::Precision::kBf16;
+  if (name == "fp16") return cg::train::Precision::kFp16;
+  TORCH_CHECK(false, "--precision: fp32, bf16 or fp16, got ", name);
+}
 
 Args parse(int argc, char** argv) {
   Args a;
@@ -48,6 +64,8 @@ Args parse(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--threads")) a.threads = std::stoi(value());
     else if (!std::strcmp(argv[i], "--device")) a.device = value();
     else if (!std::strcmp(argv[i], "--scenes")) a.scenes = true;
+    else if (!std::strcmp(argv[i], "--precision")) a.precision = parse_precision(value());
+    else if (!std::strcmp(argv[i], "--checkpoint-activations")) a.checkpoint_activations = true;
     else TORCH_CHECK(false, "step_bench_worker: unknown argument ", argv[i]);
   }
   return a;
@@ -59,13 +77,32 @@ void synchronize(const torch::Device& device) {
 
 // Answers the driver's commands with `work` until "quit" or end of input.
 int serve(const std::function<void()>& work, const torch::Device& device) {
+  cg::train::PeakMemory memory(device);
   std::printf("ready\n");
   std::fflush(stdout);
   std::string command;
-  double seconds = 0;
   while (std::cin >> command) {
     if (command == "quit") break;
-    TORCH_CHECK(command == "run" && (std::cin >> seconds), "unknown command ", command);
+    if (command == "reset") {
+      synchronize(device);
+      memory.reset();
+      std::printf("reset %lld\n", static_cast<long long>(memory.current_bytes()));
+      std::fflush(stdout);
+      continue;
+    }
+    if (command == "peak") {
+      synchronize(device);
+      std::printf("peak %lld %lld %d\n", static_cast<long long>(memory.peak_bytes()),
+                  static_cast<long long>(memory.current_bytes()), memory.resettable() ? 1 : 0);
+      std::fflush(stdout);
+      continue;
+    }
+    // run SECONDS: at least once, until SECONDS passed; steps N: exactly N times.
+    double seconds = 0;
+    int64_t count = 0;
+    TORCH_CHECK((command == "run" && (std::cin >> seconds)) ||
+                    (command == "steps" && (std::cin >> count) && count > 0),
+                "unknown command ", command);
     using Clock = std::chrono::steady_clock;
     synchronize(device);
     const auto start = Clock::now();
@@ -77,7 +114,7 @@ int serve(const std::function<void()>& work, const torch::Device& device) {
       // On a GPU the step is asynchronous: sync before reading the clock.
       synchronize(device);
       elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    } while (elapsed < seconds);
+    } while (count > 0 ? done < count : elapsed < seconds);
     std::printf("done %lld %.6f\n", static_cast<long long>(done), elapsed);
     std::fflush(stdout);
   }
@@ -107,6 +144,8 @@ int main(int argc, char** argv) {
     config.train.batch_size = args.batch;
     config.train.steps = 1 << 30;  // the learning rate stays at its first value
     config.train.run_dir = "/tmp/step_bench_worker";
+    config.train.precision = args.precision;
+    config.model.checkpoint_activations = args.checkpoint_activations;
     const auto range = cg::model::image_range(config.model.output_activation);
     torch::manual_seed(0);
     auto images = [&](int64_t channels) {
