@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -66,23 +67,46 @@ class FrozenDiscriminators {
   model::CycleGan& net_;
 };
 
+model::AutocastState autocast_state(const TrainerOptions& o) {
+  CG_REQUIRE(o.precision == Precision::kFp32 || o.dtype == torch::kFloat, ConfigError,
+             "mixed precision needs float32 master weights");
+  if (o.precision == Precision::kFp32) return {};
+  return {true, o.precision == Precision::kBf16 ? torch::kBFloat16 : torch::kHalf, true};
+}
+
+GradScalerOptions scaler_options(const TrainerOptions& o) {
+  GradScalerOptions options;
+  options.enabled = o.precision == Precision::kFp16;
+  options.init_scale = o.loss_scale_init;
+  return options;
+}
+
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 }  // namespace
 
-// The update, unless a gradient is not finite after the all-reduce: then it is dropped,
-// on every rank alike (they all hold the same reduced gradients), see --on-nonfinite.
-void Trainer::optimizer_step(torch::optim::Optimizer& optimizer) {
+// Backward pass of `loss` (scaled by `scaler` in fp16 runs), then (data-parallel) the mean
+// of the gradients over ranks, then the update unless a gradient is not finite: the
+// gradients are the all-reduced ones, so every rank skips or drops the same updates. In
+// fp16 that is the scaler's skip (the scale backs off); otherwise the update is dropped,
+// see --on-nonfinite.
+void Trainer::update(const torch::Tensor& loss, torch::optim::Optimizer& optimizer,
+                     parallel::GradientReducer* reducer, GradScaler& scaler) {
+  backward(scaler.scale(loss), reducer);
   const auto start = Clock::now();
+  const std::vector<torch::Tensor>& params = optimizer.param_groups().front().params();
   bool finite = true;
-  for (const auto& group : optimizer.param_groups()) finite = finite && gradients_finite(group.params());
-  if (finite) {
-    optimizer.step();
+  if (scaler.options().enabled) {
+    finite = !scaler.unscale(params);
+    scaler_skipped_ = scaler_skipped_ || !finite;
+    scaler.update(!finite);
   } else {
-    dropped_ = true;
+    finite = gradients_finite(params);
+    dropped_ = dropped_ || !finite;
   }
+  if (finite) optimizer.step();
   step_times_.optimizer += seconds_since(start);
 }
 
@@ -110,6 +134,10 @@ Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
       checkpoints_((std::filesystem::path(options_.run_dir) / "checkpoints").string(),
                    options_.keep_checkpoints),
       comm_(comm),
+      autocast_(autocast_state(options_)),
+      scaler_g_(scaler_options(options_), device_),
+      scaler_d_a_(scaler_options(options_), device_),
+      scaler_d_b_(scaler_options(options_), device_),
       nonfinite_(options_.on_nonfinite, options_.nonfinite_limit) {
   inject_nonfinite_ = injected_nonfinite_steps(comm != nullptr ? comm->rank() : 0);
   CG_REQUIRE(source.channels_a() == model_options.channels_a &&
@@ -158,27 +186,38 @@ Trainer::Forward Trainer::forward_generators(const data::UnpairedBatch& batch) {
   fwd.real_b = batch.b.to(device_, options_.dtype, /*non_blocking=*/true);
   // G and F run once per step: the D updates only change D, so these fakes are exactly
   // what a second forward pass after them would give, and update_generators reuses them.
+  const model::AutocastGuard autocast(device_.type(), autocast_);
   fwd.fake_b = model_->g(fwd.real_a);
   fwd.fake_a = model_->f(fwd.real_b);
   return fwd;
 }
 
+// The pools keep fakes in the master dtype, whatever precision made them, so that a
+// checkpoint's pools do not depend on --precision.
 torch::Tensor Trainer::update_d_b(const Forward& fwd) {
   opt_d_b_->zero_grad();
-  torch::Tensor loss = model::discriminator_loss(
-      model_->d_b(fwd.real_b), model_->d_b(pool_b_.query(fwd.fake_b.detach())), options_.gan_loss);
+  torch::Tensor loss;
+  {
+    const model::AutocastGuard autocast(device_.type(), autocast_);
+    loss = model::discriminator_loss(
+        model_->d_b(fwd.real_b), model_->d_b(pool_b_.query(fwd.fake_b.detach().to(options_.dtype))),
+        options_.gan_loss);
+  }
   if (inject_nonfinite_.count(step_ + 1) != 0) loss = loss * std::numeric_limits<double>::quiet_NaN();
-  backward(loss, reduce_d_b_.get());
-  optimizer_step(*opt_d_b_);
+  update(loss, *opt_d_b_, reduce_d_b_.get(), scaler_d_b_);
   return loss.detach();
 }
 
 torch::Tensor Trainer::update_d_a(const Forward& fwd) {
   opt_d_a_->zero_grad();
-  torch::Tensor loss = model::discriminator_loss(
-      model_->d_a(fwd.real_a), model_->d_a(pool_a_.query(fwd.fake_a.detach())), options_.gan_loss);
-  backward(loss, reduce_d_a_.get());
-  optimizer_step(*opt_d_a_);
+  torch::Tensor loss;
+  {
+    const model::AutocastGuard autocast(device_.type(), autocast_);
+    loss = model::discriminator_loss(
+        model_->d_a(fwd.real_a), model_->d_a(pool_a_.query(fwd.fake_a.detach().to(options_.dtype))),
+        options_.gan_loss);
+  }
+  update(loss, *opt_d_a_, reduce_d_a_.get(), scaler_d_a_);
   return loss.detach();
 }
 
@@ -187,6 +226,8 @@ Trainer::GeneratorLosses Trainer::update_generators(const Forward& fwd) {
   const double lambda = options_.lambda_cycle;
   const FrozenDiscriminators frozen(model_);
   opt_g_->zero_grad();
+  std::optional<model::AutocastGuard> autocast;
+  autocast.emplace(device_.type(), autocast_);
   torch::Tensor g_adv = model::adversarial_loss(model_->d_b(fwd.fake_b), true, kind);
   torch::Tensor f_adv = model::adversarial_loss(model_->d_a(fwd.fake_a), true, kind);
   torch::Tensor cycle_a = model::l1_distance(model_->f(fwd.fake_b), fwd.real_a) * lambda;
@@ -199,14 +240,15 @@ Trainer::GeneratorLosses Trainer::update_generators(const Forward& fwd) {
     idt_b = model::l1_distance(model_->g(fwd.real_b), fwd.real_b) * identity_weight_;
     total = total + idt_a + idt_b;
   }
-  backward(total, reduce_g_.get());
-  optimizer_step(*opt_g_);
+  autocast.reset();  // backward and the update run outside autocast, as in PyTorch
+  update(total, *opt_g_, reduce_g_.get(), scaler_g_);
   return {g_adv, f_adv, cycle_a, cycle_b, idt_a, idt_b, total};
 }
 
 StepLosses Trainer::step(const data::UnpairedBatch& batch) {
   step_times_ = {};
   dropped_ = false;
+  scaler_skipped_ = false;
   Forward fwd = forward_generators(batch);
   torch::Tensor loss_d_b = update_d_b(fwd);
   torch::Tensor loss_d_a = update_d_a(fwd);
@@ -228,7 +270,20 @@ StepLosses Trainer::step(const data::UnpairedBatch& batch) {
   losses.idt_a = v[6];
   losses.idt_b = v[7];
   losses.g_total = v[8];
-  nonfinite_.record(step_, dropped_, losses, rank());
+  if (scaler_g_.options().enabled) {
+    loss_scales_ = {scaler_g_.scale_value(), scaler_d_a_.scale_value(), scaler_d_b_.scale_value()};
+  }
+  // Under fp16 a skipped update is the scalers' business (the scale backs off after an
+  // overflow) until a scale has fallen below 1: gradients that overflow even unscaled are
+  // not finite, and --on-nonfinite takes over. Every rank holds the same scales.
+  const bool underflowed_scale = scaler_skipped_ && *std::min_element(loss_scales_.begin(),
+                                                                      loss_scales_.end()) < 1.0;
+  if (scaler_skipped_ && rank() == 0 && !underflowed_scale) {
+    log::info("step ", step_, ": fp16 gradients overflowed, the update(s) skipped; loss scales G ",
+              loss_scales_[0], ", D_A ", loss_scales_[1], ", D_B ", loss_scales_[2]);
+  }
+  if (dropped_ || scaler_skipped_) ++skipped_steps_;
+  nonfinite_.record(step_, dropped_ || underflowed_scale, losses, rank());
   return losses;
 }
 
@@ -376,7 +431,7 @@ StepRecord Trainer::step_record(const StepLosses& losses, int64_t images, double
   r.total_steps = total_steps();
   r.images = images;
   r.losses = losses;
-  r.skipped = dropped_;
+  r.skipped = dropped_ || scaler_skipped_;
   // The rates step() used: the schedule's value at the step before the counter advanced.
   const double factor = lr_factor(step_ - 1, r.total_steps, options_.lr_decay_start);
   r.lr_g = options_.lr_g * factor;

@@ -7,6 +7,7 @@
 // position, pools, RNG), sample grids and the progress line of a run directory.
 #include <torch/torch.h>
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -21,9 +22,11 @@
 #include "parallel/gradient_reducer.h"
 #include "eval/evaluator.h"
 #include "train/metrics_sink.h"
+#include "model/autocast.h"
 #include "model/cycle_gan.h"
 #include "model/image_pool.h"
 #include "train/checkpoint_store.h"
+#include "train/grad_scaler.h"
 #include "train/nonfinite.h"
 #include "train/trainer_options.h"
 
@@ -111,15 +114,22 @@ class Trainer {
   /// overlap did not hide), summed over all steps so far.
   double comm_wait_seconds() const { return comm_wait_seconds_; }
   int64_t current_step() const { return step_; }
-  /// Steps whose updates were dropped for non-finite gradients (see --on-nonfinite).
-  int64_t skipped_steps() const { return nonfinite_.skipped_total(); }
+  /// Steps whose updates were dropped for non-finite gradients (see --on-nonfinite); under
+  /// fp16 also the steps a loss scaler skipped (see GradScaler).
+  int64_t skipped_steps() const { return skipped_steps_; }
+  /// The fp16 loss scalers of the generators' and the discriminators' optimizers (disabled
+  /// in fp32 and bf16 runs).
+  const GradScaler& scaler_g() const { return scaler_g_; }
+  const GradScaler& scaler_d_a() const { return scaler_d_a_; }
+  const GradScaler& scaler_d_b() const { return scaler_d_b_; }
   model::CycleGan& model() { return model_; }
   torch::optim::Optimizer& optimizer_g() { return *opt_g_; }
   CheckpointStore& checkpoints() { return checkpoints_; }
 
  private:
   void set_learning_rates();
-  void optimizer_step(torch::optim::Optimizer& optimizer);
+  void update(const torch::Tensor& loss, torch::optim::Optimizer& optimizer,
+              parallel::GradientReducer* reducer, GradScaler& scaler);
   void backward(const torch::Tensor& loss, parallel::GradientReducer* reducer);
   void synchronize_state();
   int rank() const { return comm_ ? comm_->rank() : 0; }
@@ -147,9 +157,16 @@ class Trainer {
   parallel::Communicator* comm_;
   std::unique_ptr<parallel::GradientReducer> reduce_g_, reduce_d_a_, reduce_d_b_;
   double identity_weight_;
+  // Forwards run under this autocast (off in fp32): one guard per forward phase, so that
+  // the cached low-precision weight copies end before an optimizer changes the weights.
+  model::AutocastState autocast_;
+  GradScaler scaler_g_, scaler_d_a_, scaler_d_b_;  // enabled in fp16 runs only
   int64_t step_ = 0;
   NonFiniteSteps nonfinite_;
-  bool dropped_ = false;                // an update of this step was dropped
+  int64_t skipped_steps_ = 0;
+  bool dropped_ = false;                // an update of this step was dropped: not finite
+  bool scaler_skipped_ = false;         // an update of this step was skipped by a scaler
+  std::array<double, 3> loss_scales_{};  // G, D_A, D_B after the last step (fp16)
   std::set<int64_t> inject_nonfinite_;  // test hook: steps whose loss is made NaN
   double comm_wait_seconds_ = 0;
   std::vector<MetricsSink*> sinks_;

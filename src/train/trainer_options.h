@@ -66,6 +66,9 @@ struct TrainerOptions {
   std::string run_id;
   bool resume_other_run = false;  ///< --resume PATH may load a checkpoint of another run
   Precision precision = Precision::kFp32;
+  /// fp16: the loss scale each optimizer's scaler starts from (torch.amp.GradScaler's
+  /// init_scale); it backs off on overflow and grows after 2000 good steps.
+  double loss_scale_init = 65536.0;
   NonFinitePolicy on_nonfinite = NonFinitePolicy::kStop;
   int64_t nonfinite_limit = 3;  ///< consecutive non-finite steps that stop the run (kStop)
 };

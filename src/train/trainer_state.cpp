@@ -127,6 +127,11 @@ void Trainer::save_state(torch::serialize::OutputArchive& archive) {
   save_pool(archive, "pool_a", pool_a_);
   save_pool(archive, "pool_b", pool_b_);
   archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+  if (scaler_g_.options().enabled) {
+    scaler_g_.save(archive, "scaler_g_");
+    scaler_d_a_.save(archive, "scaler_d_a_");
+    scaler_d_b_.save(archive, "scaler_d_b_");
+  }
 }
 
 void Trainer::load_state(torch::serialize::InputArchive& archive) {
@@ -154,6 +159,12 @@ void Trainer::load_state(torch::serialize::InputArchive& archive) {
   archive.read("torch_rng", rng);
   at::Generator generator = at::detail::getDefaultCPUGenerator();
   generator.set_state(rng);
+  // A checkpoint of an fp32 or bf16 run has no scalers: an fp16 resume starts them afresh.
+  if (scaler_g_.options().enabled) {
+    scaler_g_.load(archive, "scaler_g_");
+    scaler_d_a_.load(archive, "scaler_d_a_");
+    scaler_d_b_.load(archive, "scaler_d_b_");
+  }
 }
 
 void Trainer::synchronize_state() {
