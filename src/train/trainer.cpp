@@ -138,6 +138,7 @@ Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
       scaler_g_(scaler_options(options_), device_),
       scaler_d_a_(scaler_options(options_), device_),
       scaler_d_b_(scaler_options(options_), device_),
+      peak_memory_(device_),
       nonfinite_(options_.on_nonfinite, options_.nonfinite_limit) {
   inject_nonfinite_ = injected_nonfinite_steps(comm != nullptr ? comm->rank() : 0);
   CG_REQUIRE(source.channels_a() == model_options.channels_a &&
@@ -326,17 +327,26 @@ void Trainer::train() {
     const auto start = Clock::now();
     data::UnpairedBatch batch = source_.next();
     const double data_wait = seconds_since(start);
+    peak_memory_.reset();
     StepLosses l = step(batch);
     const double step_seconds = seconds_since(start);
+    const int64_t peak_bytes = peak_memory_.peak_bytes();
     const int64_t images = batch.a.size(0) + batch.b.size(0);
     if (!sinks_.empty()) {
-      const StepRecord record = step_record(l, images, data_wait, step_seconds);
+      StepRecord record = step_record(l, images, data_wait, step_seconds);
+      record.peak_memory_bytes = peak_bytes;
       for (auto* sink : sinks_) sink->on_step(record);
     }
-    char losses[256];
-    std::snprintf(losses, sizeof(losses),
-                  "D_A %.4f D_B %.4f G %.4f F %.4f cyc %.4f/%.4f idt %.4f/%.4f", l.d_a, l.d_b,
-                  l.g_adv, l.f_adv, l.cycle_a, l.cycle_b, l.idt_a, l.idt_b);
+    char losses[320];
+    int length = std::snprintf(losses, sizeof(losses),
+                               "D_A %.4f D_B %.4f G %.4f F %.4f cyc %.4f/%.4f idt %.4f/%.4f "
+                               "peak %.0f MiB",
+                               l.d_a, l.d_b, l.g_adv, l.f_adv, l.cycle_a, l.cycle_b, l.idt_a,
+                               l.idt_b, static_cast<double>(peak_bytes) / (1 << 20));
+    if (scaler_g_.options().enabled) {
+      std::snprintf(losses + length, sizeof(losses) - length, " scale %g/%g/%g",
+                    loss_scales_[0], loss_scales_[1], loss_scales_[2]);
+    }
     if (rank() == 0) progress.update(step_, world() * images, losses);
     if (options_.replica_check_every > 0 && step_ % options_.replica_check_every == 0) {
       check_replicas();
@@ -432,6 +442,11 @@ StepRecord Trainer::step_record(const StepLosses& losses, int64_t images, double
   r.images = images;
   r.losses = losses;
   r.skipped = dropped_ || scaler_skipped_;
+  if (scaler_g_.options().enabled) {
+    r.loss_scale_g = loss_scales_[0];
+    r.loss_scale_d_a = loss_scales_[1];
+    r.loss_scale_d_b = loss_scales_[2];
+  }
   // The rates step() used: the schedule's value at the step before the counter advanced.
   const double factor = lr_factor(step_ - 1, r.total_steps, options_.lr_decay_start);
   r.lr_g = options_.lr_g * factor;

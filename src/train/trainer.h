@@ -28,6 +28,7 @@
 #include "train/checkpoint_store.h"
 #include "train/grad_scaler.h"
 #include "train/nonfinite.h"
+#include "train/peak_memory.h"
 #include "train/trainer_options.h"
 
 namespace cg::train {
@@ -167,6 +168,7 @@ class Trainer {
   bool dropped_ = false;                // an update of this step was dropped: not finite
   bool scaler_skipped_ = false;         // an update of this step was skipped by a scaler
   std::array<double, 3> loss_scales_{};  // G, D_A, D_B after the last step (fp16)
+  PeakMemory peak_memory_;               // of each step in train()
   std::set<int64_t> inject_nonfinite_;  // test hook: steps whose loss is made NaN
   double comm_wait_seconds_ = 0;
   std::vector<MetricsSink*> sinks_;
