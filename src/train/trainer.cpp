@@ -3,22 +3,19 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <limits>
 
-#include "common/accelerator.h"
 #include "common/error.h"
-#include "common/file_util.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/rng.h"
-#include "image/sample_grid.h"
-#include "image/tensor_image.h"
+#include "common/stop_request.h"
 #include "model/init.h"
 #include "model/losses.h"
 #include "train/lr_schedule.h"
 #include "train/pytorch_adam.h"
+#include "train/replicas.h"
 
 namespace cg::train {
 namespace {
@@ -138,8 +135,10 @@ Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
       scaler_g_(scaler_options(options_), device_),
       scaler_d_a_(scaler_options(options_), device_),
       scaler_d_b_(scaler_options(options_), device_),
+      nonfinite_(options_.on_nonfinite, options_.nonfinite_limit),
       peak_memory_(device_),
-      nonfinite_(options_.on_nonfinite, options_.nonfinite_limit) {
+      report_(options_),
+      best_(options_.best_metric) {
   inject_nonfinite_ = injected_nonfinite_steps(comm != nullptr ? comm->rank() : 0);
   CG_REQUIRE(source.channels_a() == model_options.channels_a &&
                  source.channels_b() == model_options.channels_b,
@@ -150,7 +149,7 @@ Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
   opt_d_a_ = make_optimizer(options_, model_->d_a_parameters(), options_.lr_d);
   opt_d_b_ = make_optimizer(options_, model_->d_b_parameters(), options_.lr_d);
   if (world() > 1) {
-    synchronize_state();
+    synchronize_replicas(*comm_, training_state());
     reduce_g_ = std::make_unique<parallel::GradientReducer>(model_->generator_parameters(), *comm_,
                                                         reducer_options);
     reduce_d_a_ =
@@ -288,30 +287,12 @@ StepLosses Trainer::step(const data::UnpairedBatch& batch) {
   return losses;
 }
 
-void Trainer::write_samples(const data::UnpairedBatch& batch) {
-  torch::NoGradGuard no_grad;
-  const int64_t n = std::min<int64_t>(4, batch.a.size(0));
-  torch::Tensor a = batch.a.narrow(0, 0, n).to(device_, options_.dtype);
-  torch::Tensor b = batch.b.narrow(0, 0, n).to(device_, options_.dtype);
-  torch::Tensor g_a = model_->g(a), f_b = model_->f(b);
-  char name[48];
-  std::snprintf(name, sizeof(name), "step_%08lld.png", static_cast<long long>(step_));
-  auto dir = std::filesystem::path(options_.run_dir) / "samples";
-  std::filesystem::create_directories(dir);
-  const model::ImageRange range = model_->range();
-  const torch::Tensor grid = image::sample_grid({a, g_a, model_->f(g_a)},
-                                                {b, f_b, model_->g(f_b)}, range.lo, range.hi);
-  SampleImage png{image::encode_png(grid), grid.size(0), grid.size(1), grid.size(2)};
-  write_file_atomic((dir / name).string(), png.png);
-  for (auto* sink : sinks_) sink->on_samples(step_, png);
-}
-
 void Trainer::train() {
   if (!options_.resume.empty() && !resume(options_.resume)) {
     log::info("no checkpoint in ", checkpoints_.dir(), ": starting from step 0");
   }
   // Whatever each rank found, all continue from rank 0's state.
-  if (!options_.resume.empty() && world() > 1) synchronize_state();
+  if (!options_.resume.empty() && world() > 1) synchronize_replicas(*comm_, training_state());
   const int64_t total = total_steps();
   CG_REQUIRE(total > 0, ConfigError, "nothing to train: --steps and --epochs give 0 steps");
   // A stop requested during start-up (data loading, the first collective): no new step,
@@ -332,27 +313,19 @@ void Trainer::train() {
     const double step_seconds = seconds_since(start);
     const int64_t peak_bytes = peak_memory_.peak_bytes();
     const int64_t images = batch.a.size(0) + batch.b.size(0);
-    if (!sinks_.empty()) {
-      StepRecord record = step_record(l, images, data_wait, step_seconds);
-      record.peak_memory_bytes = peak_bytes;
-      for (auto* sink : sinks_) sink->on_step(record);
+    if (report_.has_sinks()) {
+      report_.step(step_record(l, images, data_wait, step_seconds, peak_bytes));
     }
-    char losses[320];
-    int length = std::snprintf(losses, sizeof(losses),
-                               "D_A %.4f D_B %.4f G %.4f F %.4f cyc %.4f/%.4f idt %.4f/%.4f "
-                               "peak %.0f MiB",
-                               l.d_a, l.d_b, l.g_adv, l.f_adv, l.cycle_a, l.cycle_b, l.idt_a,
-                               l.idt_b, static_cast<double>(peak_bytes) / (1 << 20));
-    if (scaler_g_.options().enabled) {
-      std::snprintf(losses + length, sizeof(losses) - length, " scale %g/%g/%g",
-                    loss_scales_[0], loss_scales_[1], loss_scales_[2]);
+    if (rank() == 0) {
+      const bool scaled = scaler_g_.options().enabled;
+      progress.update(step_, world() * images,
+                      progress_text(l, peak_bytes, scaled ? &loss_scales_ : nullptr));
     }
-    if (rank() == 0) progress.update(step_, world() * images, losses);
     if (options_.replica_check_every > 0 && step_ % options_.replica_check_every == 0) {
       check_replicas();
     }
     if (options_.sample_every > 0 && step_ % options_.sample_every == 0 && rank() == 0) {
-      write_samples(batch);
+      report_.samples(model_, batch, step_);
     }
     if (options_.eval_every > 0 && step_ % options_.eval_every == 0) evaluate();
     if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && step_ < total) {
@@ -397,45 +370,18 @@ std::optional<eval::EvalReport> Trainer::evaluate() {
   }
   eval::EvalReport report = evaluator_->evaluate(model_, ranks);
   if (rank() != 0) return report;
-  nlohmann::json json = report.to_json();
-  json["step"] = step_;
-  const std::string path = eval::eval_report_path(options_.run_dir, step_);
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  write_file_atomic(path, json.dump(2) + "\n");
-  std::string line = "eval at step " + std::to_string(step_) + ":";
-  auto add = [&line](const char* format, double value) {
-    char part[64];
-    std::snprintf(part, sizeof(part), format, value);
-    line += part;
-  };
-  if (report.paired) {
-    add(" test PSNR %.2f dB,", report.translation_psnr_db);
-    if (report.colorization) add(" colorized (input's luma) %.2f dB,", report.colorized_psnr_db);
-    add(" input as output %.2f dB,", report.baseline_psnr_db);
-    add(" SSIM %.3f,", report.translation_ssim);
+  report_.eval(step_, report);
+  if (best_.improved_by(report)) {
+    const TrainingState state = training_state();
+    best_.write(report, *evaluator_, checkpoints_, state,
+                checkpoint_metadata(state, options_.run_id, run_config_));
   }
-  add(" cycle A %.2f dB,", report.cycle_a_psnr_db);
-  add(" cycle B %.2f dB", report.cycle_b_psnr_db);
-  if (report.fid) {
-    add(", FID A->B %.2f", report.fid_a_to_b.fid);
-    add(" (KID %.4f),", report.fid_a_to_b.kid);
-    add(" B->A %.2f", report.fid_b_to_a.fid);
-    add(" (KID %.4f)", report.fid_b_to_a.kid);
-    line += " on " + std::to_string(report.fid_a_to_b.images) + " images";
-    if (report.fid_floor) {
-      add("; real train vs test %.2f", report.floor_b.fid);
-      add(" (B), %.2f (A)", report.floor_a.fid);
-    }
-  }
-  add(" [%.1f s]", report.seconds);
-  log::info(line);
-  for (auto* sink : sinks_) sink->on_eval(step_, report);
-  keep_if_best(report);
   return report;
 }
 
+// What this trainer measured of the step; report_.step() adds what follows from it.
 StepRecord Trainer::step_record(const StepLosses& losses, int64_t images, double data_wait,
-                                         double step_seconds) const {
+                                double step_seconds, int64_t peak_bytes) const {
   StepRecord r;
   r.step = step_;
   r.total_steps = total_steps();
@@ -447,24 +393,53 @@ StepRecord Trainer::step_record(const StepLosses& losses, int64_t images, double
     r.loss_scale_d_a = loss_scales_[1];
     r.loss_scale_d_b = loss_scales_[2];
   }
-  // The rates step() used: the schedule's value at the step before the counter advanced.
-  const double factor = lr_factor(step_ - 1, r.total_steps, options_.lr_decay_start);
-  r.lr_g = options_.lr_g * factor;
-  r.lr_d = options_.lr_d * factor;
   r.step_seconds = step_seconds;
   r.data_wait_seconds = data_wait;
   r.allreduce_seconds = step_times_.allreduce;
   r.optimizer_seconds = step_times_.optimizer;
-  r.compute_seconds =
-      std::max(0.0, step_seconds - data_wait - r.allreduce_seconds - r.optimizer_seconds);
   r.allreduce_bytes = allreduce_bytes_per_step_;
   r.loader_queued = source_.queued();
-  if (device_.is_cuda()) {
-    const CudaMemory memory = cuda_memory(device_.index());
-    r.cuda_allocated_bytes = memory.allocated_bytes;
-    r.cuda_reserved_bytes = memory.reserved_bytes;
-  }
+  r.peak_memory_bytes = peak_bytes;
   return r;
+}
+
+TrainingState Trainer::training_state() {
+  return {model_,  *opt_g_,     *opt_d_a_,  *opt_d_b_, pool_a_, pool_b_, scaler_g_,
+          scaler_d_a_, scaler_d_b_, source_, step_,     device_, options_.dtype,
+          options_.batch_size, world()};
+}
+
+std::string Trainer::save_checkpoint() {
+  const auto start = Clock::now();
+  if (comm_ != nullptr) comm_->barrier();
+  std::string path;
+  if (rank() == 0) {
+    raise_test_signal("checkpoint");
+    path = write_checkpoint(step_, checkpoints_, [&] {
+      const TrainingState state = training_state();
+      torch::serialize::OutputArchive archive;
+      save_training_state(state, archive);
+      return checkpoints_.save(step_, archive,
+                               checkpoint_metadata(state, options_.run_id, run_config_));
+    });
+  }
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  report_.checkpoint({step_, seconds_since(start), std::chrono::duration<double>(now).count()});
+  return path;
+}
+
+void Trainer::check_replicas() {
+  if (world() > 1) train::check_replicas(*comm_, model_, step_);
+}
+
+bool Trainer::resume(const std::string& spec) {
+  const std::optional<std::string> run = resume_training_state(
+      spec, checkpoints_, training_state(), {options_.run_dir, options_.resume_other_run});
+  if (!run) return false;
+  if (!run->empty()) options_.run_id = *run;
+  best_.reset();
+  if (evaluator_ != nullptr && rank() == 0) best_.read(checkpoints_, *evaluator_);
+  return true;
 }
 
 }  // namespace cg::train

@@ -3,8 +3,10 @@
 //   (1) D_B on real B (target 1) and a pooled fake G(A) (target 0)
 //   (2) D_A on real A (target 1) and a pooled fake F(B) (target 0)
 //   (3) G and F together on adversarial (target 1) + cycle + identity, D_A and D_B frozen.
-// Also owns checkpoints (full state: nets, optimizers, schedule position, step, data
-// position, pools, RNG), sample grids and the progress line of a run directory.
+// The trainer owns the parts of a run and drives them: what a checkpoint holds and the
+// resume (train/training_state.h), the replicas of a data-parallel run (train/replicas.h),
+// the best checkpoint (train/best_checkpoint.h), and what the run reports: metrics
+// records, sample grids, evaluation logs, the progress line (train/run_report.h).
 #include <torch/torch.h>
 
 #include <array>
@@ -25,11 +27,14 @@
 #include "model/autocast.h"
 #include "model/cycle_gan.h"
 #include "model/image_pool.h"
+#include "train/best_checkpoint.h"
 #include "train/checkpoint_store.h"
 #include "train/grad_scaler.h"
 #include "train/nonfinite.h"
 #include "train/peak_memory.h"
+#include "train/run_report.h"
 #include "train/trainer_options.h"
+#include "train/training_state.h"
 
 namespace cg::train {
 
@@ -78,7 +83,7 @@ class Trainer {
 
   /// Also sends train()'s records (steps, checkpoints, evaluations, sample grids) to `sink`,
   /// which must outlive the trainer; sinks are called in the order they were added.
-  void add_metrics_sink(MetricsSink* sink) { sinks_.push_back(sink); }
+  void add_metrics_sink(MetricsSink* sink) { report_.add_sink(sink); }
 
   /// Every options.eval_every steps, all ranks score the model with `evaluator` (which must
   /// outlive the trainer; nullptr: no evaluations; every rank must set one), each its share
@@ -92,7 +97,7 @@ class Trainer {
 
   /// The best options.best_metric value so far and the step it was reached at (rank 0;
   /// carried across resumes by ckpt_best.json), or nullopt before the first FID/KID.
-  std::optional<std::pair<double, int64_t>> best() const { return best_; }
+  std::optional<std::pair<double, int64_t>> best() const { return best_.best(); }
 
   /// After every step, train() calls `poll` (a signal number, 0 for none); when any rank
   /// reports one, all ranks write a checkpoint of that step and train() returns early.
@@ -132,20 +137,13 @@ class Trainer {
   void update(const torch::Tensor& loss, torch::optim::Optimizer& optimizer,
               parallel::GradientReducer* reducer, GradScaler& scaler);
   void backward(const torch::Tensor& loss, parallel::GradientReducer* reducer);
-  void synchronize_state();
+  // The parts a checkpoint holds, as a view of this trainer's members.
+  TrainingState training_state();
   int rank() const { return comm_ ? comm_->rank() : 0; }
   int world() const { return comm_ ? comm_->size() : 1; }
-  void write_samples(const data::UnpairedBatch& batch);
   int agreed_stop_signal();
   StepRecord step_record(const StepLosses& losses, int64_t images, double data_wait,
-                                  double step_seconds) const;
-  void save_state(torch::serialize::OutputArchive& archive);
-  void load_state(torch::serialize::InputArchive& archive);
-  nlohmann::json parameter_signature();
-  nlohmann::json checkpoint_metadata();
-  void keep_if_best(const eval::EvalReport& report);
-  void read_best();
-  void check_signature(const std::string& path, const nlohmann::json& metadata);
+                         double step_seconds, int64_t peak_bytes) const;
 
   TrainerOptions options_;
   data::UnpairedSource& source_;
@@ -171,9 +169,9 @@ class Trainer {
   PeakMemory peak_memory_;               // of each step in train()
   std::set<int64_t> inject_nonfinite_;  // test hook: steps whose loss is made NaN
   double comm_wait_seconds_ = 0;
-  std::vector<MetricsSink*> sinks_;
+  RunReport report_;  // metrics sinks, samples, evaluation logs
   const eval::Evaluator* evaluator_ = nullptr;
-  std::optional<std::pair<double, int64_t>> best_;  // best_metric value, step
+  BestCheckpoint best_;  // rank 0's
   std::function<int()> stop_poll_;
   int stopped_by_ = 0;
   int64_t allreduce_bytes_per_step_ = 0;

@@ -1,0 +1,61 @@
+#pragma once
+// What a run tells the outside: the metrics sinks' records (steps, checkpoints,
+// evaluations, sample grids), the sample grids under <run dir>/samples, the evaluation
+// log line and <run dir>/eval/step_N.json, and the text of the progress line. Called from
+// the training thread only; not thread-safe.
+#include <torch/torch.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/unpaired_source.h"
+#include "eval/eval_report.h"
+#include "model/cycle_gan.h"
+#include "train/metrics_sink.h"
+#include "train/trainer_options.h"
+
+namespace cg::train {
+
+class RunReport {
+ public:
+  /// Takes the run directory, the learning rates and their schedule, and the device and
+  /// dtype from `options`.
+  explicit RunReport(const TrainerOptions& options);
+
+  /// Also sends the records to `sink`, which must outlive the report; sinks are called in
+  /// the order they were added.
+  void add_sink(MetricsSink* sink) { sinks_.push_back(sink); }
+  bool has_sinks() const { return !sinks_.empty(); }
+
+  /// Fills the fields of `record` that follow from the others and the run: lr_g and lr_d
+  /// (the schedule's rates at step record.step - 1, the ones the step used, for
+  /// record.total_steps), compute_seconds (step_seconds less the data wait, all-reduce and
+  /// optimizer times, at least 0) and, on CUDA, the memory the allocator holds now; then
+  /// hands it to every sink.
+  void step(StepRecord record);
+  /// Hands `record` to every sink.
+  void checkpoint(const CheckpointRecord& record);
+  /// Writes the sample grid of the first (up to) 4 images of `batch` after `step` steps
+  /// (rows a, G(a), F(G(a)) and b, F(b), G(F(b)), no grad, in the run's dtype) as
+  /// <run dir>/samples/step_%08d.png and hands it to every sink. Rank 0 only.
+  void samples(model::CycleGan& model, const data::UnpairedBatch& batch, int64_t step);
+  /// Writes `report` (with "step") as <run dir>/eval/step_N.json, logs its scores on one
+  /// line and hands it to every sink. Rank 0 only. Throws FileError when it cannot write.
+  void eval(int64_t step, const eval::EvalReport& report);
+
+ private:
+  std::string run_dir_;
+  double lr_g_, lr_d_, lr_decay_start_;
+  torch::Device device_;
+  torch::Dtype dtype_;
+  std::vector<MetricsSink*> sinks_;
+};
+
+/// The progress line's text of one step: the losses, the step's peak memory in MiB and,
+/// when `loss_scales` is given (fp16), the loss scales of G, D_A and D_B.
+std::string progress_text(const StepLosses& losses, int64_t peak_bytes,
+                          const std::array<double, 3>* loss_scales);
+
+}  // namespace cg::train
