@@ -299,6 +299,34 @@ TEST(PrometheusExporter, TrainerReportsEveryStepAndCheckpoint) {
     phases += m.at(std::string("cyclegan_phase_seconds_total{rank=\"0\",phase=\"") + p + "\"}");
   }
   EXPECT_NEAR(phases, m.at("cyclegan_step_duration_seconds_sum{rank=\"0\"}"), 1e-6);
+  // The last step's peak: the whole process' peak resident size on CPU, well above 10 MB.
+  EXPECT_GT(m.at("cyclegan_peak_memory_bytes{rank=\"0\"}"), 1e7);
+  EXPECT_EQ(m.at("cyclegan_loss_scale{rank=\"0\",optimizer=\"g\"}"), 0) << "fp32: no loss scaling";
+}
+
+TEST(PrometheusExporter, TrainerReportsTheLossScalesOfAnFp16Run) {
+  auto s = train::testing::paper_setup(train::testing::fresh_dir("metrics_fp16"));
+  s.train.steps = 2;
+  s.train.precision = train::Precision::kFp16;
+  s.train.loss_scale_init = 1024;
+  auto source = train::testing::make_source(s, 8);
+  train::Trainer trainer(s.train, s.model, *source);
+  PrometheusExporter exporter({}, run_info());
+  trainer.add_metrics_sink(&exporter);
+  trainer.train();
+  const auto m = series(exporter.scrape_text());
+  // Each scaler's scale after the last update: the initial one, or a backoff of it after an
+  // overflowing step; never 0 while scaling is on.
+  const double scales[] = {trainer.scaler_g().scale_value(), trainer.scaler_d_a().scale_value(),
+                           trainer.scaler_d_b().scale_value()};
+  const char* names[] = {"g", "d_a", "d_b"};
+  for (int i = 0; i < 3; ++i) {
+    const double got =
+        m.at(std::string("cyclegan_loss_scale{rank=\"0\",optimizer=\"") + names[i] + "\"}");
+    EXPECT_EQ(got, scales[i]) << names[i];
+    EXPECT_GT(got, 0) << names[i];
+    EXPECT_LE(got, 1024) << names[i];
+  }
 }
 
 }  // namespace

@@ -41,11 +41,14 @@ from tensorboard.util import tensor_util
 STEP_TAGS = ["loss/D_A", "loss/D_B", "loss/G_adv", "loss/F_adv", "loss/cycle_A", "loss/cycle_B",
              "loss/idt_A", "loss/idt_B", "loss/G_total", "lr/G", "lr/D", "speed/images_per_second",
              "time/step_seconds", "time/data_wait_seconds", "time/compute_seconds",
-             "time/allreduce_seconds", "time/optimizer_seconds", "allreduce/bytes_per_step"]
+             "time/allreduce_seconds", "time/optimizer_seconds", "allreduce/bytes_per_step",
+             "memory/peak_bytes"]
 # The progress line's loss columns: "D_A x D_B x G x F x cyc a/b idt a/b".
 INCEPTION = os.environ.get("CYCLEGAN_INCEPTION") or os.path.expanduser(
     "~/.cache/cyclegan_dist/fid/inception-2015-12-05.pt")
 LOG_LINE = re.compile(r"step (\d+)/\d+\s+D_A (\S+) D_B (\S+) G (\S+) F (\S+) cyc (\S+)/(\S+) idt (\S+)/(\S+)")
+# The step's peak memory on the progress line, in MiB.
+LOG_PEAK = re.compile(r"step (\d+)/\d+\s.* peak (\d+) MiB")
 LOG_TAGS = ["loss/D_A", "loss/D_B", "loss/G_adv", "loss/F_adv", "loss/cycle_A", "loss/cycle_B",
             "loss/idt_A", "loss/idt_B"]
 
@@ -115,6 +118,17 @@ def log_losses(run_dir):
     return losses
 
 
+def log_peaks(run_dir):
+    """Step -> the peak memory (MiB) of the last progress line of that step in train.log."""
+    peaks = {}
+    with open(os.path.join(run_dir, "train.log")) as f:
+        for line in f:
+            m = LOG_PEAK.search(line)
+            if m:
+                peaks[int(m.group(1))] = int(m.group(2))
+    return peaks
+
+
 def main():
     work = tempfile.mkdtemp(prefix="cg_tensorboard_e2e_")
     data = make_dataset(work)
@@ -164,6 +178,13 @@ def main():
                   f"{tag} at step {e.step}: TensorBoard {e.value}, log {logged}")
     check(all(e.value > 0 for e in acc.Scalars("speed/images_per_second")), "images/s not positive")
     check(all(e.value > 0 for e in acc.Scalars("lr/G")), "lr/G not positive")
+    peaks = log_peaks(run_dir)
+    for e in acc.Scalars("memory/peak_bytes"):
+        check(e.step in peaks and abs(e.value / 2 ** 20 - peaks[e.step]) <= 0.5 + 1e-6 * e.value / 2 ** 20,
+              f"memory/peak_bytes at step {e.step}: TensorBoard {e.value / 2 ** 20:.1f} MiB, "
+              f"log {peaks.get(e.step)} MiB")
+        check(e.value > 50 * 2 ** 20, f"memory/peak_bytes at step {e.step}: {e.value} bytes, not a process' peak")
+    check("loss_scale/G" not in tags["scalars"], "loss_scale tags in an fp32 run")
 
     eval_steps = [4, 8, 12, 16, 20]
     eval_tags = [("eval/psnr_db/cycle_a", ["cycle_a_psnr_db"]), ("eval/psnr_db/cycle_b", ["cycle_b_psnr_db"]),
