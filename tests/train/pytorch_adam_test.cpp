@@ -200,12 +200,17 @@ struct Case {
   int threads;
 };
 
-std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+std::string describe(const Case& c) {
   const char* dtypes[] = {"Float", "Double", "Mixed"};
-  return std::string(dtypes[static_cast<int>(info.param.dtypes)]) +
-         (info.param.layout == Layout::kContiguous ? "Fused" : "StridedFallback") +
-         std::to_string(info.param.threads) + "Threads";
+  return std::string(dtypes[static_cast<int>(c.dtypes)]) +
+         (c.layout == Layout::kContiguous ? "Fused" : "StridedFallback") +
+         std::to_string(c.threads) + "Threads";
 }
+
+// Readable in test names and in CTest's names of the discovered tests.
+void PrintTo(const Case& c, std::ostream* os) { *os << describe(c); }
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) { return describe(info.param); }
 
 class OptimizerMatchesTorch : public ::testing::TestWithParam<Case> {
  protected:
