@@ -198,7 +198,9 @@ torch::Tensor PyTorchAdam::step(LossClosure closure) {
     auto flush = [&] {
       if (pass_step < 0) return;
       const double bias_correction1 = 1 - std::pow(beta1, pass_step);
-      const double bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2, pass_step));
+      // As torch: bias_correction2 ** 0.5 (pow, which differs from sqrt in the last bit at
+      // some steps).
+      const double bias_correction2_sqrt = std::pow(1 - std::pow(beta2, pass_step), 0.5);
       const double step_size = options.lr() / bias_correction1;
       if (!floats.empty())
         adam_pass(floats, float_second, beta1, beta2, options.eps(), step_size,
@@ -238,7 +240,7 @@ torch::Tensor PyTorchAdam::step(LossClosure closure) {
         continue;
       }
       const double bias_correction1 = 1 - std::pow(beta1, state.step());
-      const double bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2, state.step()));
+      const double bias_correction2_sqrt = std::pow(1 - std::pow(beta2, state.step()), 0.5);
       state.exp_avg().lerp_(grad, 1 - beta1);
       state.exp_avg_sq().mul_(beta2).addcmul_(grad, grad, 1 - beta2);
       torch::Tensor denom = (state.exp_avg_sq().sqrt() / bias_correction2_sqrt).add_(options.eps());

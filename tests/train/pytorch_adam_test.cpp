@@ -308,9 +308,8 @@ INSTANTIATE_TEST_SUITE_P(PyTorchAdam, OptimizerMatchesTorch,
 // Step counts where libm's pow(x, 0.5) (Python's `** 0.5`, torch.optim.Adam's bias
 // correction) and the correctly rounded sqrt differ in the last bit: with beta2 0.9 the
 // first is step 345 (with 0.999, step 1270). In float the scalar's rounding to float hides
-// the difference; in double the weights differ. Disabled until PyTorchAdam computes
-// bias_correction2 ** 0.5 as torch does (it takes std::sqrt).
-TEST(PyTorchAdam, DISABLED_DoubleBitwiseEqualPastStep345WithBeta2Of0_9) {
+// the difference; in double the weights differ: PyTorchAdam takes pow(x, 0.5) as torch does.
+TEST(PyTorchAdam, DoubleBitwiseEqualPastStep345WithBeta2Of0_9) {
   torch::manual_seed(3);
   Tensor values = torch::randn({4099}, torch::kDouble);
   Tensor tested = values.clone().set_requires_grad(true);
