@@ -94,6 +94,8 @@ def main():
                     out[f"{name}/{precision}/{k}_dtype_is_low"] = torch.tensor(v.dtype != torch.float32)
     for name in STEP_CASES:
         cycle_steps(name, torch.bfloat16, out, f"{name}/bf16_steps")
+    # The first reference test to run in a fresh build directory makes the folder.
+    os.makedirs(os.path.dirname(os.path.abspath(sys.argv[1])), exist_ok=True)
     torch.save(out, sys.argv[1])
 
 

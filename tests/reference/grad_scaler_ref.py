@@ -73,6 +73,8 @@ def main():
     for name in STEP_CASES:
         scaler = torch.amp.GradScaler("cpu", init_scale=2.0**16, growth_interval=2)
         cycle_steps(name, torch.float16, out, f"fp16_steps/{name}", scaler)
+    # The first reference test to run in a fresh build directory makes the folder.
+    os.makedirs(os.path.dirname(os.path.abspath(sys.argv[1])), exist_ok=True)
     torch.save(out, sys.argv[1])
 
 
