@@ -100,41 +100,36 @@ void replay(const std::string& preset, testing::Setup s, Precision precision = P
   }
 }
 
-TEST(Reference, SeedPresetMatchesPyTorch) {
-  auto s = testing::seed_setup(testing::fresh_dir("reference_seed"));
-  replay("cifar-colorize", s);
+// The reference file's key of a case: the preset, with "@bf16"/"@fp16" under autocast.
+std::string case_key(const std::string& preset, Precision precision) {
+  switch (precision) {
+    case Precision::kBf16: return preset + "@bf16";
+    case Precision::kFp16: return preset + "@fp16";
+    case Precision::kFp32: break;
+  }
+  return preset;
 }
 
-TEST(Reference, PaperPresetMatchesPyTorch) {
-  auto s = testing::paper_setup(testing::fresh_dir("reference_paper"));
+void replay_seed(Precision precision) {
+  const std::string key = case_key("cifar-colorize", precision);
+  replay(key, testing::seed_setup(testing::fresh_dir("reference_" + key)), precision);
+}
+
+// The paper preset at full width (ngf = ndf = 64), two residual blocks (from the file).
+void replay_paper(Precision precision) {
+  const std::string key = case_key("paper-256", precision);
+  auto s = testing::paper_setup(testing::fresh_dir("reference_" + key));
   s.model.ngf = 64;
   s.model.ndf = 64;
-  replay("paper-256", s);
+  replay(key, s, precision);
 }
 
-TEST(Reference, SeedPresetMatchesPyTorchUnderBf16) {
-  auto s = testing::seed_setup(testing::fresh_dir("reference_seed_bf16"));
-  replay("cifar-colorize@bf16", s, Precision::kBf16);
-}
-
-TEST(Reference, PaperPresetMatchesPyTorchUnderBf16) {
-  auto s = testing::paper_setup(testing::fresh_dir("reference_paper_bf16"));
-  s.model.ngf = 64;
-  s.model.ndf = 64;
-  replay("paper-256@bf16", s, Precision::kBf16);
-}
-
-TEST(Reference, SeedPresetMatchesPyTorchUnderFp16) {
-  auto s = testing::seed_setup(testing::fresh_dir("reference_seed_fp16"));
-  replay("cifar-colorize@fp16", s, Precision::kFp16);
-}
-
-TEST(Reference, PaperPresetMatchesPyTorchUnderFp16) {
-  auto s = testing::paper_setup(testing::fresh_dir("reference_paper_fp16"));
-  s.model.ngf = 64;
-  s.model.ndf = 64;
-  replay("paper-256@fp16", s, Precision::kFp16);
-}
+TEST(Reference, SeedPresetMatchesPyTorch) { replay_seed(Precision::kFp32); }
+TEST(Reference, PaperPresetMatchesPyTorch) { replay_paper(Precision::kFp32); }
+TEST(Reference, SeedPresetMatchesPyTorchUnderBf16) { replay_seed(Precision::kBf16); }
+TEST(Reference, PaperPresetMatchesPyTorchUnderBf16) { replay_paper(Precision::kBf16); }
+TEST(Reference, SeedPresetMatchesPyTorchUnderFp16) { replay_seed(Precision::kFp16); }
+TEST(Reference, PaperPresetMatchesPyTorchUnderFp16) { replay_paper(Precision::kFp16); }
 
 }  // namespace
 }  // namespace cg::train
