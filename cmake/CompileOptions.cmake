@@ -32,3 +32,13 @@ function(cyclegan_library name)
   target_link_libraries(cg_${name} PUBLIC cyclegan_options ${arg_DEPS})
   cyclegan_use_pch(cg_${name})
 endfunction()
+
+# cyclegan_use_tcmalloc(target): allocate through tcmalloc in the executable `target`
+# (where CYCLEGAN_TCMALLOC is on). Linked whether or not the executable names a symbol of
+# it: its malloc and free then serve the whole process, LibTorch included.
+function(cyclegan_use_tcmalloc target)
+  if(CYCLEGAN_TCMALLOC)
+    target_link_libraries(${target} PRIVATE
+      "-Wl,--push-state,--no-as-needed" ${TCMALLOC_LIBRARY} "-Wl,--pop-state")
+  endif()
+endfunction()
