@@ -40,10 +40,10 @@ TEST(GradientsFinite, OneNanOrInfinityAnywhereIsFound) {
   const float bad[] = {std::numeric_limits<float>::quiet_NaN(),
                        std::numeric_limits<float>::infinity(),
                        -std::numeric_limits<float>::infinity()};
+  const auto sizes = parameters_with_gradients();
   for (float value : bad) {
     for (size_t tensor = 0; tensor < 3; ++tensor) {
-      auto params = parameters_with_gradients();
-      const int64_t n = params[tensor].numel();
+      const int64_t n = sizes[tensor].numel();
       for (int64_t index : {int64_t{0}, n / 2 + 1, n - 1}) {
         auto fresh = parameters_with_gradients();
         fresh[tensor].mutable_grad().view(-1)[index] = value;
