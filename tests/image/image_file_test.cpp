@@ -12,13 +12,13 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
 #include "image/png.h"
+#include "image_file_builders.h"
 
 namespace cg::image {
 namespace {
@@ -39,27 +39,6 @@ class ImageFiles : public ::testing::Test {
   fs::path dir_;
 };
 
-std::vector<uint8_t> random_pixels(size_t count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> byte(0, 255);
-  std::vector<uint8_t> pixels(count);
-  for (uint8_t& p : pixels) p = static_cast<uint8_t>(byte(rng));
-  return pixels;
-}
-
-// A smooth picture (JPEG keeps it within a few levels): channel c of (y, x).
-std::vector<uint8_t> smooth_pixels(int height, int width, int channels) {
-  std::vector<uint8_t> pixels;
-  for (int y = 0; y < height; ++y) {
-    for (int x = 0; x < width; ++x) {
-      for (int c = 0; c < channels; ++c) {
-        pixels.push_back(static_cast<uint8_t>(40 + 2 * x + 3 * y + 30 * c));
-      }
-    }
-  }
-  return pixels;
-}
-
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out << bytes;
@@ -68,146 +47,6 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// A minimal PNG built by hand, for what encode_png does not write (alpha, 16 bits, palettes)
-// and for headers that lie.
-void append_u32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-
-void append_chunk(std::string& png, const char* type, const std::string& data) {
-  append_u32(png, static_cast<uint32_t>(data.size()));
-  const std::string body = std::string(type, 4) + data;
-  png += body;
-  append_u32(png, static_cast<uint32_t>(
-                      crc32(0, reinterpret_cast<const Bytef*>(body.data()), body.size())));
-}
-
-/// rows: each already prefixed by its filter byte 0. keep: how many bytes of the zlib stream
-/// go into the IDAT chunk.
-std::string make_png(uint32_t width, uint32_t height, int depth, int color_type,
-                     const std::string& rows, const std::string& palette = "",
-                     const std::string& transparency = "", size_t keep = std::string::npos) {
-  std::string png = "\x89PNG\r\n\x1a\n";
-  std::string ihdr;
-  append_u32(ihdr, width);
-  append_u32(ihdr, height);
-  ihdr += {static_cast<char>(depth), static_cast<char>(color_type), 0, 0, 0};
-  append_chunk(png, "IHDR", ihdr);
-  if (!palette.empty()) append_chunk(png, "PLTE", palette);
-  if (!transparency.empty()) append_chunk(png, "tRNS", transparency);
-  if (!rows.empty()) {
-    uLongf packed_size = compressBound(rows.size());
-    std::string packed(packed_size, '\0');
-    EXPECT_EQ(compress(reinterpret_cast<Bytef*>(&packed[0]), &packed_size,
-                       reinterpret_cast<const Bytef*>(rows.data()), rows.size()),
-              Z_OK);
-    packed.resize(std::min<size_t>(packed_size, keep));
-    append_chunk(png, "IDAT", packed);
-  }
-  append_chunk(png, "IEND", "");
-  return png;
-}
-
-// Adam7 rows of an 8-bit image (HWC bytes, `channels` per pixel): the 7 passes one after
-// the other, each row with filter byte 0; empty passes have no rows.
-std::string adam7_rows(const std::vector<uint8_t>& hwc, int width, int height, int channels) {
-  static const int kPasses[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4},
-                                    {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
-  std::string rows;
-  for (const auto& pass : kPasses) {
-    if (pass[0] >= width) continue;
-    for (int y = pass[1]; y < height; y += pass[3]) {
-      rows.push_back(0);
-      for (int x = pass[0]; x < width; x += pass[2]) {
-        for (int c = 0; c < channels; ++c) {
-          rows.push_back(static_cast<char>(hwc[(y * width + x) * channels + c]));
-        }
-      }
-    }
-  }
-  return rows;
-}
-
-// An 8-bit PNG of `channels` (1 gray, 2 gray + alpha, 3 RGB, 4 RGBA) samples per pixel.
-std::string make_png8(int width, int height, int channels, const std::vector<uint8_t>& hwc) {
-  static const int kColorType[5] = {0, 0, 4, 2, 6};
-  std::string rows;
-  for (int y = 0; y < height; ++y) {
-    rows.push_back(0);
-    rows.append(reinterpret_cast<const char*>(hwc.data()) + y * width * channels, width * channels);
-  }
-  return make_png(width, height, 8, kColorType[channels], rows);
-}
-
-// A JPEG by libjpeg-turbo's encoder: gray and gray + alpha are written as RGB (YCbCr in the
-// file, as stb_image_write did), alpha is ignored, CMYK becomes Adobe YCCK.
-std::string make_jpeg(int width, int height, int channels, const std::vector<uint8_t>& hwc,
-                      int quality, int flags = 0, bool cmyk = false) {
-  std::vector<uint8_t> pixels = hwc;
-  int format = cmyk ? TJPF_CMYK : channels == 3 ? TJPF_RGB : TJPF_RGBX;
-  if (channels <= 2) {
-    pixels.clear();
-    for (size_t i = 0; i < hwc.size(); i += channels) pixels.insert(pixels.end(), 3, hwc[i]);
-    format = TJPF_RGB;
-  }
-  tjhandle handle = tjInitCompress();
-  unsigned char* out = nullptr;
-  unsigned long size = 0;
-  const int rc = tjCompress2(handle, pixels.data(), width, 0, height, format, &out, &size,
-                             TJSAMP_444, quality, flags);
-  EXPECT_EQ(rc, 0) << tjGetErrorStr2(handle);
-  std::string jpeg(reinterpret_cast<const char*>(out), size);
-  tjFree(out);
-  tjDestroy(handle);
-  return jpeg;
-}
-
-// A baseline gray JPEG built by hand, the Huffman tables chosen to be small: each 8x8
-// block is flat, so only DC coefficients are coded (quantizer 8: the DC is the level - 128)
-// and the decoder gives the levels back exactly. levels: one per block, rows of blocks.
-std::string make_gray_jpeg(int width, int height, const std::vector<int>& levels) {
-  std::string out = "\xff\xd8";
-  auto segment = [&out](uint8_t marker, const std::string& body) {
-    out += {static_cast<char>(0xff), static_cast<char>(marker),
-            static_cast<char>((body.size() + 2) >> 8), static_cast<char>(body.size() + 2)};
-    out += body;
-  };
-  segment(0xdb, std::string(1, '\0') + std::string(64, '\x08'));
-  segment(0xc0, {8, static_cast<char>(height >> 8), static_cast<char>(height),
-                 static_cast<char>(width >> 8), static_cast<char>(width), 1, 1, 0x11, 0});
-  std::string dc_table = {0x00, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-  for (char category = 0; category < 12; ++category) dc_table += category;  // 4-bit codes
-  segment(0xc4, dc_table);
-  segment(0xc4, {0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00});  // EOB = "0"
-  segment(0xda, {1, 1, 0x00, 0, 63, 0});
-  uint32_t bits = 0;
-  int count = 0;
-  auto put = [&](uint32_t value, int length) {
-    for (int i = length - 1; i >= 0; --i) {
-      bits = (bits << 1) | ((value >> i) & 1);
-      if (++count == 8) {
-        out.push_back(static_cast<char>(bits));
-        if (bits == 0xff) out.push_back('\0');  // byte stuffing
-        bits = 0;
-        count = 0;
-      }
-    }
-  };
-  int previous = 0;
-  for (int level : levels) {
-    const int diff = (level - 128) - previous;
-    previous = level - 128;
-    int category = 0;
-    while ((std::abs(diff) >> category) != 0) ++category;
-    put(static_cast<uint32_t>(category), 4);
-    put(static_cast<uint32_t>(diff >= 0 ? diff : diff + (1 << category) - 1), category);
-    put(0, 1);  // end of block: every AC coefficient is zero
-  }
-  if (count > 0) put(0x7f, 8 - count);  // pad with ones
-  out += "\xff\xd9";
-  return out;
 }
 
 void expect_file_error(const std::string& path, std::initializer_list<const char*> needles) {
@@ -289,8 +128,9 @@ TEST_F(ImageFiles, CmykJpegDecodesToRgbLikeStbImageAndPil) {
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
       const int block = (y / 8) * 2 + x / 8;
-      cmyk.insert(cmyk.end(), {static_cast<uint8_t>(255 - 40 * block), static_cast<uint8_t>(60 + 50 * block),
-                               static_cast<uint8_t>(200), static_cast<uint8_t>(255 - 30 * block)});
+      cmyk.insert(cmyk.end(),
+                  {static_cast<uint8_t>(255 - 40 * block), static_cast<uint8_t>(60 + 50 * block),
+                   static_cast<uint8_t>(200), static_cast<uint8_t>(255 - 30 * block)});
     }
   }
   write_bytes(path("cmyk.jpg"), make_jpeg(w, h, 4, cmyk, 100, 0, /*cmyk=*/true));
@@ -298,7 +138,8 @@ TEST_F(ImageFiles, CmykJpegDecodesToRgbLikeStbImageAndPil) {
   ASSERT_EQ(image.channels, 3);
   for (int i = 0; i < h * w; ++i) {
     for (int c = 0; c < 3; ++c) {
-      EXPECT_NEAR(image.pixels[i * 3 + c], cmyk[i * 4 + c] * cmyk[i * 4 + 3] / 255.0, 3) << i << " " << c;
+      EXPECT_NEAR(image.pixels[i * 3 + c], cmyk[i * 4 + c] * cmyk[i * 4 + 3] / 255.0, 3)
+          << i << " " << c;
     }
   }
 }

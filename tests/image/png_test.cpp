@@ -4,19 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <random>
 #include <stdexcept>
 #include <vector>
 
+#include "image_file_builders.h"
+
 namespace cg::image {
 namespace {
-
-std::vector<uint8_t> random_pixels(size_t count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<uint8_t> pixels(count);
-  for (uint8_t& p : pixels) p = static_cast<uint8_t>(rng());
-  return pixels;
-}
 
 TEST(EncodePng, RoundTripsGrayAndRgbExactly) {
   for (int64_t channels : {1, 3}) {
