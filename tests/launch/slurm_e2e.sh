@@ -25,7 +25,7 @@ trap cleanup EXIT
 fail() {
   echo "FAIL: $*" >&2
   for f in "$work"/log/*.log "$work"/job/*.out; do [ -f "$f" ] && { echo "--- $f"; tail -n 25 "$f"; }; done
-  for f in "$work"/job/*.out; do [ -f "$f" ] && { echo "--- $f: the batch script's lines"; grep "cyclegan.sbatch:" "$f"; }; done
+  for f in "$work"/job/*.out; do [ -f "$f" ] && { echo "--- $f: the batch script's lines"; grep "cyclegan.sbatch:" "$f" || true; }; done
   exit 1
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
