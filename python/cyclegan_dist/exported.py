@@ -23,7 +23,9 @@ _GENERATORS = {"UnetGenerator": UnetGenerator, "ResnetGenerator": ResnetGenerato
 
 
 class ExportFormatError(ValueError):
-    """model.json is missing, of another format version, or does not describe a generator."""
+    """model.json is of another format version or does not describe a generator, or a weights
+    file is not the state_dict that model.json describes (cut short, of another model, or the
+    two directions' files swapped). The message names the file and ends in a HINT line."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,15 +121,20 @@ def generator_info(directory, direction="AtoB"):
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
     d = read_model_json(directory)
-    io = d[DIRECTIONS[direction]]
-    args = d["arguments"]
-    unet = d["generator"] == "UnetGenerator"
-    return GeneratorInfo(
-        directory=directory, direction=direction, file=io["file"], generator=d["generator"],
-        arguments=args, in_channels=int(io["in_channels"]), out_channels=int(io["out_channels"]),
-        value_range=(float(d["value_range"][0]), float(d["value_range"][1])),
-        size_multiple=2 ** (len(args["enc"]) - 1) if unet else 4,
-        preset=str(d.get("preset", "")), step=int(d.get("step", 0)), checkpoint=str(d.get("checkpoint", "")))
+    try:
+        io = d[DIRECTIONS[direction]]
+        args = d["arguments"]
+        unet = d["generator"] == "UnetGenerator"
+        return GeneratorInfo(
+            directory=directory, direction=direction, file=str(io["file"]), generator=d["generator"],
+            arguments=args, in_channels=int(io["in_channels"]), out_channels=int(io["out_channels"]),
+            value_range=(float(d["value_range"][0]), float(d["value_range"][1])),
+            size_multiple=2 ** (len(args["enc"]) - 1) if unet else 4,
+            preset=str(d.get("preset", "")), step=int(d.get("step", 0)), checkpoint=str(d.get("checkpoint", "")))
+    except (KeyError, IndexError, TypeError, ValueError) as e:
+        _fail(os.path.join(directory, "model.json"),
+              f"does not describe the {DIRECTIONS[direction]} generator ({type(e).__name__}: {e})",
+              "export again with cyclegan_translate --export-pytorch")
 
 
 def build_generator(info):
@@ -147,10 +154,62 @@ def load_exported(directory, direction="AtoB", map_location="cpu"):
     weights_only=True) with strict=True and returns it in eval mode on `map_location`.
     The module maps (N, C_in, H, W) float32 in the export's value range, H and W multiples of
     `module.size_multiple`, to (N, C_out, H, W) in the same range; see generator_info().
-    Raises ExportFormatError for a model.json of an unknown format version.
+    Raises FileNotFoundError when model.json or the weights file is missing, and
+    ExportFormatError for a model.json of an unknown format version or a weights file that
+    cannot be read or does not fit the generator model.json describes.
     """
     info = generator_info(directory, direction)
-    module = build_generator(info)
-    state = torch.load(os.path.join(directory, info.file), map_location=map_location, weights_only=True)
+    model_json = os.path.join(directory, "model.json")
+    try:
+        module = build_generator(info)
+    except (KeyError, TypeError, ValueError) as e:
+        _fail(model_json, f"has {info.generator} arguments that do not build one ({type(e).__name__}: {e})",
+              "export again with cyclegan_translate --export-pytorch")
+    path = os.path.join(directory, info.file)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file (model.json names it for {DIRECTIONS[direction]})\n"
+                                f"HINT: export again with cyclegan_translate --export-pytorch {directory}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # noqa: BLE001  (torch.load fails in many ways on a damaged file; all mean the same)
+        _fail(path, f"is not a readable PyTorch state_dict ({_first_line(e)})",
+              "the file is damaged or cut short (an unfinished copy?); export again with "
+              "cyclegan_translate --export-pytorch")
+    _check_state_dict(path, state, module.state_dict(), info)
     module.load_state_dict(state, strict=True)
     return module.to(map_location).eval()
+
+
+def _first_line(error):
+    """The error's type and first sentence (torch adds paragraphs of advice)."""
+    lines = str(error).strip().splitlines()
+    if not lines:
+        return type(error).__name__
+    return f"{type(error).__name__}: {re.split(r'(?<=[.!?])[ ]', lines[0])[0].rstrip('.')}"
+
+
+def _check_state_dict(path, state, expected, info):
+    # load_state_dict(strict=True) would refuse these too, but in a message of one line per
+    # tensor; a swapped or foreign file is better named as such.
+    name = DIRECTIONS[info.direction]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        _fail(path, f"holds a {type(state).__name__}, not a state_dict of tensors",
+              "point at a directory written by cyclegan_translate --export-pytorch")
+    other_shape = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+    missing = [k for k in expected if k not in state]
+    unknown = [k for k in state if k not in expected]
+    if not (other_shape or missing or unknown):
+        return
+    problems = []
+    if other_shape:
+        k = other_shape[0]
+        problems.append(f"{len(other_shape)} of {len(expected)} tensors have other shapes (first: {k} is "
+                        f"{tuple(state[k].shape)}, expected {tuple(expected[k].shape)})")
+    if missing:
+        problems.append(f"{len(missing)} tensors are missing (first: {missing[0]})")
+    if unknown:
+        problems.append(f"{len(unknown)} tensors are unknown to it (first: {unknown[0]})")
+    _fail(path, f"does not fit the {info.generator} {name} ({info.in_channels} -> {info.out_channels} channels) "
+                f"that model.json describes: {'; '.join(problems)}",
+          "the weights files may be swapped (G_AtoB.pt <-> F_BtoA.pt) or come from another export; "
+          "export again with cyclegan_translate --export-pytorch")
