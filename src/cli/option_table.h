@@ -20,6 +20,9 @@ struct OptionSpec {
   /// A boolean: on the command line the bare flag (`--flip`) means true; a value
   /// (`--flip false`) is still taken. Config files always give the value.
   bool is_switch = false;
+  /// A file or directory path (or a keyword such as 'auto' or 'synthetic'): errors about
+  /// its text say "the path".
+  bool is_path = false;
 };
 
 /// Every option, in help order.

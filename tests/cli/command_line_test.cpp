@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "cli/option_table.h"
 #include "common/error.h"
 #include "common/file_util.h"
 #include "model/cycle_gan.h"
@@ -35,6 +36,13 @@ std::string error_of(std::vector<std::string> args) {
     return e.what();
   }
   return "";
+}
+
+// The one-line ConfigError message parse(args) throws ("" when it throws none).
+std::string one_line_error_of(std::vector<std::string> args) {
+  const std::string error = error_of(std::move(args));
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  return error;
 }
 
 std::string write_config(const std::string& name, const std::string& text) {
@@ -157,14 +165,19 @@ TEST(CommandLine, NonFinitePolicyAndRunDirectoryDecisions) {
   EXPECT_NE(error_of({"--on-nonfinite", "ignore"}).find("stop|skip"), std::string::npos);
   EXPECT_NE(error_of({"--nonfinite-limit", "0"}).find("--nonfinite-limit"), std::string::npos);
   EXPECT_FALSE(parse({}).overwrite);
-  Config decided = parse({"--overwrite", "--resume-other-run"});
-  EXPECT_TRUE(decided.overwrite);
-  EXPECT_TRUE(decided.train.resume_other_run);
+  const Config overwrite = parse({"--overwrite"});
+  EXPECT_TRUE(overwrite.overwrite);
+  const std::string checkpoint = write_config("other_run_checkpoint", "{}");
+  const Config other = parse({"--resume", checkpoint, "--resume-other-run"});
+  EXPECT_TRUE(other.train.resume_other_run);
+  EXPECT_FALSE(other.overwrite);
   // Decisions of one invocation: not in the resolved config a later run may reuse.
-  const nlohmann::json resolved = to_json(decided);
-  EXPECT_FALSE(resolved.contains("overwrite"));
-  EXPECT_FALSE(resolved.contains("resume-other-run"));
-  EXPECT_EQ(resolved["on-nonfinite"], "stop");
+  for (const Config& decided : {overwrite, other}) {
+    const nlohmann::json resolved = to_json(decided);
+    EXPECT_FALSE(resolved.contains("overwrite"));
+    EXPECT_FALSE(resolved.contains("resume-other-run"));
+    EXPECT_EQ(resolved["on-nonfinite"], "stop");
+  }
 }
 
 TEST(CommandLine, MalformedConfigFileNamesTheFileAndLine) {
@@ -305,6 +318,161 @@ TEST(CommandLine, ACheckpointOfAMixedPrecisionRunDescribesTheSameModel) {
   const infer::ModelDescription before = model_description(old, "checkpoint old.pt: config");
   EXPECT_FALSE(before.model.checkpoint_activations);
   EXPECT_EQ(from_json(old, "checkpoint old.pt: config").train.precision, train::Precision::kFp32);
+}
+
+TEST(CommandLine, AnUnknownFlagOrAStrayValueIsNamedFirst) {
+  // CLI11 itself says "The following arguments were not expected: 0.1 --lr".
+  EXPECT_EQ(one_line_error_of({"--lr", "0.1"}), "unknown option --lr (see --help)");
+  EXPECT_EQ(one_line_error_of({"--lr=0.1"}), "unknown option --lr (see --help)");
+  EXPECT_EQ(one_line_error_of({"--steps", "3", "--lr", "0.1", "--bogus"}),
+            "unknown option --lr (see --help)");
+  EXPECT_EQ(one_line_error_of({"--lr_g", "0.1"}), "unknown option --lr_g (did you mean --lr-g?)");
+  EXPECT_EQ(one_line_error_of({"-steps", "3"}), "unknown option -steps (did you mean --steps?)");
+  EXPECT_EQ(one_line_error_of({"0.1"}),
+            "unexpected argument '0.1': flags are --name VALUE (see --help)");
+  EXPECT_EQ(one_line_error_of({"--steps", "10", "20"}),
+            "unexpected argument '20': flags are --name VALUE (see --help)");
+  EXPECT_EQ(one_line_error_of({"--overwrite", "yes"}),
+            "unexpected argument 'yes': flags are --name VALUE (see --help)");
+  EXPECT_EQ(one_line_error_of({"-1"}),
+            "unexpected argument '-1': flags are --name VALUE (see --help)");
+}
+
+TEST(CommandLine, AFlagWithoutItsValueIsNamed) {
+  // CLI11 itself says "--steps: 1 required TEXT missing".
+  EXPECT_EQ(one_line_error_of({"--steps"}), "--steps needs a value (see --help)");
+  EXPECT_EQ(one_line_error_of({"--config"}), "--config needs a value (see --help)");
+  // CLI11 gives --steps the next argument, a flag, and leaves 4 stray.
+  EXPECT_EQ(one_line_error_of({"--steps", "--batch-size", "4"}),
+            "--steps needs a value, but the next argument is the flag --batch-size (see --help)");
+  EXPECT_EQ(one_line_error_of({"--run-dir", "--lr", "0.1"}),
+            "--run-dir needs a value, but the next argument is the flag --lr (see --help)");
+  EXPECT_EQ(one_line_error_of({"--preset", "--steps=3"}),
+            "--preset needs a value, but the next argument is the flag --steps (see --help)");
+  // A negative number is a value, and a bare boolean flag needs none.
+  EXPECT_NE(one_line_error_of({"--steps", "-3"}).find("--steps must be >= 0, got -3"),
+            std::string::npos);
+  EXPECT_TRUE(parse({"--flip", "--steps", "3"}).data.flip);
+}
+
+TEST(CommandLine, AConfigFilesValueIsNamedByItsKeyAndTheFile) {
+  const std::string file = write_config("lr_from_file", R"({"lr-g": 5})");
+  EXPECT_EQ(one_line_error_of({"--config", file}),
+            "lr-g in config file " + file + " must be in (0, 1], got 5");
+  // A flag over the file's value is named as the flag, and a flag fixes the file's value.
+  const std::string good = write_config("good_lr_in_file", R"({"lr-g": 0.5})");
+  EXPECT_EQ(one_line_error_of({"--config", good, "--lr-g", "5"}),
+            "--lr-g must be in (0, 1], got 5");
+  EXPECT_DOUBLE_EQ(parse({"--config", file, "--lr-g", "0.5"}).train.lr_g, 0.5);
+  const std::string no_steps = write_config("no_steps", R"({"steps": 0, "epochs": 0})");
+  EXPECT_EQ(one_line_error_of({"--config", no_steps}), "set steps in config file " + no_steps +
+                                                           " or epochs in config file " + no_steps +
+                                                           " above 0");
+  EXPECT_EQ(one_line_error_of({"--config", no_steps, "--epochs", "0"}),
+            "set steps in config file " + no_steps + " or --epochs above 0");
+  // A preset's value is named by the flag that changes it.
+  EXPECT_EQ(one_line_error_of({"--preset", "paper-256", "--n-layers", "7"}),
+            "--image-size is too small for a PatchGAN of 7 layers: at least 512, got 256");
+  // The option table's own errors name the file and the key.
+  const std::string not_a_number = write_config("steps_text", R"({"steps": "many"})");
+  EXPECT_EQ(one_line_error_of({"--config", not_a_number}),
+            "config file " + not_a_number + ": option 'steps': expected an integer, got 'many'");
+  const std::string fraction = write_config("steps_fraction", R"({"batch-size": 2.5})");
+  EXPECT_EQ(one_line_error_of({"--config", fraction}),
+            "config file " + fraction + ": option 'batch-size': expected an integer, got '2.5'");
+  const std::string preset_name = write_config("unknown_preset", R"({"preset": "paper"})");
+  EXPECT_EQ(one_line_error_of({"--config", preset_name}),
+            "config file " + preset_name +
+                ": option 'preset': unknown preset 'paper' (choose one of cifar-colorize, "
+                "paper-256)");
+  const std::string preset_number = write_config("number_preset", R"({"preset": 3})");
+  EXPECT_EQ(one_line_error_of({"--config", preset_number}),
+            "config file " + preset_number + ": option 'preset' must be a string, got 3");
+  EXPECT_EQ(one_line_error_of({"--config", preset_number, "--preset", "paper-256"}), "");
+  // validate(config) alone names every option by its flag.
+  Config c = parse({});
+  c.train.lr_g = 5;
+  try {
+    validate(c);
+    ADD_FAILURE() << "--lr-g 5 accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "--lr-g must be in (0, 1], got 5");
+  }
+}
+
+TEST(CommandLine, RunDirectoryDecisionsThatWouldBeIgnoredAreRefused) {
+  const std::string checkpoint = write_config("decisions_checkpoint", "{}");
+  EXPECT_EQ(one_line_error_of({"--resume-other-run"}),
+            "--resume-other-run needs --resume PATH (a checkpoint of the other run)");
+  EXPECT_EQ(one_line_error_of({"--resume", "auto", "--resume-other-run"}),
+            "--resume-other-run needs --resume PATH: --resume auto only takes the run "
+            "directory's own checkpoints");
+  for (const std::string& resume : {std::string("auto"), checkpoint}) {
+    EXPECT_EQ(one_line_error_of({"--overwrite", "--resume", resume}),
+              "--overwrite starts a new run; --resume continues one: give one of them");
+  }
+  // A resolved config.json of a resumed run holds "resume": "auto".
+  const std::string resumed = write_config("resumed_run", R"({"resume": "auto"})");
+  EXPECT_EQ(one_line_error_of({"--config", resumed, "--overwrite"}),
+            "--overwrite starts a new run; resume in config file " + resumed +
+                " continues one: give one of them");
+  EXPECT_TRUE(parse({"--config", resumed, "--resume", "", "--overwrite"}).overwrite);
+  EXPECT_EQ(parse({"--resume", checkpoint, "--resume-other-run"}).train.resume, checkpoint);
+}
+
+TEST(CommandLine, AStringThatIsNotUtf8IsRefusedNamingItsFlag) {
+  EXPECT_EQ(one_line_error_of({"--run-dir", "runs/a\xff"}),
+            "--run-dir: the path is not valid UTF-8 (byte 0xFF at index 6); config.json records "
+            "it as text: rename it");
+  EXPECT_EQ(one_line_error_of({"--data", "x\xff", "--run-dir", "/tmp/r"}),
+            "--data: the path is not valid UTF-8 (byte 0xFF at index 1); config.json records it "
+            "as text: rename it");
+  EXPECT_EQ(one_line_error_of({"--device", "cpu\xff"}),
+            "--device: the value is not valid UTF-8 (byte 0xFF at index 3); config.json records "
+            "it as text: give it in UTF-8");
+  // Every string option the resolved config records, whatever else is wrong with the value.
+  int checked = 0;
+  for (const OptionSpec& spec : option_table()) {
+    Config probe;
+    if (!spec.get(probe).is_string()) continue;
+    try {
+      spec.set(probe, "any", "probe");
+    } catch (const ConfigError&) {
+      continue;  // a choice: its parser refuses any other text
+    }
+    const std::string error = one_line_error_of({"--" + spec.name, "ok\xc3\x28"});
+    EXPECT_EQ(error.rfind("--" + spec.name + ": the ", 0), 0u) << error;
+    EXPECT_NE(error.find("not valid UTF-8 (byte 0x28 at index 3)"), std::string::npos) << error;
+    ++checked;
+  }
+  // run-dir, device, backend, metrics-bind, pushgateway, resume, data, inception, best-metric
+  EXPECT_GE(checked, 9);
+  Config c = parse({});
+  c.preset = "x\xff";
+  try {
+    validate(c);
+    ADD_FAILURE() << "a preset name that is not UTF-8 accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("--preset: the value is not valid UTF-8", 0), 0u)
+        << e.what();
+  }
+  // What nlohmann::json refuses to write, and only that, is refused: overlong forms,
+  // surrogates, sequences cut short.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"a\xc0\xaf", "0xC0 at index 1"},          // overlong '/'
+      {"a\xed\xa0\x80", "0xA0 at index 2"},      // surrogate U+D800
+      {"ab\xe2\x82", "0xE2 at index 2"},         // cut short
+      {"a\xf4\x90\x80\x80", "0x90 at index 2"},  // above U+10FFFF
+      {"\x80", "0x80 at index 0"}};              // a continuation byte first
+  for (const auto& [text, byte] : cases) {
+    EXPECT_THROW(nlohmann::json(text).dump(), nlohmann::json::type_error);
+    const std::string error = one_line_error_of({"--run-dir", text});
+    EXPECT_NE(error.find("(byte " + byte + ")"), std::string::npos) << error;
+  }
+  const std::string accented = "runs/caf\xc3\xa9-\xe6\x97\xa5-\xf0\x9f\x98\x80";
+  const Config ok = parse({"--run-dir", accented});
+  EXPECT_EQ(ok.train.run_dir, accented);
+  EXPECT_NO_THROW(to_json(ok).dump());
 }
 
 }  // namespace
