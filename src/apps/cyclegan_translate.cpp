@@ -19,13 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The report path of a checkpoint inside <run dir>/checkpoints/.
-std::string default_eval_path(const cg::infer::SavedModel& saved) {
-  fs::path dir = fs::path(saved.path).parent_path();
-  if (dir.filename() == "checkpoints") dir = dir.parent_path();
-  return cg::eval::eval_report_path(dir.string(), saved.step);
-}
-
 int run(int argc, char** argv) {
   CLI::App app{
       "cyclegan_translate: translate images with a trained cyclegan_dist model, evaluate it, "
@@ -43,19 +36,19 @@ int run(int argc, char** argv) {
                "with a run directory: its best checkpoint by FID/KID (checkpoints/ckpt_best.pt)");
   app.add_option("--input", input,
                  "folder of JPEG/PNG images, or a data set made by cyclegan_data (its test split)");
-  app.add_option("--output", output, "output folder of PNGs (with --eval: the JSON report file)");
+  app.add_option("--output", output,
+                 "output folder of PNGs (with --eval: the JSON report file; without it the "
+                 "report is only printed)");
   app.add_option("--direction", direction, "AtoB (G) or BtoA (F)")
       ->check(CLI::IsMember({"AtoB", "BtoA"}));
   app.add_option("--device", device, "cpu, cuda or cuda:N");
   app.add_option("--batch-size", batch_size,
-                 "images per forward pass (with --eval also per Inception pass: bounds memory)")
-      ->check(CLI::PositiveNumber);
+                 "images per forward pass (with --eval also per Inception pass: bounds memory)");
   app.add_flag("--eval", evaluate,
                "score the model on the test split of the data set --input (with FID/KID)");
   app.add_option("--fid-images", eval_options.fid_images,
                  "--eval: images per set for FID/KID, spread over each split (0: no FID/KID)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->capture_default_str();
   app.add_option("--inception", eval_options.inception,
                  "--eval: FID/KID Inception weights (missing: FID/KID unavailable)")
       ->capture_default_str();
@@ -82,8 +75,20 @@ int run(int argc, char** argv) {
   CG_REQUIRE(!evaluate || !input.empty(), cg::ConfigError, "--eval needs --input DATA_SET");
   CG_REQUIRE(evaluate || !export_dir.empty() || !output.empty(), cg::ConfigError,
              "translating needs --output DIR");
-  CG_REQUIRE(eval_options.fid_images != 1, cg::ConfigError,
-             "--fid-images must be 0 (no FID/KID) or at least 2, got 1");
+  CG_REQUIRE(batch_size >= 1, cg::ConfigError, "--batch-size must be at least 1, got ",
+             batch_size);
+  CG_REQUIRE(eval_options.fid_images == 0 || eval_options.fid_images >= 2, cg::ConfigError,
+             "--fid-images must be 0 (no FID/KID) or at least 2, got ", eval_options.fid_images);
+  // The report is written where --output says, a path typed relative to the working
+  // directory included, and only there: never over a run's own eval/step_N.json.
+  if (evaluate && !output.empty()) {
+    std::error_code ec;
+    CG_REQUIRE(!fs::is_directory(output, ec), cg::ConfigError, "--output ", output,
+               " is a directory: with --eval it names the JSON report file");
+    const fs::path parent = fs::absolute(output).parent_path();
+    CG_REQUIRE(fs::is_directory(parent, ec), cg::ConfigError, "--output ", output, ": folder ",
+               parent.string(), " does not exist");
+  }
 
   const cg::infer::SavedModel saved =
       cg::infer::load_saved_model(best ? cg::infer::best_checkpoint(checkpoint) : checkpoint,
@@ -117,11 +122,13 @@ int run(int argc, char** argv) {
     report["checkpoint"] = saved.path;
     report["step"] = saved.step;
     report["data"] = input;
-    const std::string path = output.empty() ? default_eval_path(saved) : output;
-    fs::create_directories(fs::path(path).parent_path());
-    cg::write_file_atomic(path, report.dump(2) + "\n");
-    std::cout << report.dump(2) << "\n";
-    cg::log::info("wrote ", path);
+    // Paths are bytes: one that is not UTF-8 is shown with U+FFFD rather than failing here,
+    // after the whole evaluation.
+    const std::string text =
+        report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (!output.empty()) cg::write_file_atomic(output, text);
+    std::cout << text;
+    if (!output.empty()) cg::log::info("wrote ", output);
     return 0;
   }
   cg::infer::TranslateOptions options;

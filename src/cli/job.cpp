@@ -8,6 +8,7 @@
 #include "cli/run_directory.h"
 #include "common/accelerator.h"
 #include "common/error.h"
+#include "common/file_lock.h"
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/stop_request.h"
@@ -170,13 +171,12 @@ int intra_op_threads(const Config& c, const parallel::MpiEnvironment& mpi) {
   return static_cast<int>(c.threads);
 }
 
-// Rank 0 makes the run directory this run's: claimed, config.json and train.log written,
-// the banner logged, and what a killed run left half-written removed (checkpoints/ is
-// tidied by its store).
+// Rank 0 makes the run directory this run's: claimed (after `lock` was taken), config.json
+// and train.log written, the banner logged, and what a killed run left half-written removed
+// (checkpoints/ is tidied by its store).
 void open_run_directory(const Config& config, const parallel::MpiEnvironment& mpi,
                         const nlohmann::json& resolved) {
   const std::string claimed = claim_run_directory(config);
-  std::filesystem::create_directories(config.train.run_dir);
   write_file_atomic(config.train.run_dir + "/config.json", resolved.dump(2) + "\n");
   log::add_file(config.train.run_dir + "/train.log");
   log::info("cyclegan_dist ", CYCLEGAN_VERSION, " (LibTorch ", TORCH_VERSION, "; ",
@@ -190,6 +190,25 @@ void open_run_directory(const Config& config, const parallel::MpiEnvironment& mp
   }
 }
 
+// "samples/, checkpoints/ and eval/": what the run directory holds for the user, as the
+// last line says.
+std::string run_directory_contents(const std::string& run_dir) {
+  std::vector<std::string> present;
+  for (const char* sub : {"samples", "checkpoints", "eval", "tensorboard"}) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(std::filesystem::path(run_dir) / sub, ec) &&
+        !std::filesystem::is_empty(std::filesystem::path(run_dir) / sub, ec)) {
+      present.push_back(std::string(sub) + "/");
+    }
+  }
+  if (present.empty()) return "nothing but its config.json and train.log";
+  std::string text;
+  for (size_t i = 0; i < present.size(); ++i) {
+    text += (i == 0 ? "" : i + 1 == present.size() ? " and " : ", ") + present[i];
+  }
+  return text;
+}
+
 }  // namespace
 
 // Members in start order: they are destroyed in reverse, the trainer before the
@@ -199,6 +218,7 @@ struct Job::Parts {
   parallel::MpiEnvironment& mpi;
   std::string backend;
   nlohmann::json resolved;
+  std::unique_ptr<FileLock> run_lock;  // rank 0: the run directory's, released last
   parallel::MpiCommunicator mpi_comm;
 #ifdef CYCLEGAN_WITH_CUDA
   std::unique_ptr<parallel::NcclCommunicator> nccl;
@@ -223,12 +243,15 @@ struct Job::Parts {
 Job::Job(Config config, parallel::MpiEnvironment& mpi) {
   // The URL's check needs prometheus-cpp, so it lives with the pusher, not in validate().
   if (!config.metrics.pushgateway.empty())
-    metrics::parse_pushgateway_url(config.metrics.pushgateway);
+    metrics::check_pushgateway_url(config.metrics.pushgateway);
   torch::set_num_threads(intra_op_threads(config, mpi));
   CG_REQUIRE(!torch::Device(config.train.device).is_cuda() || cuda_device_count() > 0, ConfigError,
              "--device ", config.train.device, ": no CUDA device is visible to this process (",
              accelerator_summary(), ")");
   std::string backend = resolve_backend(config, mpi.size());
+  // config.json keeps the device as typed: a bare "cuda" is each rank's own GPU again when
+  // the file is passed back with --config.
+  nlohmann::json resolved = to_json(config);
   // One GPU per process: a bare "cuda" means the GPU of this rank's local rank.
   if (config.train.device == "cuda")
     config.train.device = "cuda:" + std::to_string(mpi.local_rank());
@@ -236,9 +259,21 @@ Job::Job(Config config, parallel::MpiEnvironment& mpi) {
   parts_ = std::make_unique<Parts>(std::move(config), mpi, std::move(backend));
   Parts& p = *parts_;
   Config& c = p.config;
-  p.resolved = to_json(c);
+  p.resolved = std::move(resolved);
   c.train.run_id = new_run_id();
-  if (mpi.rank() == 0) open_run_directory(c, mpi, p.resolved);
+  const bool root = mpi.rank() == 0;
+  // A run directory in use stops a second process before it does any work; one that does not
+  // exist yet is made only once every check below has passed.
+  if (root && std::filesystem::is_directory(c.train.run_dir))
+    p.run_lock = lock_run_directory(c.train.run_dir);
+  // Every input that can fail (the data set, the Inception weights) is opened before the run
+  // directory is claimed: a run that cannot start leaves it as it was (--overwrite included).
+  p.source = make_source(c, mpi.rank(), mpi.size(), torch::Device(c.train.device).is_cuda());
+  p.evaluator = make_evaluator(c, mpi);
+  if (root) {
+    if (!p.run_lock) p.run_lock = lock_run_directory(c.train.run_dir);
+    open_run_directory(c, mpi, p.resolved);
+  }
 
   parallel::Communicator* comm = &p.mpi_comm;
 #ifdef CYCLEGAN_WITH_CUDA
@@ -250,7 +285,6 @@ Job::Job(Config config, parallel::MpiEnvironment& mpi) {
 #endif
 
   raise_test_signal("start-up");
-  p.source = make_source(c, mpi.rank(), mpi.size(), torch::Device(c.train.device).is_cuda());
   parallel::ReducerOptions reducer;
   reducer.bucket_bytes = static_cast<int64_t>(c.dist.bucket_mb * (1 << 20));
   reducer.overlap = c.dist.overlap;
@@ -260,7 +294,6 @@ Job::Job(Config config, parallel::MpiEnvironment& mpi) {
   if (p.exporter) p.trainer->add_metrics_sink(p.exporter.get());
   p.tensorboard = make_tensorboard(c, mpi, p.resolved);
   if (p.tensorboard) p.trainer->add_metrics_sink(p.tensorboard.get());
-  p.evaluator = make_evaluator(c, mpi);
   if (p.evaluator) p.trainer->set_evaluator(p.evaluator.get());
   p.trainer->set_stop_poll(stop_signal);
 }
@@ -276,8 +309,10 @@ int Job::run() {
     throw;
   }
   const bool root = p.mpi.rank() == 0;
-  if (root)
-    log::info("run directory ", p.config.train.run_dir, ": samples/ and checkpoints/ are there");
+  if (root) {
+    log::info("run directory ", p.config.train.run_dir, ": ",
+              run_directory_contents(p.config.train.run_dir));
+  }
   if (p.trainer->stopped_by() == 0) return 0;
   if (root) {
     log::info("stopped on request at step ", p.trainer->current_step(), " of ",

@@ -65,6 +65,14 @@ OptionSpec field(std::string name, std::string help, Access access) {
           std::is_same_v<T, bool>};
 }
 
+// A string option that names a file or directory.
+template <typename Access>
+OptionSpec path(std::string name, std::string help, Access access) {
+  OptionSpec spec = field(std::move(name), std::move(help), access);
+  spec.is_path = true;
+  return spec;
+}
+
 template <typename Enum, typename Access>
 OptionSpec choice(std::string name, std::string help,
                   std::vector<std::pair<std::string, Enum>> choices, Access access) {
@@ -98,7 +106,7 @@ std::vector<OptionSpec> build_table() {
   using train::Precision;
   // clang-format off
   return {
-    field("run-dir", "run directory: config, checkpoints, samples", [](Config& c) -> auto& { return c.train.run_dir; }),
+    path("run-dir", "run directory: config, checkpoints, samples", [](Config& c) -> auto& { return c.train.run_dir; }),
     field("steps", "training steps (0: use --epochs)", [](Config& c) -> auto& { return c.train.steps; }),
     field("epochs", "epochs over the data when --steps is 0", [](Config& c) -> auto& { return c.train.epochs; }),
     field("batch-size", "images per domain per step", [](Config& c) -> auto& { return c.train.batch_size; }),
@@ -115,8 +123,8 @@ std::vector<OptionSpec> build_table() {
     field("pushgateway", "push metrics to this Prometheus Pushgateway, http://HOST:PORT", [](Config& c) -> auto& { return c.metrics.pushgateway; }),
     field("push-interval", "seconds between pushes to the Pushgateway", [](Config& c) -> auto& { return c.metrics.push_interval; }),
     field("tensorboard", "write TensorBoard event files to <run-dir>/tensorboard (rank 0)", [](Config& c) -> auto& { return c.metrics.tensorboard; }),
-    field("resume", "'auto' (newest valid checkpoint of the run dir) or a checkpoint path", [](Config& c) -> auto& { return c.train.resume; }),
-    field("data", "data set directory (made by cyclegan_data) or 'synthetic' (generated landscapes)", [](Config& c) -> auto& { return c.data.source; }),
+    path("resume", "'auto' (newest valid checkpoint of the run dir) or a checkpoint path", [](Config& c) -> auto& { return c.train.resume; }),
+    path("data", "data set directory (made by cyclegan_data) or 'synthetic' (generated landscapes)", [](Config& c) -> auto& { return c.data.source; }),
     field("image-size", "training image height and width (random crops of larger stored images)", [](Config& c) -> auto& { return c.data.image_size; }),
     field("flip", "random horizontal flips", [](Config& c) -> auto& { return c.data.flip; }),
     field("loader-threads", "background data reader threads per rank", [](Config& c) -> auto& { return c.data.loader_threads; }),
@@ -154,7 +162,7 @@ std::vector<OptionSpec> build_table() {
     field("eval-every", "steps between evaluations on the data set's test split (0: never)", [](Config& c) -> auto& { return c.train.eval_every; }),
     field("eval-batch-size", "images per translation and Inception pass of an evaluation (bounds its memory)", [](Config& c) -> auto& { return c.eval.batch_size; }),
     field("fid-images", "images per set for FID/KID at each evaluation, spread over each split (0: no FID/KID)", [](Config& c) -> auto& { return c.eval.fid_images; }),
-    field("inception", "FID/KID Inception weights (TorchScript; scripts/setup fetches them; missing: FID/KID unavailable)", [](Config& c) -> auto& { return c.eval.inception; }),
+    path("inception", "FID/KID Inception weights (TorchScript; default \"\": $CYCLEGAN_INCEPTION or where scripts/setup puts them, and FID/KID are unavailable when that is missing; a named file must be the network)", [](Config& c) -> auto& { return c.eval.inception; }),
     field("best-metric", "evaluation score the best checkpoint (checkpoints/ckpt_best.pt) follows: fid-AtoB, fid-BtoA, kid-AtoB or kid-BtoA", [](Config& c) -> auto& { return c.train.best_metric; }),
     choice<train::NonFinitePolicy>("on-nonfinite", "a step with a non-finite loss or gradient is dropped on every rank; then: stop the run after --nonfinite-limit in a row, or skip and go on", {{"stop", train::NonFinitePolicy::kStop}, {"skip", train::NonFinitePolicy::kSkip}}, [](Config& c) -> auto& { return c.train.on_nonfinite; }),
     field("nonfinite-limit", "consecutive non-finite steps that stop the run (--on-nonfinite stop)", [](Config& c) -> auto& { return c.train.nonfinite_limit; }),

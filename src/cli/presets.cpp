@@ -7,7 +7,10 @@ namespace cg::cli {
 EvalOptions default_eval_options() {
   EvalOptions o;
   o.fid_images = 25;
-  o.inception = eval::default_inception_path();
+  // "": eval::default_inception_path() ($CYCLEGAN_INCEPTION or where scripts/setup puts the
+  // weights), looked up when the run starts; FID/KID are unavailable when it is missing. A
+  // path given with --inception must be there.
+  o.inception = "";
   return o;
 }
 

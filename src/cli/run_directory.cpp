@@ -5,6 +5,7 @@
 #include <ctime>
 #include <filesystem>
 #include <random>
+#include <vector>
 
 #include "common/error.h"
 #include "common/file_util.h"
@@ -24,6 +25,22 @@ std::string utc_time(const char* format) {
 }
 
 }  // namespace
+
+std::string run_lock_path(const std::string& run_dir) {
+  return (fs::path(run_dir) / "run.lock").string();
+}
+
+std::unique_ptr<FileLock> lock_run_directory(const std::string& run_dir) {
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  CG_REQUIRE(!ec, FileError, "--run-dir ", run_dir, ": cannot make it: ", os_error_text(ec.value()));
+  std::string holder;
+  std::unique_ptr<FileLock> lock = FileLock::try_acquire(run_lock_path(run_dir), &holder);
+  CG_REQUIRE(lock != nullptr, ConfigError, "--run-dir ", run_dir,
+             " is in use by another cyclegan_dist (", holder,
+             "): wait for it to end, or give another --run-dir");
+  return lock;
+}
 
 std::string claim_run_directory(const Config& config) {
   const auto& t = config.train;
@@ -46,9 +63,20 @@ std::string claim_run_directory(const Config& config) {
   for (int n = 2; fs::exists(aside, ec); ++n) {
     aside = base + utc_time("%Y%m%d-%H%M%S") + "-" + std::to_string(n);
   }
-  fs::rename(run_dir, aside, ec);
-  CG_REQUIRE(!ec, FileError, "--overwrite: cannot move ", t.run_dir, " to ", aside, ": ",
-             os_error_text(ec.value()));
+  fs::create_directory(aside, ec);
+  CG_REQUIRE(!ec, FileError, "--overwrite: cannot make ", aside, ": ", os_error_text(ec.value()));
+  // Entry by entry, each rename atomic: an interrupted move leaves every file in one place
+  // or the other. The lock stays: this process holds it.
+  const std::string lock_name = fs::path(run_lock_path(t.run_dir)).filename().string();
+  std::vector<fs::path> entries;
+  for (const auto& entry : fs::directory_iterator(run_dir)) {
+    if (entry.path().filename() != lock_name) entries.push_back(entry.path());
+  }
+  for (const fs::path& entry : entries) {
+    fs::rename(entry, fs::path(aside) / entry.filename(), ec);
+    CG_REQUIRE(!ec, FileError, "--overwrite: cannot move ", entry.string(), " to ", aside, ": ",
+               os_error_text(ec.value()));
+  }
   return "--overwrite: moved the previous contents of " + t.run_dir + " to " + aside;
 }
 

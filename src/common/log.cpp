@@ -5,6 +5,8 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "common/error.h"
 
@@ -14,6 +16,11 @@ std::mutex g_mutex;
 int g_rank = 0;
 Level g_min_level = Level::kInfo;
 std::ofstream g_file;
+// The lines written before add_file: a run's start-up (the checks made before its run
+// directory is written) belongs in its log too. Bounded, for processes that never add one.
+std::vector<std::string> g_early;
+bool g_file_added = false;
+constexpr size_t kMaxEarlyLines = 1000;
 }  // namespace
 
 void configure(int rank, Level min_level) {
@@ -27,6 +34,13 @@ void add_file(const std::string& path) {
   if (g_file.is_open()) g_file.close();
   g_file.open(path, std::ios::app);
   CG_REQUIRE(g_file.is_open(), FileError, "cannot open log file ", path);
+  if (!g_file_added) {
+    for (const std::string& line : g_early) g_file << line;
+    g_file << std::flush;
+    g_early.clear();
+    g_early.shrink_to_fit();
+    g_file_added = true;
+  }
 }
 
 void write(Level level, const std::string& message) {
@@ -43,7 +57,11 @@ void write(Level level, const std::string& message) {
   if (level != Level::kInfo) line << " " << kNames[static_cast<int>(level)];
   line << "] " << message << "\n";
   std::cerr << line.str() << std::flush;
-  if (g_file.is_open()) g_file << line.str() << std::flush;
+  if (g_file.is_open()) {
+    g_file << line.str() << std::flush;
+  } else if (!g_file_added && g_early.size() < kMaxEarlyLines) {
+    g_early.push_back(line.str());
+  }
 }
 
 }  // namespace cg::log

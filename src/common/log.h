@@ -12,8 +12,9 @@ enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 /// Sets the rank shown in every line (default 0) and the lowest level printed.
 void configure(int rank, Level min_level = Level::kInfo);
 
-/// Also appends every line to `path` from now on (the run directory's log). Throws
-/// FileError when the file cannot be opened.
+/// Also appends every line to `path` from now on (the run directory's log), and, the first
+/// time, the lines written before it (up to 1000). Throws FileError when the file cannot be
+/// opened.
 void add_file(const std::string& path);
 
 /// Writes one line at `level`.

@@ -18,10 +18,15 @@ void install_stop_handlers();
 /// The last stop signal received since install_stop_handlers (0: none). Thread-safe.
 int stop_signal();
 
-/// Test hook for fault injection: raises the signal that the environment variable
-/// CYCLEGAN_TEST_SIGNAL="PHASE:SIGNAL" (SIGNAL one of TERM, USR1, INT) names when `phase`
-/// is PHASE, the first time the process gets there. Phases: "start-up" (before the data is
-/// loaded), "first-collective", "checkpoint" (while one is written), "evaluation".
+/// Test hooks for fault injection, so that a test interrupts a process at a known point
+/// instead of after a guessed sleep. The first time the process gets to `phase`:
+/// - CYCLEGAN_TEST_SIGNAL="PHASE:SIGNAL" (SIGNAL one of TERM, USR1, INT, KILL) raises it;
+/// - CYCLEGAN_TEST_PAUSE="PHASE:FILE" creates FILE.<pid> and waits until that file is
+///   removed or a signal arrives (at most 300 s), so the test acts while the process is
+///   there (several processes each make their own file).
+/// Phases: "start-up" (after the run directory is claimed), "first-collective",
+/// "checkpoint" (while one is written), "evaluation", "shard-written" (cyclegan_data: a
+/// shard of a new data set is complete, the old set not yet replaced).
 void raise_test_signal(const char* phase);
 
 }  // namespace cg

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <nlohmann/json.hpp>
@@ -114,6 +115,9 @@ void write_manifest(const std::string& dir, const DatasetManifest& m) {
 }
 
 FileDigest digest_file(const std::string& path) {
+  std::error_code ec;
+  CG_REQUIRE(!std::filesystem::is_directory(path, ec), FileError, path,
+             ": is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   CG_REQUIRE(in.good(), FileError, path, ": cannot open");
   FileDigest digest;

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/file_util.h"
+#include "common/stop_request.h"
 
 namespace cg::data {
 namespace {
@@ -85,6 +86,7 @@ void DatasetWriter::append(const std::string& domain, const std::string& split, 
 
 void DatasetWriter::close_shard(Stream& s) {
   s.shard->finish();
+  raise_test_signal("shard-written");
   const FileDigest digest = digest_file(s.shard->path());
   ShardEntry entry;
   entry.file = std::filesystem::path(s.shard->path()).filename().string();

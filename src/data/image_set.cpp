@@ -16,6 +16,8 @@ ImageSet::ImageSet(const std::string& dir, const DatasetManifest& manifest, cons
   for (const ShardEntry& e : entries) {
     const std::string path = dir + "/" + e.file;
     std::error_code error;
+    CG_REQUIRE(!std::filesystem::is_directory(path, error), FileError, path,
+               ": shard listed in the manifest is a directory, not a file");
     const auto bytes = std::filesystem::file_size(path, error);
     CG_REQUIRE(!error, FileError, path, ": shard listed in the manifest is missing");
     CG_REQUIRE(static_cast<int64_t>(bytes) == e.bytes, FileError, path, ": ", bytes,
@@ -45,6 +47,12 @@ void ImageSet::read(int64_t index, uint8_t* hwc) const {
   CG_REQUIRE(index >= 0 && index < size_, FileError, name_, ": image ", index, " out of range");
   const auto shard = std::upper_bound(starts_.begin(), starts_.end(), index) - starts_.begin() - 1;
   shards_[size_t(shard)]->read(index - starts_[size_t(shard)], hwc);
+}
+
+uint32_t ImageSet::checksum(int64_t index) const {
+  CG_REQUIRE(index >= 0 && index < size_, FileError, name_, ": image ", index, " out of range");
+  const auto shard = std::upper_bound(starts_.begin(), starts_.end(), index) - starts_.begin() - 1;
+  return shards_[size_t(shard)]->checksum(index - starts_[size_t(shard)]);
 }
 
 }  // namespace cg::data

@@ -26,6 +26,9 @@ class ImageSet {
   int64_t image_bytes() const { return height_ * width_ * channels_; }
   /// Copies image `index` (0 <= index < size()) into `hwc`; checks its CRC-32. Thread-safe.
   void read(int64_t index, uint8_t* hwc) const;
+  /// The CRC-32 of image `index` as its shard stores it (no pixel is read): what the
+  /// image's content is, for keys of data computed from it.
+  uint32_t checksum(int64_t index) const;
   /// "<dir> domain A (train)": for messages.
   const std::string& name() const { return name_; }
 

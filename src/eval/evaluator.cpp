@@ -134,10 +134,18 @@ Evaluator::Evaluator(const std::string& dir, int64_t channels_a, int64_t channel
             test_a_->width() == test_b_->width();
   if (options_.fid_images == 0) return;
 
-  const std::string path =
-      options_.inception.empty() ? default_inception_path() : options_.inception;
-  inception_ = InceptionFeatures::load_if_present(path, device, fid_unavailable_);
-  if (!inception_) return;
+  if (options_.inception.empty()) {
+    inception_ = InceptionFeatures::load_if_present(default_inception_path(), device,
+                                                    fid_unavailable_);
+    if (!inception_) return;
+  } else {
+    // Weights the user named must be there and be the network: a problem is a bad flag.
+    try {
+      inception_.emplace(options_.inception, device);
+    } catch (const FileError& e) {
+      throw ConfigError(detail::str_cat("--inception: ", e.what()));
+    }
+  }
   k_a_ = std::min(options_.fid_images, n_a_);
   k_b_ = std::min(options_.fid_images, n_b_);
   if (k_a_ < 2 || k_b_ < 2) {
@@ -312,15 +320,18 @@ void Evaluator::score_fid(EvalReport& r, FeatureCollector& fake_b, FeatureCollec
   }
   const FeatureCache cache(dir_, manifest_, inception_->sha1());
   const auto cached_set = [&](const Real& real) {
-    return CachedSet{real.domain, real.split, real.picked, real.total, real.channels};
+    return CachedSet{real.domain, real.split, real.picked, real.total, real.channels, real.set};
   };
   std::vector<torch::Tensor> features(reals.size());
   torch::Tensor hit = torch::zeros({static_cast<int64_t>(reals.size())}, torch::kDouble);
   if (ranks.rank == 0 && options_.cache) {
     for (size_t i = 0; i < reals.size(); ++i) {
-      if (auto loaded = cache.load(cached_set(reals[i]))) {
+      std::string problem;
+      if (auto loaded = cache.load(cached_set(reals[i]), &problem)) {
         features[i] = *loaded;
         hit[static_cast<int64_t>(i)] = 1.0;
+      } else if (!problem.empty()) {
+        log::warn(problem);
       }
     }
   }

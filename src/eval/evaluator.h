@@ -42,7 +42,8 @@ struct EvalOptions {
   /// Images per set for FID/KID, spread evenly over each split and capped at its size
   /// (0: no FID/KID). FID is biased upwards for small sets: compare equal sizes only.
   int64_t fid_images = 0;
-  /// The Inception weights ("": default_inception_path()). Missing: FID/KID unavailable.
+  /// The Inception weights ("": default_inception_path(), and FID/KID are unavailable when
+  /// that file is missing). A named file must exist and pass InceptionFeatures' probe.
   std::string inception;
   /// KID's subsets (their size is further capped at the sets' sizes).
   KidOptions kid;
@@ -64,8 +65,9 @@ class Evaluator {
   /// Opens the test split of the data set at `dir` (and its train split, for the floor),
   /// converted to the model's channels (gray <-> colour as the loader does) when read, and
   /// loads the Inception weights onto `device` if FID/KID are asked for and they exist.
-  /// Throws FileError when the data set is unreadable or the weights file is damaged,
-  /// ConfigError when it has no test split.
+  /// Throws FileError when the data set is unreadable or the default weights file is
+  /// damaged, ConfigError (naming --inception) when the weights named by
+  /// EvalOptions::inception are missing or not the network, or when it has no test split.
   Evaluator(const std::string& dir, int64_t channels_a, int64_t channels_b,
             EvalOptions options = {}, const torch::Device& device = torch::kCPU);
 

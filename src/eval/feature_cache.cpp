@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/error_text.h"
 #include "common/file_util.h"
 #include "eval/inception_features.h"
 
@@ -14,8 +15,15 @@ namespace cg::eval {
 namespace fs = std::filesystem;
 namespace {
 
-// Bump when what a cached feature means changes (preprocessing, how images are picked).
-constexpr const char* kFormat = "cyclegan_dist fid features v1";
+// Bump when what a cached feature means changes (preprocessing, how images are picked,
+// what an entry holds).
+constexpr const char* kFormat = "cyclegan_dist fid features v2";
+
+uint32_t features_crc32(const torch::Tensor& features) {
+  const torch::Tensor bytes = features.contiguous();
+  return crc32_of(std::string(static_cast<const char*>(bytes.data_ptr()),
+                              static_cast<size_t>(bytes.nbytes())));
+}
 
 }  // namespace
 
@@ -36,6 +44,8 @@ std::string FeatureCache::key(const CachedSet& set) const {
   for (const data::ShardEntry& e : manifest_.select(set.domain, set.split)) {
     what << e.file << " " << e.bytes << " " << e.crc32 << " " << e.count << "\n";
   }
+  TORCH_INTERNAL_ASSERT(set.images != nullptr, "FeatureCache: no image set for ", stem(set));
+  for (int64_t i = 0; i < set.images->size(); ++i) what << set.images->checksum(i) << "\n";
   return c10::sha1(what.str()).str().substr(0, 16);
 }
 
@@ -43,26 +53,38 @@ std::string FeatureCache::path(const CachedSet& set) const {
   return (fs::path(dir_) / (stem(set) + "_" + key(set) + ".pt")).string();
 }
 
-std::optional<torch::Tensor> FeatureCache::load(const CachedSet& set) const {
+std::optional<torch::Tensor> FeatureCache::load(const CachedSet& set, std::string* problem) const {
   const std::string file = path(set);
   std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) return std::nullopt;
+  if (!fs::exists(file, ec)) return std::nullopt;
+  std::string why;
   try {
     const std::string bytes = read_file(file);
     const c10::impl::GenericDict dict =
         torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end())).toGenericDict();
-    if (dict.at("format").toStringRef() != kFormat || dict.at("key").toStringRef() != key(set)) {
-      return std::nullopt;
+    const torch::Tensor features = dict.at("features").toTensor();
+    if (dict.at("format").toStringRef() != kFormat) {
+      why = "another format";
+    } else if (dict.at("key").toStringRef() != key(set)) {
+      why = "another key";
+    } else if (features.sizes() !=
+                   torch::IntArrayRef({set.picked, InceptionFeatures::kFeatureDim}) ||
+               features.scalar_type() != torch::kFloat) {
+      why = detail::str_cat("features of shape ", features.sizes(), ", expected (", set.picked,
+                            ", ", InceptionFeatures::kFeatureDim, ") float");
+    } else if (static_cast<uint32_t>(dict.at("features_crc32").toInt()) !=
+               features_crc32(features)) {
+      why = "the features do not match their CRC-32";
+    } else {
+      return features;
     }
-    torch::Tensor features = dict.at("features").toTensor();
-    if (features.sizes() != torch::IntArrayRef({set.picked, InceptionFeatures::kFeatureDim}) ||
-        features.scalar_type() != torch::kFloat) {
-      return std::nullopt;
-    }
-    return features;
-  } catch (const std::exception&) {
-    return std::nullopt;  // damaged or foreign: rebuilt and overwritten
+  } catch (const std::exception& e) {
+    why = brief(e);
   }
+  if (problem != nullptr) {
+    *problem = "FID cache " + file + " is damaged (" + why + "): recomputing its features";
+  }
+  return std::nullopt;
 }
 
 std::string FeatureCache::store(const CachedSet& set, const torch::Tensor& features) const {
@@ -72,7 +94,9 @@ std::string FeatureCache::store(const CachedSet& set, const torch::Tensor& featu
   c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
   dict.insert("format", kFormat);
   dict.insert("key", key(set));
-  dict.insert("features", features.to(torch::kCPU, torch::kFloat).contiguous());
+  const torch::Tensor stored = features.to(torch::kCPU, torch::kFloat).contiguous();
+  dict.insert("features", stored);
+  dict.insert("features_crc32", static_cast<int64_t>(features_crc32(stored)));
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
   const std::string file = path(set);
   try {

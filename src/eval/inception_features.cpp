@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/error_text.h"
 #include "common/file_util.h"
 
 namespace cg::eval {
@@ -49,18 +50,50 @@ std::string default_inception_path() {
 
 InceptionFeatures::InceptionFeatures(const std::string& path, const torch::Device& device)
     : path_(path), device_(device) {
-  CG_REQUIRE(std::filesystem::is_regular_file(path), FileError, missing_weights_line(path));
+  std::error_code ec;
+  CG_REQUIRE(!std::filesystem::is_directory(path, ec), FileError, "Inception weights ", path,
+             " is a directory, not a TorchScript file");
+  CG_REQUIRE(std::filesystem::is_regular_file(path, ec), FileError, missing_weights_line(path));
   const std::string bytes = read_file(path);
   CG_REQUIRE(!bytes.empty(), FileError, "Inception weights ", path, " are empty");
   sha1_ = c10::sha1(bytes).str();
   try {
     std::istringstream in(bytes);
     module_ = torch::jit::load(in, device);
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     throw FileError(detail::str_cat("Inception weights ", path,
-                                    " are not a TorchScript module: ", describe(e)));
+                                    " are not a TorchScript module (", brief(e), ")"));
   }
   module_.eval();
+  probe();
+}
+
+// One forward of two blank images: a TorchScript file of another network (an exported
+// generator, say) loads as well as the right one and would fail only at the first
+// evaluation, hours into a run.
+void InceptionFeatures::probe() {
+  const int64_t n = 2;
+  torch::Tensor features;
+  try {
+    torch::InferenceMode inference;
+    const torch::Tensor x = torch::zeros({n, 3, kInputSize, kInputSize}, torch::Device(device_));
+    const c10::IValue out = module_.forward({x});
+    CG_REQUIRE(out.isTensor(), FileError, "Inception weights ", path_,
+               " are not the FID Inception network: it returns ", out.tagKind(),
+               ", not a tensor");
+    features = out.toTensor();
+  } catch (const FileError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw FileError(detail::str_cat("Inception weights ", path_,
+                                    " are not the FID Inception network: a forward of (", n,
+                                    ", 3, ", kInputSize, ", ", kInputSize, ") images fails (",
+                                    brief(e), ")"));
+  }
+  CG_REQUIRE(features.dim() == 2 && features.size(0) == n && features.size(1) == kFeatureDim,
+             FileError, "Inception weights ", path_,
+             " are not the FID Inception network: (", n, ", 3, ", kInputSize, ", ", kInputSize,
+             ") images give ", features.sizes(), ", expected (", n, ", ", kFeatureDim, ")");
 }
 
 std::optional<InceptionFeatures> InceptionFeatures::load_if_present(const std::string& path,

@@ -33,11 +33,13 @@ class InceptionFeatures {
   /// package's, and (up to its TF port) with the field's published numbers.
   static constexpr const char* kReferenceSha1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562";
 
-  /// Loads the TorchScript extractor at `path` onto `device` and hashes it. Throws
-  /// FileError naming `path` when it is missing, unreadable or not a TorchScript module.
+  /// Loads the TorchScript extractor at `path` onto `device`, hashes it and probes it (one
+  /// forward of two blank images must give (2, 2048)). Throws FileError, one line naming
+  /// `path`, when it is missing, a directory, unreadable, not a TorchScript module, or a
+  /// network that fails the probe.
   InceptionFeatures(const std::string& path, const torch::Device& device = torch::kCPU);
 
-  /// As the constructor, but a missing file is not an error: returns nullopt and sets
+  /// As the constructor, but a missing file (not a directory) is not an error: returns nullopt and sets
   /// `why_unavailable` to one line saying that FID/KID are unavailable and where the
   /// weights were looked for. A file that exists but does not load still throws FileError.
   static std::optional<InceptionFeatures> load_if_present(const std::string& path,
@@ -60,6 +62,8 @@ class InceptionFeatures {
   bool is_reference() const { return sha1_ == kReferenceSha1; }
 
  private:
+  void probe();
+
   std::string path_, sha1_;
   torch::Device device_;
   mutable torch::jit::Module module_;  // forward() is not const in TorchScript's API

@@ -1,5 +1,6 @@
 #include "infer/translator.h"
 
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -105,14 +106,34 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
     std::vector<torch::Tensor> batch;
     std::vector<const Item*> names;
     int64_t height = 0, width = 0;
+    // An image that cannot be read ends the run, but only after the ones before it in its
+    // batch are written.
+    std::exception_ptr unreadable;
     for (size_t i = start;
          i < items.size() && static_cast<int64_t>(batch.size()) < options.batch_size; ++i) {
-      const Image picture = image::to_channels(load(items[i], set.get()), in_channels);
+      Image picture;
+      try {
+        picture = image::to_channels(load(items[i], set.get()), in_channels);
+      } catch (const std::exception&) {
+        unreadable = std::current_exception();
+        break;
+      }
       if (!batch.empty() && (picture.height != height || picture.width != width)) break;
       height = picture.height;
       width = picture.width;
       batch.push_back(to_input(picture, range.lo, range.hi));
       names.push_back(&items[i]);
+    }
+    const auto written_before = [&](const std::exception& e) {
+      return detail::str_cat(e.what(), " (", written, " of ", items.size(),
+                             " image(s) were written before it)");
+    };
+    if (batch.empty() && unreadable) {
+      try {
+        std::rethrow_exception(unreadable);
+      } catch (const FileError& e) {
+        throw FileError(written_before(e));
+      }
     }
     start += batch.size();
     torch::Tensor x = torch::stack(batch);
@@ -141,11 +162,17 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
         image::write_png((fs::path(output_dir) / names[i]->name).string(),
                          pixels[static_cast<int64_t>(i)]);
       } catch (const FileError& e) {
-        throw FileError(detail::str_cat(e.what(), " (", written, " of ", items.size(),
-                                        " image(s) were written before it)"));
+        throw FileError(written_before(e));
       }
       ++written;
       if (bar) bar->advance();
+    }
+    if (unreadable) {
+      try {
+        std::rethrow_exception(unreadable);
+      } catch (const FileError& e) {
+        throw FileError(written_before(e));
+      }
     }
   }
   bar.reset();

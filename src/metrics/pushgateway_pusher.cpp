@@ -1,5 +1,8 @@
 #include "metrics/pushgateway_pusher.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <prometheus/gateway.h>
 
 #include <chrono>
@@ -23,6 +26,20 @@ PushgatewayAddress parse_pushgateway_url(const std::string& url) {
   CG_REQUIRE(std::stoi(port) > 0 && std::stoi(port) < 65536, ConfigError, "--pushgateway '", url,
              "': port ", port, " is out of range");
   return {scheme + m[2].str(), port};
+}
+
+PushgatewayAddress check_pushgateway_url(const std::string& url) {
+  PushgatewayAddress address = parse_pushgateway_url(url);
+  std::string host = address.host.substr(address.host.find("://") + 3);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int rc = getaddrinfo(host.c_str(), address.port.c_str(), &hints, &found);
+  if (found != nullptr) freeaddrinfo(found);
+  CG_REQUIRE(rc == 0, ConfigError, "--pushgateway '", url, "': host ", host,
+             " does not resolve (", gai_strerror(rc), ")");
+  return address;
 }
 
 // Shared with the thread, so a final push that hangs on an unresponsive gateway can be

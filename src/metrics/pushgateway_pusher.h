@@ -19,6 +19,10 @@ struct PushgatewayAddress {
 /// Parses "http://host:port" or "host:port" (the port defaults to 9091); throws ConfigError
 /// naming --pushgateway on anything else.
 PushgatewayAddress parse_pushgateway_url(const std::string& url);
+/// parse_pushgateway_url, then resolves the host name: a name that does not resolve
+/// ("notaurl") is a mistyped flag, refused with ConfigError naming --pushgateway, not a
+/// gateway that is down (which monitoring rides out while training goes on).
+PushgatewayAddress check_pushgateway_url(const std::string& url);
 
 class PushgatewayPusher {
  public:

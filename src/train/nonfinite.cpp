@@ -39,9 +39,9 @@ std::string nonfinite_terms(const StepLosses& l) {
   return text;
 }
 
-void NonFiniteSteps::record(int64_t step, bool dropped, const StepLosses& losses,
-                            int rank) {
-  if (!dropped) {
+void NonFiniteSteps::record(int64_t step, const std::vector<std::string>& dropped,
+                            const StepLosses& losses, int rank) {
+  if (dropped.empty()) {
     in_a_row_ = 0;
     return;
   }
@@ -52,8 +52,14 @@ void NonFiniteSteps::record(int64_t step, bool dropped, const StepLosses& losses
   if (terms.empty()) terms = "gradients only (a loss of another rank?)";
   const bool stop = policy_ == NonFinitePolicy::kStop && in_a_row_ >= limit_;
   if (rank == 0 && !stop) {
-    log::warn("step ", step, ": non-finite loss or gradients (", terms,
-              "); its updates were dropped on every rank (", in_a_row_, " in a row, ",
+    std::string which;
+    for (size_t i = 0; i < dropped.size(); ++i) {
+      which += (i == 0 ? "" : i + 1 == dropped.size() ? " and " : ", ") + dropped[i];
+    }
+    log::warn("step ", step, ": non-finite loss or gradients (", terms, "); the update",
+              dropped.size() == 1 ? " of " : "s of ", which,
+              dropped.size() == 3 ? " were" : dropped.size() == 1 ? " was" : " were",
+              " dropped on every rank (", in_a_row_, " in a row, ",
               skipped_total_, " so far; --on-nonfinite ",
               policy_ == NonFinitePolicy::kStop ? "stop after " + std::to_string(limit_) : "skip",
               ")");

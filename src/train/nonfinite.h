@@ -24,9 +24,11 @@ class NonFiniteSteps {
  public:
   NonFiniteSteps(NonFinitePolicy policy, int64_t limit) : policy_(policy), limit_(limit) {}
 
-  /// Records the finished step `step` (1-based) and whether its updates were dropped.
-  /// Logs a dropped step (rank 0); under kStop throws Error after `limit` in a row.
-  void record(int64_t step, bool dropped, const StepLosses& losses, int rank);
+  /// Records the finished step `step` (1-based) and which of its updates were dropped
+  /// ("G", "D_A", "D_B"; none: a good step). Logs a dropped step naming those updates
+  /// (rank 0); under kStop throws Error after `limit` in a row.
+  void record(int64_t step, const std::vector<std::string>& dropped, const StepLosses& losses,
+              int rank);
 
   int64_t skipped_total() const { return skipped_total_; }
   int64_t in_a_row() const { return in_a_row_; }

@@ -89,7 +89,7 @@ double seconds_since(Clock::time_point start) {
 // gradients are the all-reduced ones, so every rank skips or drops the same updates. In
 // fp16 that is the scaler's skip (the scale backs off); otherwise the update is dropped,
 // see --on-nonfinite.
-void Trainer::update(const torch::Tensor& loss, torch::optim::Optimizer& optimizer,
+void Trainer::update(const char* name, const torch::Tensor& loss, torch::optim::Optimizer& optimizer,
                      parallel::GradientReducer* reducer, GradScaler& scaler) {
   backward(scaler.scale(loss), reducer);
   const auto start = Clock::now();
@@ -102,6 +102,7 @@ void Trainer::update(const torch::Tensor& loss, torch::optim::Optimizer& optimiz
   } else {
     finite = gradients_finite(params);
     dropped_ = dropped_ || !finite;
+    if (!finite) dropped_updates_.emplace_back(name);
   }
   if (finite) optimizer.step();
   step_times_.optimizer += seconds_since(start);
@@ -204,7 +205,7 @@ torch::Tensor Trainer::update_d_b(const Forward& fwd) {
         options_.gan_loss);
   }
   if (inject_nonfinite_.count(step_ + 1) != 0) loss = loss * std::numeric_limits<double>::quiet_NaN();
-  update(loss, *opt_d_b_, reduce_d_b_.get(), scaler_d_b_);
+  update("D_B", loss, *opt_d_b_, reduce_d_b_.get(), scaler_d_b_);
   return loss.detach();
 }
 
@@ -217,7 +218,7 @@ torch::Tensor Trainer::update_d_a(const Forward& fwd) {
         model_->d_a(fwd.real_a), model_->d_a(pool_a_.query(fwd.fake_a.detach().to(options_.dtype))),
         options_.gan_loss);
   }
-  update(loss, *opt_d_a_, reduce_d_a_.get(), scaler_d_a_);
+  update("D_A", loss, *opt_d_a_, reduce_d_a_.get(), scaler_d_a_);
   return loss.detach();
 }
 
@@ -241,13 +242,14 @@ Trainer::GeneratorLosses Trainer::update_generators(const Forward& fwd) {
     total = total + idt_a + idt_b;
   }
   autocast.reset();  // backward and the update run outside autocast, as in PyTorch
-  update(total, *opt_g_, reduce_g_.get(), scaler_g_);
+  update("G", total, *opt_g_, reduce_g_.get(), scaler_g_);
   return {g_adv, f_adv, cycle_a, cycle_b, idt_a, idt_b, total};
 }
 
 StepLosses Trainer::step(const data::UnpairedBatch& batch) {
   step_times_ = {};
   dropped_ = false;
+  dropped_updates_.clear();
   scaler_skipped_ = false;
   Forward fwd = forward_generators(batch);
   torch::Tensor loss_d_b = update_d_b(fwd);
@@ -283,7 +285,9 @@ StepLosses Trainer::step(const data::UnpairedBatch& batch) {
               loss_scales_[0], ", D_A ", loss_scales_[1], ", D_B ", loss_scales_[2]);
   }
   if (dropped_ || scaler_skipped_) ++skipped_steps_;
-  nonfinite_.record(step_, dropped_ || underflowed_scale, losses, rank());
+  std::vector<std::string> dropped = dropped_updates_;
+  if (underflowed_scale && dropped.empty()) dropped = {"G", "D_A", "D_B"};  // the scalers'
+  nonfinite_.record(step_, dropped, losses, rank());
   return losses;
 }
 
@@ -303,6 +307,10 @@ void Trainer::train() {
                 ": no new step to checkpoint");
     return;
   }
+  const int64_t first_step = step_;
+  // The best checkpoint of a step is written after its regular one: a disk that fills up
+  // in between leaves the regular one, from which --resume auto continues.
+  std::optional<eval::EvalReport> scores;
   Progress progress("step", total, step_, std::max<int64_t>(options_.log_every, 1));
   while (step_ < total) {
     const auto start = Clock::now();
@@ -327,20 +335,29 @@ void Trainer::train() {
     if (options_.sample_every > 0 && step_ % options_.sample_every == 0 && rank() == 0) {
       report_.samples(model_, batch, step_);
     }
-    if (options_.eval_every > 0 && step_ % options_.eval_every == 0) evaluate();
+    if (options_.eval_every > 0 && step_ % options_.eval_every == 0) scores = score();
     if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && step_ < total) {
       save_checkpoint();
     }
     if (stop_poll_ && step_ < total && (stopped_by_ = agreed_stop_signal()) != 0) {
       const std::string path = save_checkpoint();
+      if (scores) save_best(*scores);
       if (rank() == 0)
         log::info("stop requested (signal ", stopped_by_, ") at step ", step_, "; checkpoint ",
                   path);
       return;
     }
+    if (scores && step_ < total) {
+      save_best(*scores);
+      scores.reset();
+    }
   }
-  std::string last = save_checkpoint();
-  if (rank() == 0) log::info("finished ", total, " steps; checkpoint ", last);
+  const std::string last = save_checkpoint();
+  if (scores) save_best(*scores);
+  if (rank() == 0) {
+    log::info("finished ", total, " steps (", total - first_step, " in this run); checkpoint ",
+              last);
+  }
 }
 
 // The stop signal of any rank (the largest), the same on every rank: all of them must
@@ -353,7 +370,7 @@ int Trainer::agreed_stop_signal() {
   return static_cast<int>(agreed);
 }
 
-std::optional<eval::EvalReport> Trainer::evaluate() {
+std::optional<eval::EvalReport> Trainer::score() {
   if (evaluator_ == nullptr) return std::nullopt;
   eval::EvalRanks ranks{rank(), world(), {}};
   if (world() > 1) {
@@ -369,14 +386,21 @@ std::optional<eval::EvalReport> Trainer::evaluate() {
     };
   }
   eval::EvalReport report = evaluator_->evaluate(model_, ranks);
-  if (rank() != 0) return report;
-  report_.eval(step_, report);
-  if (best_.improved_by(report)) {
-    const TrainingState state = training_state();
-    best_.write(report, *evaluator_, checkpoints_, state,
-                checkpoint_metadata(state, options_.run_id, run_config_));
-  }
+  if (rank() == 0) report_.eval(step_, report);
   return report;
+}
+
+std::optional<eval::EvalReport> Trainer::evaluate() {
+  std::optional<eval::EvalReport> report = score();
+  if (report) save_best(*report);
+  return report;
+}
+
+void Trainer::save_best(const eval::EvalReport& report) {
+  if (rank() != 0 || !best_.improved_by(report)) return;
+  const TrainingState state = training_state();
+  best_.write(report, *evaluator_, checkpoints_, state,
+              checkpoint_metadata(state, options_.run_id, run_config_));
 }
 
 // What this trainer measured of the step; report_.step() adds what follows from it.

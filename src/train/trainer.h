@@ -133,8 +133,13 @@ class Trainer {
   CheckpointStore& checkpoints() { return checkpoints_; }
 
  private:
+  // evaluate() without the best checkpoint: train() writes that after the step's regular one.
+  std::optional<eval::EvalReport> score();
+  // Rank 0: writes the best checkpoint when `report` improved on the best so far.
+  void save_best(const eval::EvalReport& report);
   void set_learning_rates();
-  void update(const torch::Tensor& loss, torch::optim::Optimizer& optimizer,
+  // `name`: "G", "D_A" or "D_B", for the messages about dropped updates.
+  void update(const char* name, const torch::Tensor& loss, torch::optim::Optimizer& optimizer,
               parallel::GradientReducer* reducer, GradScaler& scaler);
   void backward(const torch::Tensor& loss, parallel::GradientReducer* reducer);
   // The parts a checkpoint holds, as a view of this trainer's members.
@@ -164,6 +169,7 @@ class Trainer {
   NonFiniteSteps nonfinite_;
   int64_t skipped_steps_ = 0;
   bool dropped_ = false;                // an update of this step was dropped: not finite
+  std::vector<std::string> dropped_updates_;  // which ones ("G", "D_A", "D_B")
   bool scaler_skipped_ = false;         // an update of this step was skipped by a scaler
   std::array<double, 3> loss_scales_{};  // G, D_A, D_B after the last step (fp16)
   PeakMemory peak_memory_;               // of each step in train()

@@ -160,13 +160,19 @@ nlohmann::json checkpoint_metadata(const TrainingState& state, const std::string
 }
 
 std::string write_checkpoint(int64_t step, const CheckpointStore& store,
-                             const std::function<std::string()>& write) {
+                             const std::function<std::string()>& write, const std::string& kind) {
   try {
     return write();
   } catch (const std::exception& e) {
-    throw FileError(detail::str_cat("checkpoint of step ", step, " not written: ", describe(e),
-                                    "; the earlier checkpoints in ", store.dir(),
-                                    " are intact (continue with --resume auto once fixed)"));
+    const std::vector<std::string> kept = store.list();
+    const std::string left =
+        kept.empty() ? detail::str_cat("no checkpoint of this run is in ", store.dir(),
+                                       " yet: --resume auto would start again from step 0")
+                     : detail::str_cat("the earlier checkpoints in ", store.dir(),
+                                       " are intact, the newest ", kept.front(),
+                                       " (continue from it with --resume auto once fixed)");
+    throw FileError(detail::str_cat(kind, " of step ", step, " not written: ", describe(e), "; ",
+                                    left));
   }
 }
 

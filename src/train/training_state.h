@@ -58,11 +58,13 @@ void check_parameter_signature(const std::string& path, const nlohmann::json& me
 nlohmann::json checkpoint_metadata(const TrainingState& state, const std::string& run_id,
                                    const nlohmann::json& run_config);
 
-/// Runs `write` (which writes the checkpoint of `step` into `store` and returns its path)
-/// and turns any failure into one FileError that says the earlier checkpoints in `store`
-/// are intact and how to continue.
+/// Runs `write` (which writes the `kind` ("checkpoint", "best checkpoint") of `step` into
+/// `store` and returns its path) and turns any failure into one FileError that says what is
+/// left: the newest numbered checkpoint in `store`, from which --resume auto continues, or
+/// that there is none yet, so that a restart begins at step 0.
 std::string write_checkpoint(int64_t step, const CheckpointStore& store,
-                             const std::function<std::string()>& write);
+                             const std::function<std::string()>& write,
+                             const std::string& kind = "checkpoint");
 
 /// How resume_training_state chooses a checkpoint.
 struct ResumeRules {

@@ -49,7 +49,7 @@ set -e
 [ "$(grep -c . "$work/nobest.log")" -eq 1 ] && grep -q "ckpt_best.pt" "$work/nobest.log" ||
   { cat "$work/nobest.log"; fail "expected one line naming ckpt_best.pt"; }
 
-"$dist" "${common[@]}" --run-dir "$work/nofid" --steps 2 --eval-every 2 --inception "$work/none.pt" \
+CYCLEGAN_INCEPTION="$work/none.pt" "$dist" "${common[@]}" --run-dir "$work/nofid" --steps 2 --eval-every 2 \
   > "$work/nofid.log" 2>&1 || { cat "$work/nofid.log"; fail "training without Inception weights failed"; }
 [ "$(grep -c "FID/KID unavailable: no Inception weights at $work/none.pt" "$work/nofid.log")" -eq 1 ] ||
   { cat "$work/nofid.log"; fail "expected one 'FID/KID unavailable' line"; }

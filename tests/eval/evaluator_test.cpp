@@ -9,8 +9,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <random>
 
 #include "image/tensor_color.h"
+#include "common/file_util.h"
+#include "eval/feature_cache.h"
 #include "eval/feature_stats.h"
 #include "eval/fid.h"
 #include "eval/image_quality.h"
@@ -80,8 +84,26 @@ TEST(Evaluator, WithoutInceptionWeightsFidAndKidAreUnavailable) {
   const std::string dir = fresh_dataset("no_weights", 4, 3);
   EvalOptions options;
   options.fid_images = 2;
+  // Weights named by --inception must be there: a missing file is a bad flag.
   options.inception = "/nonexistent/inception.pt";
+  try {
+    Evaluator refused(dir, 1, 3, options);
+    ADD_FAILURE() << "a missing --inception file was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--inception"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(options.inception), std::string::npos) << e.what();
+  }
+  // Without the default weights (scripts/setup not run), FID/KID are unavailable.
+  options.inception.clear();
+  const char* env = std::getenv("CYCLEGAN_INCEPTION");
+  const std::string saved = env != nullptr ? env : "";
+  setenv("CYCLEGAN_INCEPTION", "/nonexistent/inception.pt", 1);
   const Evaluator evaluator(dir, 1, 3, options);
+  if (env != nullptr) {
+    setenv("CYCLEGAN_INCEPTION", saved.c_str(), 1);
+  } else {
+    unsetenv("CYCLEGAN_INCEPTION");
+  }
   EXPECT_EQ(evaluator.inception(), nullptr);
   EXPECT_NE(evaluator.fid_unavailable().find("unavailable"), std::string::npos);
   model::CycleGan net = seeded_net();
@@ -151,6 +173,88 @@ TEST(Evaluator, FidAndKidOfPickedImagesCachedAndRebuiltWhenAShardChanges) {
     entries += e.path().extension() == ".pt";
   }
   EXPECT_EQ(entries, 4);
+}
+
+// The cache entries of a data set, by file name.
+std::vector<fs::path> cache_entries(const std::string& dir) {
+  std::vector<fs::path> entries;
+  for (const auto& e : fs::directory_iterator(fs::path(dir) / "fid_cache")) {
+    if (e.path().extension() == ".pt") entries.push_back(e.path());
+  }
+  std::sort(entries.begin(), entries.end());
+  return entries;
+}
+
+void overwrite_bytes(const fs::path& file, size_t offset, const std::string& bytes) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+TEST(Evaluator, DamagedOrStaleCacheEntriesAreRecomputedNeverUsed) {
+  if (!fs::exists(default_inception_path()))
+    GTEST_SKIP() << "FID/KID unavailable: no weights at " << default_inception_path();
+  const std::string dir = fresh_dataset("fid_damage", 6, 5);
+  EvalOptions options;
+  options.fid_images = 3;
+  options.batch_size = 3;
+  options.kid.subsets = 4;
+  model::CycleGan net = seeded_net();
+  const auto clean = Evaluator(dir, 1, 3, options).evaluate(net);
+  ASSERT_EQ(clean.fid_real_sets_computed, 4);
+  const std::vector<fs::path> entries = cache_entries(dir);
+  ASSERT_EQ(entries.size(), 4u);
+
+  // 8 KiB of zeros inside each entry (the features' bytes), then random bytes over a whole
+  // entry: each damaged entry is recomputed, to the clean run's numbers.
+  for (const fs::path& entry : entries) {
+    ASSERT_GT(fs::file_size(entry), 16384u);
+    overwrite_bytes(entry, fs::file_size(entry) / 2, std::string(8192, '\0'));
+  }
+  const auto repaired = Evaluator(dir, 1, 3, options).evaluate(net);
+  EXPECT_EQ(repaired.fid_real_sets_computed, 4);
+  EXPECT_EQ(repaired.fid_real_sets_cached, 0);
+  for (const auto& [got, want] : {std::pair{repaired.fid_a_to_b, clean.fid_a_to_b},
+                                  std::pair{repaired.fid_b_to_a, clean.fid_b_to_a},
+                                  std::pair{repaired.floor_a, clean.floor_a},
+                                  std::pair{repaired.floor_b, clean.floor_b}}) {
+    EXPECT_NEAR(got.fid, want.fid, 1e-9);
+    EXPECT_NEAR(got.kid, want.kid, 1e-9);
+  }
+  FeatureCache cache(dir, data::read_manifest(dir), InceptionFeatures::kReferenceSha1);
+  const data::ImageSet test_b(dir, data::read_manifest(dir), "B", "test");
+  const CachedSet set_b{"B", "test", 3, 5, 3, &test_b};
+  const fs::path b_entry = cache.path(set_b);
+  ASSERT_TRUE(std::find(entries.begin(), entries.end(), b_entry) != entries.end()) << b_entry;
+  std::mt19937 bits(5);
+  std::string noise(fs::file_size(b_entry), '\0');
+  for (char& c : noise) c = static_cast<char>(bits());
+  overwrite_bytes(b_entry, 0, noise);
+  std::string problem;
+  EXPECT_FALSE(cache.load(set_b, &problem).has_value());
+  EXPECT_NE(problem.find(b_entry.string()), std::string::npos) << problem;
+  EXPECT_NE(problem.find("damaged"), std::string::npos) << problem;
+  EXPECT_EQ(problem.find('\n'), std::string::npos) << problem;
+  const auto after_noise = Evaluator(dir, 1, 3, options).evaluate(net);
+  EXPECT_EQ(after_noise.fid_real_sets_computed, 1);
+  EXPECT_NEAR(after_noise.fid_a_to_b.fid, clean.fid_a_to_b.fid, 1e-9);
+  EXPECT_TRUE(cache.load(set_b).has_value());  // rewritten whole
+
+  // Test B rewritten in place with other pictures, its shard's manifest entry (size, CRC)
+  // left as it was: the stored per-image CRC-32s change the key, so the stale features are
+  // not read.
+  const std::string manifest = read_file((fs::path(dir) / "manifest.json").string());
+  const fs::path kept = fs::path(dir + "_cache");
+  fs::remove_all(kept);
+  fs::rename(fs::path(dir) / "fid_cache", kept);
+  testing::write_eval_dataset(dir, 6, 5, 99);  // a new directory: puts the old cache back
+  write_file_atomic((fs::path(dir) / "manifest.json").string(), manifest);
+  fs::remove_all(fs::path(dir) / "fid_cache");
+  fs::rename(kept, fs::path(dir) / "fid_cache");
+  const auto rewritten = Evaluator(dir, 1, 3, options).evaluate(net);
+  EXPECT_EQ(rewritten.fid_real_sets_computed, 2);  // test A and test B
+  EXPECT_EQ(rewritten.fid_real_sets_cached, 2);    // the train sets did not change
+  EXPECT_NE(rewritten.floor_b.fid, clean.floor_b.fid);
 }
 
 }  // namespace

@@ -9,8 +9,6 @@ Needs root for `mount -t tmpfs` (CI runs as root); exits 77 (CTest: skipped) wit
 reason otherwise.
 """
 import argparse
-import contextlib
-import json
 import os
 import re
 import shutil
@@ -19,13 +17,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 
-import numpy as np
-from PIL import Image
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fault_util import (check, checkpoint_steps, fill, leftovers, one_error_line, pause_files, photos,  # noqa: E402
+                        require_tmpfs_mounts, run, tmpfs, wait_for_pause)
+from fault_util import verify as verify_with  # noqa: E402
+from PIL import Image  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from e2e_util import check, run  # noqa: E402
+
+def verify(data_set):
+    verify_with(ARGS.cyclegan_data, data_set)
+
 
 CASES = {}
 
@@ -33,63 +35,6 @@ CASES = {}
 def case(function):
     CASES[function.__name__] = function
     return function
-
-
-def one_error_line(result, *needles):
-    """The run printed exactly one line on stderr that names every needle."""
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if "error" in line.lower()]
-    check(len(errors) == 1, f"expected one error line, got:\n{result.stderr}")
-    for needle in needles:
-        check(needle in errors[0], f"the error does not say '{needle}': {errors[0]}")
-    check("Success" not in errors[0] and "errno" not in errors[0] and "HDF5" not in errors[0],
-          f"the error shows a library's internals: {errors[0]}")
-
-
-def leftovers(folder):
-    """Temporary files and staging folders under `folder`."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            if (name.startswith(".") and (".tmp." in name or ".building." in name)) or name.endswith(".tmp"):
-                found.append(os.path.join(root, name))
-    return found
-
-
-@contextlib.contextmanager
-def tmpfs(kib):
-    """A fresh tmpfs of `kib` KiB, unmounted afterwards."""
-    point = tempfile.mkdtemp(prefix="cg_fault_fs_")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", point], check=True)
-    try:
-        yield point
-    finally:
-        subprocess.run(["umount", "-l", point], check=False)
-        os.rmdir(point)
-
-
-def fill(folder, leave_kib=0):
-    """Fills the file system of `folder`, leaving about `leave_kib` KiB free."""
-    stat = os.statvfs(folder)
-    free = stat.f_bavail * stat.f_frsize - leave_kib * 1024
-    if free > 0:
-        with open(os.path.join(folder, "ballast"), "wb") as f:
-            f.write(b"\0" * free)
-
-
-def photos(folder, count=40, size=64, seed=1):
-    rng = np.random.default_rng(seed)
-    for split, n in [("trainA", count), ("trainB", count), ("testA", 8), ("testB", 8)]:
-        os.makedirs(os.path.join(folder, split), exist_ok=True)
-        for i in range(n):
-            pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(os.path.join(folder, split, f"{i:04d}.png"))
-    return folder
-
-
-def verify(data_set):
-    result = run([ARGS.cyclegan_data, "verify", data_set])
-    check("0 problem(s)" in result.stdout, f"{data_set} does not verify:\n{result.stdout}")
 
 
 @case
@@ -131,20 +76,18 @@ def overwrite_that_fails_keeps_the_old_set():
 @case
 def overwrite_killed_midway_keeps_the_old_set():
     src = photos(os.path.join(WORK, "photos_k"), count=12)
-    big = photos(os.path.join(WORK, "photos_kbig"), count=600, size=128, seed=4)
+    other = photos(os.path.join(WORK, "photos_kother"), count=40, size=64, seed=4)
     out = os.path.join(WORK, "killed_set")
     run([ARGS.cyclegan_data, "folder", "--input", src, "--output", out, "--size", "32", "--no-progress"])
     before = open(f"{out}/manifest.json").read()
-    proc = subprocess.Popen([ARGS.cyclegan_data, "folder", "--input", big, "--output", out, "--size", "64",
-                             "--no-progress", "--overwrite", "--threads", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None and not any(".building." in n for n in os.listdir(WORK)):
-        time.sleep(0.05)
-    time.sleep(0.5)
-    check(proc.poll() is None, "the conversion finished before it could be killed")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    # Killed by the hook once its first new shard is complete: the new set is half staged,
+    # the old one not yet replaced.
+    env = dict(os.environ, CYCLEGAN_TEST_SIGNAL="shard-written:KILL")
+    result = subprocess.run([ARGS.cyclegan_data, "folder", "--input", other, "--output", out, "--size", "64",
+                             "--no-progress", "--overwrite", "--threads", "1"], capture_output=True, text=True,
+                            env=env, timeout=300)
+    check(result.returncode == -signal.SIGKILL, f"the conversion was not killed at its first shard: exit "
+          f"{result.returncode}\n{result.stderr[-2000:]}")
     check(open(f"{out}/manifest.json").read() == before, "the old manifest changed")
     verify(out)
     stale = [n for n in os.listdir(WORK) if ".building." in n]
@@ -188,24 +131,6 @@ def export_onto_a_full_disk():
         one_error_line(result, f"{fs}/grid.png", "no space left on device")
         check(not os.path.exists(f"{fs}/grid.png"), "a failed export left grid.png")
         check(leftovers(fs) == [], f"temporaries left: {leftovers(fs)}")
-
-
-def checkpoint_steps(run_dir):
-    """Steps of the numbered checkpoints in run_dir, each checked against its manifest."""
-    folder = os.path.join(run_dir, "checkpoints")
-    steps = []
-    for name in sorted(os.listdir(folder)):
-        if not (name.startswith("ckpt_") and name.endswith(".pt")) or name == "ckpt_best.pt":
-            continue
-        path = os.path.join(folder, name)
-        with open(path[:-3] + ".json") as f:
-            manifest = json.load(f)
-        with open(path, "rb") as f:
-            content = f.read()
-        check(len(content) == manifest["bytes"] and zlib.crc32(content) == manifest["crc32"],
-              f"{path} does not verify against its manifest")
-        steps.append(manifest["step"])
-    return steps
 
 
 @case
@@ -338,10 +263,13 @@ def stop_signals_under_mpirun_np_2():
                  "--sample-every", "0", "--tensorboard", "false", "--log-every", "1", "--checkpoint-every", "1000"]
         cmd = [launcher, "--hostfile", hosts, "--ranks-per-node", "2", "--cores-per-rank", "1", "--"] + flags
         case_env = dict(env, CYCLEGAN_TEST_SIGNAL="first-collective:TERM") if when == "first-collective" else env
+        pause = os.path.join(WORK, f"pause_mpi_{when}")
+        if when == "start-up":
+            case_env = dict(case_env, CYCLEGAN_TEST_PAUSE=f"start-up:{pause}")
         proc = subprocess.Popen(cmd + ["--steps", "100000"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 text=True, env=case_env)
         if when == "start-up":
-            time.sleep(0.3)
+            wait_for_pause(pause, count=2, proc=proc)  # both ranks are in their start-up
             proc.send_signal(signal.SIGTERM)
         elif when == "mid-run":
             log = os.path.join(run_dir, "train.log")
@@ -378,7 +306,7 @@ def a_loss_made_non_finite_mid_run():
     check(result.returncode == 1, f"non-finite steps 3-5: exit {result.returncode}, expected 1:\n{result.stderr[-2000:]}")
     one_error_line(result, "step 5", "3 step(s) in a row", "D_B nan", "--resume auto")
     for step in (3, 4):
-        check(f"step {step}: non-finite loss or gradients (D_B nan); its updates were dropped" in result.stderr,
+        check(f"step {step}: non-finite loss or gradients (D_B nan); the update of D_B was dropped" in result.stderr,
               f"no warning for step {step}:\n{result.stderr[-2000:]}")
     check(checkpoint_steps(run_dir) == [2, 4], f"checkpoints: {checkpoint_steps(run_dir)}")
     # The weights never took a non-finite update: the run goes on from its last checkpoint.
@@ -417,8 +345,9 @@ def ctrl_c_checkpoints_and_a_second_one_exits_at_once():
              "--threads", "1", "--run-dir", run_dir, "--steps", "100000", "--log-every", "1",
              "--tensorboard", "false"]
 
-    def started(extra=()):
-        proc = subprocess.Popen(train + list(extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    def started(extra=(), env=None):
+        proc = subprocess.Popen(train + list(extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                env=env)
         log = os.path.join(run_dir, "train.log")
         deadline = time.time() + 120
         while time.time() < deadline and proc.poll() is None:
@@ -436,26 +365,23 @@ def ctrl_c_checkpoints_and_a_second_one_exits_at_once():
     check(len(checkpoints) >= 1, "Ctrl-C left no checkpoint")
     check(leftovers(run_dir) == [], f"temporaries left: {leftovers(run_dir)}")
     shutil.rmtree(run_dir)
-    proc = started(["--image-size", "128"])  # steps long enough for two presses within one
+    # The first Ctrl-C's checkpoint waits at the hook; the second press comes while it is
+    # being written.
+    pause = os.path.join(WORK, "pause_int")
+    proc = started(env=dict(os.environ, CYCLEGAN_TEST_PAUSE=f"checkpoint:{pause}"),
+                   extra=["--checkpoint-every", "0"])
     proc.send_signal(signal.SIGINT)
-    time.sleep(0.1)  # a signal sent while the same one is pending would merge with it
+    wait_for_pause(pause, proc=proc)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=120)
     check(proc.returncode == 130, f"a second Ctrl-C: exit {proc.returncode}, expected 130 at once")
+    for marker in pause_files(pause):  # it ended inside the hook
+        os.remove(marker)
 
 
 def main():
     global WORK
-    if os.geteuid() != 0:
-        print("SKIP: the fault cases mount small tmpfs file systems, which needs root")
-        sys.exit(77)
-    probe = tempfile.mkdtemp(prefix="cg_fault_probe_")
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe], capture_output=True).returncode != 0:
-        os.rmdir(probe)
-        print("SKIP: mount -t tmpfs is not permitted here")
-        sys.exit(77)
-    subprocess.run(["umount", probe], check=True)
-    os.rmdir(probe)
+    require_tmpfs_mounts()
     WORK = tempfile.mkdtemp(prefix="cg_faults_")
     names = ARGS.cases or list(CASES)
     for name in names:

@@ -87,10 +87,24 @@ def jpeg_geometry(path):
 
 def evaluate(run_dir, data, step):
     # FID/KID on 3 images per set: enough to see them reported, cheap on a CPU.
-    run([ARGS.translate, "--checkpoint", run_dir, "--eval", "--input", data, "--fid-images", "3"])
-    path = os.path.join(run_dir, "eval", f"step_{step}.json")
+    # Without --output the report is printed and nothing is written into the run directory.
+    before = sorted(os.listdir(os.path.join(run_dir, "eval"))) if os.path.isdir(os.path.join(run_dir, "eval")) else []
+    printed = run([ARGS.translate, "--checkpoint", run_dir, "--eval", "--input", data, "--fid-images", "3"])
+    after = sorted(os.listdir(os.path.join(run_dir, "eval"))) if os.path.isdir(os.path.join(run_dir, "eval")) else []
+    check(before == after, f"translate --eval without --output wrote into the run directory: {before} -> {after}")
+    # A bare file name is a file in the working directory.
+    cwd = os.path.dirname(run_dir)
+    name = f"report_step_{step}.json"
+    result = subprocess.run([ARGS.translate, "--checkpoint", run_dir, "--eval", "--input", data, "--fid-images",
+                             "3", "--output", name], capture_output=True, text=True, cwd=cwd)
+    check(result.returncode == 0, f"--eval --output {name} exited {result.returncode}:\n{result.stderr[-2000:]}")
+    path = os.path.join(cwd, name)
     check(os.path.exists(path), f"no report {path}")
-    return json.load(open(path))
+    report = json.load(open(path))
+    shown = json.loads(printed.stdout)
+    check(shown["step"] == report["step"] and shown["cycle_a_l1"] == report["cycle_a_l1"],
+          f"the printed report differs from the written one:\n{shown}\n{report}")
+    return report
 
 
 def main():

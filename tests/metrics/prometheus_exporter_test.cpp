@@ -269,6 +269,20 @@ TEST(PushgatewayUrl, ParsesHostAndPortAndRejectsTheRest) {
   }
 }
 
+TEST(PushgatewayUrl, AHostThatDoesNotResolveIsRefusedAtStart) {
+  EXPECT_EQ(check_pushgateway_url("http://127.0.0.1:9091").port, "9091");
+  EXPECT_EQ(check_pushgateway_url("localhost").host, "http://localhost");
+  EXPECT_EQ(check_pushgateway_url("http://[::1]:9091").host, "http://[::1]");
+  try {
+    check_pushgateway_url("notaurl.invalid");  // RFC 6761: never resolves
+    ADD_FAILURE() << "an unresolvable host was accepted";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("--pushgateway 'notaurl.invalid'"), std::string::npos) << what;
+    EXPECT_NE(what.find("does not resolve"), std::string::npos) << what;
+  }
+}
+
 TEST(PrometheusExporter, TrainerReportsEveryStepAndCheckpoint) {
   auto s = train::testing::seed_setup(train::testing::fresh_dir("metrics_trainer"));
   s.train.batch_size = 2;
