@@ -171,6 +171,13 @@ int intra_op_threads(const Config& c, const parallel::MpiEnvironment& mpi) {
   return static_cast<int>(c.threads);
 }
 
+// How the OpenMP threads wait, as the environment says (src/apps/omp_wait.cpp sets it).
+std::string omp_wait_summary() {
+  if (const char* policy = std::getenv("OMP_WAIT_POLICY")) return std::string("OMP_WAIT_POLICY=") + policy;
+  if (const char* spins = std::getenv("GOMP_SPINCOUNT")) return std::string("GOMP_SPINCOUNT=") + spins;
+  return "libgomp's default";
+}
+
 // Rank 0 makes the run directory this run's: claimed (after `lock` was taken), config.json
 // and train.log written, the banner logged, and what a killed run left half-written removed
 // (checkpoints/ is tidied by its store).
@@ -181,7 +188,8 @@ void open_run_directory(const Config& config, const parallel::MpiEnvironment& mp
   log::add_file(config.train.run_dir + "/train.log");
   log::info("cyclegan_dist ", CYCLEGAN_VERSION, " (LibTorch ", TORCH_VERSION, "; ",
             accelerator_summary(), "), ", mpi.size(), " rank(s), ", torch::get_num_threads(),
-            " thread(s) each; resolved config:\n", resolved.dump(2));
+            " thread(s) each (OpenMP wait: ", omp_wait_summary(), "); resolved config:\n",
+            resolved.dump(2));
   if (!claimed.empty()) log::info(claimed);
   for (const char* sub : {"", "samples", "eval"}) {
     const std::string dir = (std::filesystem::path(config.train.run_dir) / sub).string();
