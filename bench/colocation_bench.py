@@ -3,7 +3,7 @@
 LibTorch's OpenMP threads may wait, in interleaved rounds.
 
     bench/colocation_bench.py [--binary build/cyclegan_dist] [--runs 2] [--rounds 3]
-                              [--steps 30] [--settings default,passive,spin:10000,...]
+                              [--steps 30] [--settings default,passive,spin:10000,...] [--alone-only]
 
 Each run is the seed preset (cifar-colorize: batch 32, 32x32) on `--data synthetic`, with
 `--threads` equal to the node's cores (what `--threads 0` gives one process alone), no
@@ -82,6 +82,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--settings", default="gomp,default,passive")
+    parser.add_argument("--alone-only", action="store_true",
+                        help="only the runs alone (the cost of a setting for a run that has the node)")
     args = parser.parse_args()
     settings = args.settings.split(",")
     if "gomp" not in settings:
@@ -95,14 +97,15 @@ def main():
     for r in range(args.rounds):
         for s in settings:
             alone[s].append(timed(args, s, 1, work))
-            together[s].append(timed(args, s, args.runs, work))
+            together[s].append(alone[s][-1] * args.runs if args.alone_only else timed(args, s, args.runs, work))
             shared[s].append(together[s][-1] / (args.runs * alone[s][-1]))
             print(f"round {r + 1} {s}: alone {alone[s][-1]:.2f} s, {args.runs} together {together[s][-1]:.2f} s",
                   flush=True)
         for s in settings:
             cost[s].append(alone[s][-1] / alone["gomp"][-1])
     shutil.rmtree(work, ignore_errors=True)
-    print(f"\n{args.runs} runs of {args.steps} steps (seed preset, batch 32, {os.cpu_count()} threads each) "
+    what = "runs alone only" if args.alone_only else f"{args.runs} runs together against one alone"
+    print(f"\n{what}, {args.steps} steps each (seed preset, batch 32, {os.cpu_count()} threads) "
           f"on {os.cpu_count()} cores, {args.rounds} rounds, median [min-max]")
     print(f"{'setting':<14} {'alone s':<22} {'together s':<22} {'shared':<20} {'alone vs gomp':<20}")
     for s in settings:
