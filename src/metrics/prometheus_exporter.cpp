@@ -14,6 +14,7 @@
 #include "metrics/http_endpoint.h"
 #include "metrics/process_collector.h"
 #include "metrics/pushgateway_pusher.h"
+#include "train/loss_terms.h"
 
 namespace cg::metrics {
 namespace {
@@ -273,15 +274,9 @@ void PrometheusExporter::Impl::build(const Labels& labels, const RunInfo& info) 
           .Help("Loss terms of the training steps (rate of _sum over rate of _count: the mean).")
           .Labels(labels)
           .Register(r);
-  const std::pair<const char*, double train::StepLosses::*> terms[] = {
-      {"d_a", &train::StepLosses::d_a},         {"d_b", &train::StepLosses::d_b},
-      {"g_adv", &train::StepLosses::g_adv},     {"f_adv", &train::StepLosses::f_adv},
-      {"cycle_a", &train::StepLosses::cycle_a}, {"cycle_b", &train::StepLosses::cycle_b},
-      {"idt_a", &train::StepLosses::idt_a},     {"idt_b", &train::StepLosses::idt_b},
-      {"g_total", &train::StepLosses::g_total}};
-  for (const auto& [term, field] : terms) {
-    losses.emplace_back(&loss.Add({{"term", term}}, prometheus::Histogram::BucketBoundaries{}),
-                        field);
+  for (const train::LossTerm& term : train::kLossTerms) {
+    losses.emplace_back(
+        &loss.Add({{"term", term.label}}, prometheus::Histogram::BucketBoundaries{}), term.value);
   }
 }
 

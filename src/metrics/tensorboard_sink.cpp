@@ -1,5 +1,9 @@
 #include "metrics/tensorboard_sink.h"
 
+#include <string>
+
+#include "train/loss_terms.h"
+
 namespace cg::metrics {
 
 TensorBoardSink::TensorBoardSink(TensorBoardOptions options)
@@ -26,11 +30,9 @@ void TensorBoardSink::on_step(const train::StepRecord& r) {
   images_since_due_ = 0;
   const train::StepLosses& l = r.losses;
   Summary s;
-  s.scalar("loss/D_A", l.d_a).scalar("loss/D_B", l.d_b);
-  s.scalar("loss/G_adv", l.g_adv).scalar("loss/F_adv", l.f_adv);
-  s.scalar("loss/cycle_A", l.cycle_a).scalar("loss/cycle_B", l.cycle_b);
-  s.scalar("loss/idt_A", l.idt_a).scalar("loss/idt_B", l.idt_b);
-  s.scalar("loss/G_total", l.g_total);
+  for (const train::LossTerm& term : train::kLossTerms) {
+    s.scalar(std::string("loss/") + term.name, l.*term.value);
+  }
   s.scalar("lr/G", r.lr_g).scalar("lr/D", r.lr_d);
   s.scalar("speed/images_per_second", rate);
   s.scalar("time/step_seconds", r.step_seconds);

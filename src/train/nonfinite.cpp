@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "train/loss_terms.h"
 
 namespace cg::train {
 
@@ -27,14 +28,11 @@ bool gradients_finite(const std::vector<torch::Tensor>& params) {
 }
 
 std::string nonfinite_terms(const StepLosses& l) {
-  const std::pair<const char*, double> terms[] = {
-      {"D_A", l.d_a},         {"D_B", l.d_b},         {"G_adv", l.g_adv},
-      {"F_adv", l.f_adv},     {"cycle_A", l.cycle_a}, {"cycle_B", l.cycle_b},
-      {"idt_A", l.idt_a},     {"idt_B", l.idt_b}};
   std::string text;
-  for (const auto& [name, value] : terms) {
-    if (std::isfinite(value)) continue;
-    text += (text.empty() ? "" : ", ") + std::string(name) + (std::isnan(value) ? " nan" : " inf");
+  for (const LossTerm& term : kLossTerms) {
+    const double value = l.*term.value;
+    if (term.total || std::isfinite(value)) continue;
+    text += (text.empty() ? "" : ", ") + std::string(term.name) + (std::isnan(value) ? " nan" : " inf");
   }
   return text;
 }

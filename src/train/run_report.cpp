@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "image/sample_grid.h"
 #include "image/tensor_image.h"
+#include "train/loss_terms.h"
 #include "train/lr_schedule.h"
 
 namespace cg::train {
@@ -96,17 +97,14 @@ void RunReport::eval(int64_t step, const eval::EvalReport& report) {
 
 std::string progress_text(const StepLosses& l, int64_t peak_bytes,
                           const std::array<double, 3>* loss_scales) {
-  char text[320];
-  int length = std::snprintf(text, sizeof(text),
-                             "D_A %.4f D_B %.4f G %.4f F %.4f cyc %.4f/%.4f idt %.4f/%.4f "
-                             "peak %.0f MiB",
-                             l.d_a, l.d_b, l.g_adv, l.f_adv, l.cycle_a, l.cycle_b, l.idt_a,
-                             l.idt_b, static_cast<double>(peak_bytes) / (1 << 20));
+  char text[160];
+  int length = std::snprintf(text, sizeof(text), " peak %.0f MiB",
+                             static_cast<double>(peak_bytes) / (1 << 20));
   if (loss_scales != nullptr) {
     std::snprintf(text + length, sizeof(text) - length, " scale %g/%g/%g", (*loss_scales)[0],
                   (*loss_scales)[1], (*loss_scales)[2]);
   }
-  return text;
+  return loss_columns(l) + text;
 }
 
 }  // namespace cg::train

@@ -13,6 +13,7 @@
 #include "common/stop_request.h"
 #include "model/init.h"
 #include "model/losses.h"
+#include "train/loss_terms.h"
 #include "train/lr_schedule.h"
 #include "train/pytorch_adam.h"
 #include "train/replicas.h"
@@ -256,22 +257,29 @@ StepLosses Trainer::step(const data::UnpairedBatch& batch) {
   torch::Tensor loss_d_a = update_d_a(fwd);
   const GeneratorLosses g = update_generators(fwd);
   ++step_;
-  // One device-to-host copy for all loss values.
-  const torch::Tensor values = torch::stack({loss_d_a, loss_d_b, g.g_adv, g.f_adv, g.cycle_a,
-                                             g.cycle_b, g.idt_a, g.idt_b, g.total})
-                                   .detach()
-                                   .to(torch::kCPU, torch::kDouble);
+  // The loss tensors in kLossTerms' order, for one device-to-host copy of all values.
+  std::array<torch::Tensor, kLossTerms.size()> terms;
+  const auto put = [&](double StepLosses::*term, const torch::Tensor& value) {
+    terms[loss_index(term)] = value.detach();
+  };
+  put(&StepLosses::d_a, loss_d_a);
+  put(&StepLosses::d_b, loss_d_b);
+  put(&StepLosses::g_adv, g.g_adv);
+  put(&StepLosses::f_adv, g.f_adv);
+  put(&StepLosses::cycle_a, g.cycle_a);
+  put(&StepLosses::cycle_b, g.cycle_b);
+  put(&StepLosses::idt_a, g.idt_a);
+  put(&StepLosses::idt_b, g.idt_b);
+  put(&StepLosses::g_total, g.total);
+  for (size_t i = 0; i < terms.size(); ++i) {
+    TORCH_INTERNAL_ASSERT(terms[i].defined(), "no value for loss term ", kLossTerms[i].name);
+  }
+  const torch::Tensor values =
+      torch::stack(std::vector<torch::Tensor>(terms.begin(), terms.end()))
+          .to(torch::kCPU, torch::kDouble);
   const double* v = values.data_ptr<double>();
   StepLosses losses;
-  losses.d_a = v[0];
-  losses.d_b = v[1];
-  losses.g_adv = v[2];
-  losses.f_adv = v[3];
-  losses.cycle_a = v[4];
-  losses.cycle_b = v[5];
-  losses.idt_a = v[6];
-  losses.idt_b = v[7];
-  losses.g_total = v[8];
+  for (size_t i = 0; i < kLossTerms.size(); ++i) losses.*kLossTerms[i].value = v[i];
   if (scaler_g_.options().enabled) {
     loss_scales_ = {scaler_g_.scale_value(), scaler_d_a_.scale_value(), scaler_d_b_.scale_value()};
   }

@@ -18,6 +18,7 @@
 #include "metrics/http_endpoint.h"
 #include "metrics/pushgateway_pusher.h"
 #include "trainer_test_util.h"
+#include "train/loss_terms.h"
 
 namespace cg::metrics {
 namespace {
@@ -130,6 +131,25 @@ TEST(PrometheusExporter, LossSumAndCountGiveTheMeanAndSkipNonFiniteValues) {
   EXPECT_EQ(s.at("cyclegan_loss_count{rank=\"0\",term=\"cycle_b\"}"), 1);
   EXPECT_EQ(s.at("cyclegan_nonfinite_losses_total{rank=\"0\"}"), 1);
   EXPECT_EQ(s.at("cyclegan_loss_bucket{rank=\"0\",term=\"d_a\",le=\"+Inf\"}"), 2);
+}
+
+TEST(PrometheusExporter, OneLossSeriesPerTermOfTheLossTable) {
+  PrometheusExporter exporter({}, run_info());
+  train::StepRecord r = record(1);
+  for (size_t i = 0; i < train::kLossTerms.size(); ++i) {
+    r.losses.*train::kLossTerms[i].value = static_cast<double>(i) + 0.5;
+  }
+  exporter.on_step(r);
+  const auto s = series(exporter.scrape_text());
+  size_t terms = 0;
+  for (const auto& [name, value] : s) terms += name.rfind("cyclegan_loss_sum{", 0) == 0;
+  EXPECT_EQ(terms, train::kLossTerms.size());
+  for (size_t i = 0; i < train::kLossTerms.size(); ++i) {
+    const std::string key =
+        std::string("cyclegan_loss_sum{rank=\"0\",term=\"") + train::kLossTerms[i].label + "\"}";
+    ASSERT_TRUE(s.count(key)) << key;
+    EXPECT_EQ(s.at(key), static_cast<double>(i) + 0.5) << key;
+  }
 }
 
 TEST(PrometheusExporter, PhaseSecondsAndStepHistogramAccumulate) {

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "common/file_util.h"
+#include "train/loss_terms.h"
 
 namespace cg::metrics {
 namespace {
@@ -79,6 +80,22 @@ train::StepRecord step(int64_t n) {
   r.total_steps = 10;
   r.images = 2;
   return r;
+}
+
+TEST(TensorBoardSink, OneLossTagPerTermOfTheLossTable) {
+  train::StepRecord r = step(1);
+  for (size_t i = 0; i < train::kLossTerms.size(); ++i) {
+    r.losses.*train::kLossTerms[i].value = static_cast<double>(i) + 0.5;
+  }
+  const auto events = events_of({r}, "loss_table");
+  ASSERT_EQ(events.size(), 1u);
+  size_t tags = 0;
+  for (size_t at = 0; (at = events.at(1).find("loss/", at)) != std::string::npos; ++at) ++tags;
+  EXPECT_EQ(tags, train::kLossTerms.size());
+  for (size_t i = 0; i < train::kLossTerms.size(); ++i) {
+    const std::string tag = std::string("loss/") + train::kLossTerms[i].name;
+    EXPECT_EQ(scalar(events.at(1), tag), static_cast<float>(i) + 0.5f) << tag;
+  }
 }
 
 TEST(TensorBoardSink, PeakMemoryAndLossScalesAreScalarsOfTheirStep) {
