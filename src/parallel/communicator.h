@@ -25,6 +25,9 @@ class Communicator {
   virtual int size() const = 0;
   /// "mpi" or "nccl".
   virtual const char* backend() const = 0;
+  /// Where the tensors it sums and broadcasts must live: the CPU (MPI) or this rank's GPU
+  /// (NCCL). Callers move tensors there by asking, not by comparing backend names.
+  virtual torch::Device device() const = 0;
 
   /// Starts summing the contiguous `buffer` across ranks, in place.
   virtual std::shared_ptr<Work> all_reduce_sum_async(torch::Tensor buffer) = 0;

@@ -27,6 +27,7 @@ class MpiCommunicator : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   const char* backend() const override { return "mpi"; }
+  torch::Device device() const override { return torch::kCPU; }
   std::shared_ptr<Work> all_reduce_sum_async(torch::Tensor buffer) override;
   void broadcast(torch::Tensor& tensor, int root) override;
   void barrier() override;

@@ -118,6 +118,10 @@ NcclCommunicator::NcclCommunicator(MpiCommunicator& bootstrap, int device, doubl
   state_->watchdog = std::thread([s = state_.get()] { s->watch(); });
 }
 
+torch::Device NcclCommunicator::device() const {
+  return {torch::kCUDA, static_cast<c10::DeviceIndex>(state_->device)};
+}
+
 NcclCommunicator::~NcclCommunicator() {
   if (std::uncaught_exceptions() > state_->uncaught_at_start) {
     abort();

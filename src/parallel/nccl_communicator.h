@@ -29,6 +29,7 @@ class NcclCommunicator : public Communicator {
   int rank() const override;
   int size() const override;
   const char* backend() const override { return "nccl"; }
+  torch::Device device() const override;  ///< the GPU given to the constructor
   std::shared_ptr<Work> all_reduce_sum_async(torch::Tensor buffer) override;
   void broadcast(torch::Tensor& tensor, int root) override;
   void barrier() override;

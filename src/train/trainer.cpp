@@ -384,8 +384,8 @@ std::optional<eval::EvalReport> Trainer::score() {
   if (world() > 1) {
     // The evaluation's sums and feature tables are CPU tensors; NCCL adds device ones.
     ranks.sum = [this](torch::Tensor& t) {
-      if (std::string(comm_->backend()) == "nccl") {
-        torch::Tensor on_device = t.to(device_);
+      if (!comm_->device().is_cpu()) {
+        torch::Tensor on_device = t.to(comm_->device());
         comm_->all_reduce_sum(on_device);
         t.copy_(on_device.to(torch::kCPU));
       } else {

@@ -20,6 +20,8 @@ TEST(MpiCommunicator, AllReduceBroadcastAndGatherHoldAtAnyWorldSize) {
   ASSERT_EQ(static_cast<int>(ranks.size()), n);
   for (int i = 0; i < n; ++i) EXPECT_EQ(ranks[i], 10 * i);
   comm.barrier();
+  // It reduces CPU tensors, and says so (the trainer asks it where tensors go).
+  EXPECT_EQ(comm.device(), torch::Device(torch::kCPU));
 }
 
 TEST(MpiCommunicator, AsyncReductionsCompleteInOrder) {
