@@ -128,13 +128,14 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
       return detail::str_cat(e.what(), " (", written, " of ", items.size(),
                              " image(s) were written before it)");
     };
-    if (batch.empty() && unreadable) {
+    const auto rethrow_unreadable = [&] {
       try {
         std::rethrow_exception(unreadable);
       } catch (const FileError& e) {
         throw FileError(written_before(e));
       }
-    }
+    };
+    if (batch.empty() && unreadable) rethrow_unreadable();
     start += batch.size();
     torch::Tensor x = torch::stack(batch);
     const int64_t pad_h = (multiple - height % multiple) % multiple,
@@ -167,13 +168,7 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
       ++written;
       if (bar) bar->advance();
     }
-    if (unreadable) {
-      try {
-        std::rethrow_exception(unreadable);
-      } catch (const FileError& e) {
-        throw FileError(written_before(e));
-      }
-    }
+    if (unreadable) rethrow_unreadable();
   }
   bar.reset();
   if (padded > 0) {

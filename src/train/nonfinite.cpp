@@ -56,7 +56,7 @@ void NonFiniteSteps::record(int64_t step, const std::vector<std::string>& droppe
     }
     log::warn("step ", step, ": non-finite loss or gradients (", terms, "); the update",
               dropped.size() == 1 ? " of " : "s of ", which,
-              dropped.size() == 3 ? " were" : dropped.size() == 1 ? " was" : " were",
+              dropped.size() == 1 ? " was" : " were",
               " dropped on every rank (", in_a_row_, " in a row, ",
               skipped_total_, " so far; --on-nonfinite ",
               policy_ == NonFinitePolicy::kStop ? "stop after " + std::to_string(limit_) : "skip",

@@ -102,7 +102,6 @@ void Trainer::update(const char* name, const torch::Tensor& loss, torch::optim::
     scaler.update(!finite);
   } else {
     finite = gradients_finite(params);
-    dropped_ = dropped_ || !finite;
     if (!finite) dropped_updates_.emplace_back(name);
   }
   if (finite) optimizer.step();
@@ -249,7 +248,6 @@ Trainer::GeneratorLosses Trainer::update_generators(const Forward& fwd) {
 
 StepLosses Trainer::step(const data::UnpairedBatch& batch) {
   step_times_ = {};
-  dropped_ = false;
   dropped_updates_.clear();
   scaler_skipped_ = false;
   Forward fwd = forward_generators(batch);
@@ -292,7 +290,7 @@ StepLosses Trainer::step(const data::UnpairedBatch& batch) {
     log::info("step ", step_, ": fp16 gradients overflowed, the update(s) skipped; loss scales G ",
               loss_scales_[0], ", D_A ", loss_scales_[1], ", D_B ", loss_scales_[2]);
   }
-  if (dropped_ || scaler_skipped_) ++skipped_steps_;
+  if (!dropped_updates_.empty() || scaler_skipped_) ++skipped_steps_;
   std::vector<std::string> dropped = dropped_updates_;
   if (underflowed_scale && dropped.empty()) dropped = {"G", "D_A", "D_B"};  // the scalers'
   nonfinite_.record(step_, dropped, losses, rank());
@@ -419,7 +417,7 @@ StepRecord Trainer::step_record(const StepLosses& losses, int64_t images, double
   r.total_steps = total_steps();
   r.images = images;
   r.losses = losses;
-  r.skipped = dropped_ || scaler_skipped_;
+  r.skipped = !dropped_updates_.empty() || scaler_skipped_;
   if (scaler_g_.options().enabled) {
     r.loss_scale_g = loss_scales_[0];
     r.loss_scale_d_a = loss_scales_[1];

@@ -168,8 +168,8 @@ class Trainer {
   int64_t step_ = 0;
   NonFiniteSteps nonfinite_;
   int64_t skipped_steps_ = 0;
-  bool dropped_ = false;                // an update of this step was dropped: not finite
-  std::vector<std::string> dropped_updates_;  // which ones ("G", "D_A", "D_B")
+  // The updates of this step dropped for non-finite gradients ("G", "D_A", "D_B").
+  std::vector<std::string> dropped_updates_;
   bool scaler_skipped_ = false;         // an update of this step was skipped by a scaler
   std::array<double, 3> loss_scales_{};  // G, D_A, D_B after the last step (fp16)
   PeakMemory peak_memory_;               // of each step in train()

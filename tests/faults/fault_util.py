@@ -1,11 +1,15 @@
 """Helpers shared by the fault-injection suites (faults_e2e.py, trust_e2e.py): the one-line
 error check, leftovers of killed writers, small tmpfs mounts filled to capacity, generated
 photo folders, data set and checkpoint verification, and the root/tmpfs precondition."""
+import argparse
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 
 import numpy as np
@@ -13,8 +17,6 @@ from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from e2e_util import check, run  # noqa: E402,F401
-
-import contextlib  # noqa: E402
 
 
 def one_error_line(result, *needles):
@@ -117,7 +119,6 @@ def pause_files(prefix):
 def wait_for_pause(prefix, count=1, proc=None, timeout=300):
     """Waits until `count` processes are paused at the hook (their files exist); fails when
     `proc` ends first."""
-    import time
     deadline = time.time() + timeout
     while time.time() < deadline:
         if len(pause_files(prefix)) >= count:
@@ -127,3 +128,28 @@ def wait_for_pause(prefix, count=1, proc=None, timeout=300):
             check(False, f"the process ended (exit {proc.returncode}) before it paused:\n{out[-3000:]}")
         time.sleep(0.02)
     check(False, f"no process paused at {prefix} within {timeout} s")
+
+
+def run_suite(cases, suite, prefix):
+    """The command line of a fault suite: parses --cyclegan-dist, --cyclegan-data, --translate
+    (made absolute), --repo and case names into suite.ARGS, makes suite.WORK (a fresh folder
+    named `prefix`...), runs the named cases (all by default) and removes WORK."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cyclegan-dist", required=True)
+    parser.add_argument("--cyclegan-data", required=True)
+    parser.add_argument("--translate", required=True)
+    parser.add_argument("--repo", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    parser.add_argument("cases", nargs="*")
+    args = parser.parse_args()
+    for name in ("cyclegan_dist", "cyclegan_data", "translate"):
+        setattr(args, name, os.path.abspath(getattr(args, name)))
+    unknown = [c for c in args.cases if c not in cases]
+    if unknown:
+        parser.error(f"unknown case(s) {unknown}; known: {list(cases)}")
+    suite.ARGS = args
+    require_tmpfs_mounts()
+    suite.WORK = tempfile.mkdtemp(prefix=prefix)
+    for name in args.cases or list(cases):
+        cases[name]()
+        print(f"{name}: ok", flush=True)
+    shutil.rmtree(suite.WORK)

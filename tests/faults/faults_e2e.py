@@ -8,19 +8,17 @@ what was there before still verifies.
 Needs root for `mount -t tmpfs` (CI runs as root); exits 77 (CTest: skipped) with the
 reason otherwise.
 """
-import argparse
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fault_util import (check, checkpoint_steps, fill, leftovers, one_error_line, pause_files, photos,  # noqa: E402
-                        require_tmpfs_mounts, run, tmpfs, wait_for_pause)
+                        run_suite, run, tmpfs, wait_for_pause)
 from fault_util import verify as verify_with  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -379,27 +377,6 @@ def ctrl_c_checkpoints_and_a_second_one_exits_at_once():
         os.remove(marker)
 
 
-def main():
-    global WORK
-    require_tmpfs_mounts()
-    WORK = tempfile.mkdtemp(prefix="cg_faults_")
-    names = ARGS.cases or list(CASES)
-    for name in names:
-        CASES[name]()
-        print(f"{name}: ok")
-    shutil.rmtree(WORK)
-
-
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--cyclegan-dist", required=True)
-    parser.add_argument("--cyclegan-data", required=True)
-    parser.add_argument("--translate", required=True)
-    parser.add_argument("--repo", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-    parser.add_argument("cases", nargs="*")
-    ARGS = parser.parse_args()
-    unknown = [c for c in ARGS.cases if c not in CASES]
-    if unknown:
-        parser.error(f"unknown case(s) {unknown}; known: {list(CASES)}")
-    WORK = None
-    main()
+    ARGS = WORK = None
+    run_suite(CASES, sys.modules[__name__], "cg_faults_")

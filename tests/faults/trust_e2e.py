@@ -8,19 +8,17 @@ hooks (CYCLEGAN_TEST_PAUSE, CYCLEGAN_TEST_SIGNAL), never after a guessed sleep.
 
 Needs root for `mount -t tmpfs` (CI runs as root); exits 77 (CTest: skipped) otherwise.
 """
-import argparse
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fault_util import (check, checkpoint_steps, fill, leftovers, one_error_line, photos, require_tmpfs_mounts,  # noqa: E402
+from fault_util import (check, checkpoint_steps, fill, leftovers, one_error_line, photos, run_suite,  # noqa: E402
                         run, tmpfs, wait_for_pause)
 
 CASES = {}
@@ -329,28 +327,6 @@ def older_corners_are_closed():
           f"the images before the corrupt one: {sorted(os.listdir(out))}")
 
 
-def main():
-    global WORK
-    require_tmpfs_mounts()
-    WORK = tempfile.mkdtemp(prefix="cg_trust_")
-    for name in ARGS.cases or list(CASES):
-        CASES[name]()
-        print(f"{name}: ok", flush=True)
-    shutil.rmtree(WORK)
-
-
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--cyclegan-dist", required=True)
-    parser.add_argument("--cyclegan-data", required=True)
-    parser.add_argument("--translate", required=True)
-    parser.add_argument("--repo", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-    parser.add_argument("cases", nargs="*")
-    ARGS = parser.parse_args()
-    for name in ("cyclegan_dist", "cyclegan_data", "translate"):
-        setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
-    unknown = [c for c in ARGS.cases if c not in CASES]
-    if unknown:
-        parser.error(f"unknown case(s) {unknown}; known: {list(CASES)}")
-    WORK = None
-    main()
+    ARGS = WORK = None
+    run_suite(CASES, sys.modules[__name__], "cg_trust_")
