@@ -9,10 +9,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "model/cycle_gan.h"
 #include "parallel/gradient_reducer.h"
 #include "parallel/mpi_communicator.h"
 #include "parallel/mpi_environment.h"
-#include "model/cycle_gan.h"
 
 namespace {
 
@@ -42,9 +42,12 @@ int main(int argc, char** argv) {
   int64_t max_mib = 256;
   double bucket_mb = 25;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--iters") && i + 1 < argc) iters = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--max-mib") && i + 1 < argc) max_mib = std::atoll(argv[++i]);
-    else if (!std::strcmp(argv[i], "--bucket-mb") && i + 1 < argc) bucket_mb = std::atof(argv[++i]);
+    if (!std::strcmp(argv[i], "--iters") && i + 1 < argc)
+      iters = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--max-mib") && i + 1 < argc)
+      max_mib = std::atoll(argv[++i]);
+    else if (!std::strcmp(argv[i], "--bucket-mb") && i + 1 < argc)
+      bucket_mb = std::atof(argv[++i]);
   }
   torch::set_num_threads(1);
   const int n = mpi.size();
@@ -59,7 +62,9 @@ int main(int argc, char** argv) {
     int reps = bytes >= (64 << 20) ? std::max(2, iters / 4) : iters;
     double t = raw_allreduce_seconds(buffer, reps);
     double algbw = static_cast<double>(bytes) / t / 1e9;
-    if (root) std::printf("%12lld %12.1f %12.3f %12.3f\n", static_cast<long long>(bytes), t * 1e6, algbw, algbw * bus_factor);
+    if (root)
+      std::printf("%12lld %12.1f %12.3f %12.3f\n", static_cast<long long>(bytes), t * 1e6, algbw,
+                  algbw * bus_factor);
   }
 
   // The real gradient set of the paper preset, through the reducer (overlap off: the
@@ -77,7 +82,8 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<cg::parallel::GradientReducer>> reducers;
   int64_t total_bytes = 0;
   for (auto params : {net->generator_parameters(), net->d_a_parameters(), net->d_b_parameters()}) {
-    reducers.push_back(std::make_unique<cg::parallel::GradientReducer>(params, comm, reducer_options));
+    reducers.push_back(
+        std::make_unique<cg::parallel::GradientReducer>(params, comm, reducer_options));
     total_bytes += reducers.back()->total_bytes();
   }
   comm.barrier();
@@ -103,7 +109,8 @@ int main(int argc, char** argv) {
                 static_cast<double>(total_bytes) / reducer_time / 1e9 * bus_factor);
     std::printf("%-28s %10.2f ms  busbw %7.3f GB/s\n", "one raw MPI_Allreduce", raw_time * 1e3,
                 static_cast<double>(total_bytes) / raw_time / 1e9 * bus_factor);
-    std::printf("reducer / raw throughput: %.1f%% (target >= 80%%)\n", 100.0 * raw_time / reducer_time);
+    std::printf("reducer / raw throughput: %.1f%% (target >= 80%%)\n",
+                100.0 * raw_time / reducer_time);
   }
   return 0;
 }

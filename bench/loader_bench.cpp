@@ -21,7 +21,9 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 struct Case {
   const char* name;
@@ -31,11 +33,14 @@ struct Case {
 
 // A data set of random pixels (content does not matter to the loader's speed).
 std::string make_dataset(const Case& c) {
-  const std::string dir = (std::filesystem::temp_directory_path() / ("cyclegan_loader_bench_" + std::string(c.name))).string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("cyclegan_loader_bench_" + std::string(c.name)))
+          .string();
   std::filesystem::remove_all(dir);
   cg::data::DatasetWriter writer(dir, "loader bench");
   cg::SplitMix64 rng(1);
-  for (const auto& [domain, channels] : {std::pair{"A", c.channels_a}, std::pair{"B", int64_t{3}}}) {
+  for (const auto& [domain, channels] :
+       {std::pair{"A", c.channels_a}, std::pair{"B", int64_t{3}}}) {
     std::vector<uint8_t> image(size_t(c.stored * c.stored * channels));
     writer.begin(domain, "train", c.images, c.stored, c.stored, channels);
     for (int64_t i = 0; i < c.images; ++i) {
@@ -61,7 +66,8 @@ double sequential_images_per_second(const std::string& dir, int64_t images) {
   return 2.0 * double(images) / since(start);
 }
 
-double loader_images_per_second(const std::string& dir, const Case& c, int threads, int64_t batches) {
+double loader_images_per_second(const std::string& dir, const Case& c, int threads,
+                                int64_t batches) {
   cg::data::LoaderOptions o;
   o.batch_size = c.batch;
   o.crop_size = c.crop;
@@ -107,8 +113,10 @@ int main(int argc, char** argv) {
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--quick")) quick = true;
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--quick"))
+      quick = true;
     else {
       std::fprintf(stderr, "usage: loader_bench [--threads N] [--quick]\n");
       return 2;
@@ -117,10 +125,11 @@ int main(int argc, char** argv) {
   torch::set_num_threads(threads);
   const Case cases[] = {{"32x32", 32, 32, quick ? 2048 : 8192, 32, 1, false},
                         {"256x256", 286, 256, quick ? 64 : 256, 1, 3, true}};
-  std::printf("images/s, both domains; loader threads 1 and %d; training step with %d LibTorch threads\n",
-              threads, threads);
-  std::printf("%-8s %12s %12s %12s %12s %10s %10s\n", "size", "sequential", "loader x1", "loader xN", "train step",
-              "x1/step", "xN/step");
+  std::printf(
+      "images/s, both domains; loader threads 1 and %d; training step with %d LibTorch threads\n",
+      threads, threads);
+  std::printf("%-8s %12s %12s %12s %12s %10s %10s\n", "size", "sequential", "loader x1",
+              "loader xN", "train step", "x1/step", "xN/step");
   for (const Case& c : cases) {
     const std::string dir = make_dataset(c);
     const int64_t batches = c.images / c.batch - 2;
@@ -128,8 +137,8 @@ int main(int argc, char** argv) {
     const double one = loader_images_per_second(dir, c, 1, batches);
     const double many = loader_images_per_second(dir, c, threads, batches);
     const double step = step_images_per_second(c, c.paper ? (quick ? 2 : 4) : (quick ? 5 : 20));
-    std::printf("%-8s %12.0f %12.0f %12.0f %12.1f %9.0fx %9.0fx\n", c.name, sequential, one, many, step,
-                one / step, many / step);
+    std::printf("%-8s %12.0f %12.0f %12.0f %12.1f %9.0fx %9.0fx\n", c.name, sequential, one, many,
+                step, one / step, many / step);
     std::filesystem::remove_all(dir);
   }
   return 0;

@@ -24,9 +24,9 @@
 #include <string>
 #include <thread>
 
-#include "image/tensor_color.h"
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
+#include "image/tensor_color.h"
 #include "metrics/prometheus_exporter.h"
 #include "metrics/tensorboard_sink.h"
 #include "train/trainer.h"
@@ -100,8 +100,8 @@ int main(int argc, char** argv) {
   if (sink_name == "prometheus") {
     cg::metrics::ExporterOptions exporter_options;
     exporter_options.port = 0;
-    auto exporter = std::make_unique<cg::metrics::PrometheusExporter>(exporter_options,
-                                                                      cg::metrics::RunInfo{});
+    auto exporter =
+        std::make_unique<cg::metrics::PrometheusExporter>(exporter_options, cg::metrics::RunInfo{});
     scraper = std::thread(scrape_loop, exporter->port(), std::chrono::milliseconds(1000),
                           std::ref(stop), std::ref(scrapes));
     sink = std::move(exporter);
@@ -146,9 +146,10 @@ int main(int argc, char** argv) {
   sink.reset();  // the TensorBoard file: writes the last events
 
   const double step_off = median(off), step_on = median(on);
-  std::printf("sink: %s; seed preset 32x32 batch 1, 1 thread, %zu steps per mode (switching every "
-              "10), %d scrapes\n",
-              sink_name.c_str(), off.size(), scrapes.load());
+  std::printf(
+      "sink: %s; seed preset 32x32 batch 1, 1 thread, %zu steps per mode (switching every "
+      "10), %d scrapes\n",
+      sink_name.c_str(), off.size(), scrapes.load());
   std::printf("step, metrics off (median)   %10.3f ms\n", step_off * 1e3);
   std::printf("step, metrics on  (median)   %10.3f ms\n", step_on * 1e3);
   std::printf("difference on/off            %+10.2f %%  (noise of the machine included)\n",

@@ -23,11 +23,16 @@ int main(int argc, char** argv) {
   int64_t size = 32, batch = 8, steps = 10;
   bool overlap = true;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--preset")) preset = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--size")) size = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--batch")) batch = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--steps")) steps = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--overlap")) overlap = std::atoi(argv[i + 1]) != 0;
+    if (!std::strcmp(argv[i], "--preset"))
+      preset = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--size"))
+      size = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--batch"))
+      batch = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--steps"))
+      steps = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--overlap"))
+      overlap = std::atoi(argv[i + 1]) != 0;
   }
   torch::set_num_threads(1);
   cg::model::CycleGanOptions m;

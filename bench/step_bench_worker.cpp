@@ -25,9 +25,9 @@
 
 #include "cli/presets.h"
 #include "common/accelerator.h"
-#include "image/tensor_color.h"
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
+#include "image/tensor_color.h"
 #include "train/peak_memory.h"
 #include "train/trainer.h"
 
@@ -57,16 +57,26 @@ Args parse(int argc, char** argv) {
       TORCH_CHECK(i + 1 < argc, argv[i], " needs a value");
       return argv[++i];
     };
-    if (!std::strcmp(argv[i], "--preset")) a.preset = value();
-    else if (!std::strcmp(argv[i], "--size")) a.size = std::stoll(value());
-    else if (!std::strcmp(argv[i], "--batch")) a.batch = std::stoll(value());
-    else if (!std::strcmp(argv[i], "--sgemm")) a.sgemm = std::stoll(value());
-    else if (!std::strcmp(argv[i], "--threads")) a.threads = std::stoi(value());
-    else if (!std::strcmp(argv[i], "--device")) a.device = value();
-    else if (!std::strcmp(argv[i], "--scenes")) a.scenes = true;
-    else if (!std::strcmp(argv[i], "--precision")) a.precision = parse_precision(value());
-    else if (!std::strcmp(argv[i], "--checkpoint-activations")) a.checkpoint_activations = true;
-    else TORCH_CHECK(false, "step_bench_worker: unknown argument ", argv[i]);
+    if (!std::strcmp(argv[i], "--preset"))
+      a.preset = value();
+    else if (!std::strcmp(argv[i], "--size"))
+      a.size = std::stoll(value());
+    else if (!std::strcmp(argv[i], "--batch"))
+      a.batch = std::stoll(value());
+    else if (!std::strcmp(argv[i], "--sgemm"))
+      a.sgemm = std::stoll(value());
+    else if (!std::strcmp(argv[i], "--threads"))
+      a.threads = std::stoi(value());
+    else if (!std::strcmp(argv[i], "--device"))
+      a.device = value();
+    else if (!std::strcmp(argv[i], "--scenes"))
+      a.scenes = true;
+    else if (!std::strcmp(argv[i], "--precision"))
+      a.precision = parse_precision(value());
+    else if (!std::strcmp(argv[i], "--checkpoint-activations"))
+      a.checkpoint_activations = true;
+    else
+      TORCH_CHECK(false, "step_bench_worker: unknown argument ", argv[i]);
   }
   return a;
 }

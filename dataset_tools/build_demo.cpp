@@ -13,9 +13,9 @@
 
 namespace cg::tools {
 
-using image::Image;
 using image::crop;
 using image::decode_image;
+using image::Image;
 using image::resize;
 using image::to_channels;
 namespace {
@@ -30,7 +30,8 @@ const std::vector<std::string> kTrainPhotos = {
 };
 const std::vector<std::string> kTestPhotos = {"Garden.jpg", "GreenMeadow.jpg", "Wood.jpg"};
 
-std::vector<Image> load_photos(const std::string& root, const std::vector<std::string>& names, int threads) {
+std::vector<Image> load_photos(const std::string& root, const std::vector<std::string>& names,
+                               int threads) {
   std::vector<Image> photos(names.size());
   parallel_for(0, static_cast<int64_t>(names.size()), threads, [&](int64_t i) {
     const std::string path = root + "/" + names[size_t(i)];
@@ -57,10 +58,12 @@ Image random_crop(const std::vector<Image>& photos, int64_t size, uint64_t seed,
   return resize(crop(photo, top, left, side, side), size, size);
 }
 
-void write_crops(data::DatasetWriter& writer, const std::vector<Image>& photos, const DemoOptions& o,
-                 uint64_t stream, int64_t count, const std::vector<std::pair<std::string, int64_t>>& domains,
+void write_crops(data::DatasetWriter& writer, const std::vector<Image>& photos,
+                 const DemoOptions& o, uint64_t stream, int64_t count,
+                 const std::vector<std::pair<std::string, int64_t>>& domains,
                  const std::string& split, int threads) {
-  for (const auto& [domain, channels] : domains) writer.begin(domain, split, count, o.size, o.size, channels);
+  for (const auto& [domain, channels] : domains)
+    writer.begin(domain, split, count, o.size, o.size, channels);
   const int64_t block = 256;
   std::vector<Image> crops(static_cast<size_t>(block));
   for (int64_t first = 0; first < count; first += block) {
@@ -85,13 +88,15 @@ data::DatasetManifest write_demo_dataset(const std::string& output, const DemoOp
   CG_REQUIRE(o.size >= 8 && o.size <= 512, ConfigError, "--size must be in [8, 512], got ", o.size);
   CG_REQUIRE(o.train_images > 0 && o.test_images > 0, ConfigError,
              "--train-images and --test-images must be positive");
-  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = o.threads > 0
+                          ? o.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const std::vector<Image> train = load_photos(o.photos, kTrainPhotos, threads);
   const std::vector<Image> test = load_photos(o.photos, kTestPhotos, threads);
   data::DatasetWriterOptions writer_options;
   writer_options.overwrite = o.overwrite;
-  data::DatasetWriter writer(output, "demo: crops of mate-backgrounds nature photographs, gray -> colour",
-                             writer_options);
+  data::DatasetWriter writer(
+      output, "demo: crops of mate-backgrounds nature photographs, gray -> colour", writer_options);
   // Separate crop streams for A and B: the domains share no crop.
   write_crops(writer, train, o, 0xA, o.train_images, {{"A", 1}}, "train", threads);
   write_crops(writer, train, o, 0xB, o.train_images, {{"B", 3}}, "train", threads);

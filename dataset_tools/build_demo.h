@@ -10,12 +10,12 @@ namespace cg::tools {
 
 struct DemoOptions {
   std::string photos = "/usr/share/backgrounds/mate/nature";  ///< mate-backgrounds' nature folder
-  int64_t size = 32;           ///< side of the square images
-  int64_t train_images = 2000; ///< training images per domain
-  int64_t test_images = 200;   ///< test images (the same crops in both domains)
-  uint64_t seed = 0;           ///< which crops
-  int threads = 0;             ///< 0: all cores
-  bool overwrite = false;      ///< replace a data set already at the output
+  int64_t size = 32;                                          ///< side of the square images
+  int64_t train_images = 2000;                                ///< training images per domain
+  int64_t test_images = 200;  ///< test images (the same crops in both domains)
+  uint64_t seed = 0;          ///< which crops
+  int threads = 0;            ///< 0: all cores
+  bool overwrite = false;     ///< replace a data set already at the output
 };
 
 /// The photographs used, relative to DemoOptions::photos: training photos first, then the

@@ -13,8 +13,8 @@
 
 namespace cg::tools {
 
-using image::Image;
 using image::decode_image;
+using image::Image;
 using image::list_images;
 using image::resize;
 using image::to_channels;
@@ -25,8 +25,9 @@ namespace {
 void write_folder(const std::vector<std::string>& files, const std::string& label, int64_t side,
                   const std::string& domain, const std::string& split, const FolderOptions& options,
                   data::DatasetWriter& writer) {
-  const int threads = options.threads > 0 ? options.threads
-                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   writer.begin(domain, split, static_cast<int64_t>(files.size()), side, side, 3);
   std::unique_ptr<Progress> bar;
   if (options.progress) bar = std::make_unique<Progress>(label, static_cast<int64_t>(files.size()));
@@ -35,9 +36,11 @@ void write_folder(const std::vector<std::string>& files, const std::string& labe
   for (int64_t first = 0; first < static_cast<int64_t>(files.size()); first += block) {
     const int64_t last = std::min<int64_t>(first + block, static_cast<int64_t>(files.size()));
     parallel_for(first, last, threads, [&](int64_t i) {
-      images[size_t(i - first)] = resize(to_channels(decode_image(files[size_t(i)]), 3), side, side);
+      images[size_t(i - first)] =
+          resize(to_channels(decode_image(files[size_t(i)]), 3), side, side);
     });
-    for (int64_t i = first; i < last; ++i) writer.append(domain, split, images[size_t(i - first)].pixels.data());
+    for (int64_t i = first; i < last; ++i)
+      writer.append(domain, split, images[size_t(i - first)].pixels.data());
     if (bar) bar->advance(last - first);
   }
 }
@@ -48,9 +51,10 @@ data::DatasetManifest write_folder_dataset(const std::string& input, const Folde
                                            data::DatasetWriter& writer) {
   namespace fs = std::filesystem;
   CG_REQUIRE(options.size > 0, ConfigError, "--size must be positive, got ", options.size);
-  const int64_t load_size = options.load_size > 0 ? options.load_size : (options.size * 286 + 255) / 256;
-  CG_REQUIRE(load_size >= options.size, ConfigError, "--load-size ", load_size, " is smaller than --size ",
-             options.size);
+  const int64_t load_size =
+      options.load_size > 0 ? options.load_size : (options.size * 286 + 255) / 256;
+  CG_REQUIRE(load_size >= options.size, ConfigError, "--load-size ", load_size,
+             " is smaller than --size ", options.size);
   CG_REQUIRE(fs::is_directory(input), FileError, input, ": not a directory");
   const bool has_test = fs::is_directory(input + "/testA") || fs::is_directory(input + "/testB");
   std::vector<std::tuple<std::string, std::string, std::string, int64_t>> parts = {
@@ -61,7 +65,8 @@ data::DatasetManifest write_folder_dataset(const std::string& input, const Folde
   }
   for (const auto& [folder, domain, split, side] : parts) {
     const std::string dir = input + "/" + folder;
-    CG_REQUIRE(fs::is_directory(dir), FileError, dir, ": missing; the official CycleGAN layout has ",
+    CG_REQUIRE(fs::is_directory(dir), FileError, dir,
+               ": missing; the official CycleGAN layout has ",
                "trainA/ and trainB/ (and optionally testA/ and testB/) of JPEG or PNG images");
     const std::vector<std::string> files = list_images(dir);
     CG_REQUIRE(!files.empty(), FileError, dir, ": no JPEG or PNG images");

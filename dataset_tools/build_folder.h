@@ -7,10 +7,10 @@
 namespace cg::tools {
 
 struct FolderOptions {
-  int64_t size = 256;       ///< crop size of training; test images are stored at this size
-  int64_t load_size = 0;    ///< training images are stored at this size (0: size * 286 / 256)
-  int threads = 0;          ///< decoding threads (0: all cores)
-  bool progress = true;     ///< progress bar on stderr
+  int64_t size = 256;     ///< crop size of training; test images are stored at this size
+  int64_t load_size = 0;  ///< training images are stored at this size (0: size * 286 / 256)
+  int threads = 0;        ///< decoding threads (0: all cores)
+  bool progress = true;   ///< progress bar on stderr
 };
 
 /// Reads `input`/trainA, trainB (required) and testA, testB (optional, both or neither) of

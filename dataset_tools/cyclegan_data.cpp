@@ -4,7 +4,6 @@
 //   cyclegan_data demo    --output DIR [--sizes 32,128]
 //   cyclegan_data inspect DIR | verify DIR | export DIR --output grid.png
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "build_cifar.h"
@@ -24,7 +23,8 @@ struct WriterFlags {
   void add_to(CLI::App* app) {
     app->add_option("--output", output, "data set directory to write")->required();
     app->add_option("--shard-size", shard_size, "images per shard")->capture_default_str();
-    app->add_option("--gzip", gzip, "gzip level of the image chunks (0: uncompressed)")->capture_default_str();
+    app->add_option("--gzip", gzip, "gzip level of the image chunks (0: uncompressed)")
+        ->capture_default_str();
     app->add_flag("--overwrite", overwrite, "replace a data set already in --output");
   }
   cg::data::DatasetWriterOptions options() const {
@@ -50,41 +50,53 @@ int run(int argc, char** argv) {
   auto* cifar = app.add_subcommand("cifar10", "CIFAR-10 (binary or python version) -> data set");
   cifar->add_option("--input", cifar_in, "directory with the CIFAR-10 batches")->required();
   cifar_out.add_to(cifar);
-  cifar->add_option("--task", task.task, "colorize (gray A, colour B) or classes (--a, --b)")->capture_default_str();
+  cifar->add_option("--task", task.task, "colorize (gray A, colour B) or classes (--a, --b)")
+      ->capture_default_str();
   cifar->add_option("--a", task.class_a, "class of domain A for --task classes (e.g. cat)");
   cifar->add_option("--b", task.class_b, "class of domain B for --task classes (e.g. dog)");
-  cifar->add_option("--seed", task.seed, "which training images go to A and which to B")->capture_default_str();
+  cifar->add_option("--seed", task.seed, "which training images go to A and which to B")
+      ->capture_default_str();
 
   WriterFlags folder_out;
   std::string folder_in;
   cg::tools::FolderOptions folder_options;
   bool no_progress = false;
-  auto* folder = app.add_subcommand("folder", "trainA/ trainB/ [testA/ testB/] of JPEG/PNG -> data set");
+  auto* folder =
+      app.add_subcommand("folder", "trainA/ trainB/ [testA/ testB/] of JPEG/PNG -> data set");
   folder->add_option("--input", folder_in, "folder in the official CycleGAN layout")->required();
   folder_out.add_to(folder);
-  folder->add_option("--size", folder_options.size, "crop size (test images are stored at it)")->capture_default_str();
-  folder->add_option("--load-size", folder_options.load_size, "stored size of training images (0: size*286/256)")
+  folder->add_option("--size", folder_options.size, "crop size (test images are stored at it)")
       ->capture_default_str();
-  folder->add_option("--threads", folder_options.threads, "decoding threads (0: all cores)")->capture_default_str();
+  folder
+      ->add_option("--load-size", folder_options.load_size,
+                   "stored size of training images (0: size*286/256)")
+      ->capture_default_str();
+  folder->add_option("--threads", folder_options.threads, "decoding threads (0: all cores)")
+      ->capture_default_str();
   folder->add_flag("--no-progress", no_progress, "no progress bar");
 
   std::string demo_out;
   std::vector<int64_t> demo_sizes = {32, 128};
   cg::tools::DemoOptions demo_options;
-  auto* demo = app.add_subcommand("demo", "the demo gray -> colour data sets, cut from mate-backgrounds nature photographs");
-  demo->add_option("--output", demo_out, "directory; one data set per size goes into <output>/<size>x<size>")
+  auto* demo = app.add_subcommand(
+      "demo", "the demo gray -> colour data sets, cut from mate-backgrounds nature photographs");
+  demo->add_option("--output", demo_out,
+                   "directory; one data set per size goes into <output>/<size>x<size>")
       ->required();
   demo->add_option("--sizes", demo_sizes, "image sizes")->delimiter(',')->capture_default_str();
   demo->add_option("--train-images", demo_options.train_images,
                    "training images per domain (0: 2000 up to 64 px, 500 above)");
-  demo->add_option("--test-images", demo_options.test_images, "test images (0: a tenth of --train-images)");
-  demo->add_option("--photos", demo_options.photos, "mate-backgrounds' nature folder")->capture_default_str();
+  demo->add_option("--test-images", demo_options.test_images,
+                   "test images (0: a tenth of --train-images)");
+  demo->add_option("--photos", demo_options.photos, "mate-backgrounds' nature folder")
+      ->capture_default_str();
   demo->add_option("--seed", demo_options.seed, "which crops")->capture_default_str();
   demo->add_flag("--overwrite", demo_options.overwrite, "replace data sets already there");
   demo_options.train_images = 0;
   demo_options.test_images = 0;
 
-  std::string inspect_dir, verify_dir, export_dir, export_png, export_split = "train", export_domain = "AB";
+  std::string inspect_dir, verify_dir, export_dir, export_png, export_split = "train",
+                                                               export_domain = "AB";
   int64_t export_count = 16, export_columns = 8;
   auto* inspect = app.add_subcommand("inspect", "summary of a data set");
   inspect->add_option("dir", inspect_dir, "data set directory")->required();
@@ -108,7 +120,8 @@ int run(int argc, char** argv) {
     const cg::tools::CifarSplits splits = cg::tools::read_cifar_dir(cifar_in);
     std::cerr << "cyclegan_data: CIFAR-10 " << splits.format << " version: " << splits.train.count()
               << " training and " << splits.test.count() << " test images\n";
-    cg::data::DatasetWriter writer(cifar_out.output, "cifar10 " + task.task + " (" + splits.format + " version)",
+    cg::data::DatasetWriter writer(cifar_out.output,
+                                   "cifar10 " + task.task + " (" + splits.format + " version)",
                                    cifar_out.options());
     report(cg::tools::write_cifar_dataset(splits, task, writer), cifar_out.output);
   } else if (*folder) {
@@ -129,7 +142,8 @@ int run(int argc, char** argv) {
   } else if (*verify) {
     return cg::tools::verify_dataset(verify_dir, std::cout) == 0 ? 0 : 1;
   } else if (*exporter) {
-    cg::tools::export_grid(export_dir, export_split, export_domain, export_count, export_columns, export_png);
+    cg::tools::export_grid(export_dir, export_split, export_domain, export_count, export_columns,
+                           export_png);
     std::cout << export_png << "\n";
   }
   return 0;

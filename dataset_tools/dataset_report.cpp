@@ -28,9 +28,9 @@ void inspect_dataset(const std::string& dir, std::ostream& out) {
         bytes += s.bytes;
       }
       const auto& s = shards.front();
-      out << "  " << split << " " << domain << ": " << images << " images " << s.height << "x" << s.width
-          << "x" << s.channels << (s.channels == 1 ? " (gray)" : " (RGB)") << " in " << shards.size()
-          << " shard(s), " << bytes / (1 << 20) << " MiB\n";
+      out << "  " << split << " " << domain << ": " << images << " images " << s.height << "x"
+          << s.width << "x" << s.channels << (s.channels == 1 ? " (gray)" : " (RGB)") << " in "
+          << shards.size() << " shard(s), " << bytes / (1 << 20) << " MiB\n";
     }
   }
 }
@@ -42,8 +42,10 @@ int64_t verify_dataset(const std::string& dir, std::ostream& out) {
     const std::string path = dir + "/" + s.file;
     try {
       const data::FileDigest digest = data::digest_file(path);
-      CG_REQUIRE(digest.bytes == s.bytes, FileError, path, ": ", digest.bytes, " bytes, the manifest says ", s.bytes);
-      CG_REQUIRE(digest.crc32 == s.crc32, FileError, path, ": file CRC-32 differs from the manifest's");
+      CG_REQUIRE(digest.bytes == s.bytes, FileError, path, ": ", digest.bytes,
+                 " bytes, the manifest says ", s.bytes);
+      CG_REQUIRE(digest.crc32 == s.crc32, FileError, path,
+                 ": file CRC-32 differs from the manifest's");
       data::ShardReader reader(path);
       std::vector<uint8_t> image(size_t(reader.info().image_bytes()));
       for (int64_t i = 0; i < reader.info().count; ++i) {
@@ -60,8 +62,8 @@ int64_t verify_dataset(const std::string& dir, std::ostream& out) {
       ++problems;
     }
   }
-  out << dir << ": " << m.shards.size() << " shard(s), " << images << " image(s) verified, " << problems
-      << " problem(s)\n";
+  out << dir << ": " << m.shards.size() << " shard(s), " << images << " image(s) verified, "
+      << problems << " problem(s)\n";
   return problems;
 }
 
@@ -72,7 +74,8 @@ void export_grid(const std::string& dir, const std::string& split, const std::st
              "--domain: expected A, B or AB, got '", domain, "'");
   const data::DatasetManifest m = data::read_manifest(dir);
   std::vector<std::unique_ptr<data::ImageSet>> sets;
-  for (char d : domain) sets.push_back(std::make_unique<data::ImageSet>(dir, m, std::string(1, d), split));
+  for (char d : domain)
+    sets.push_back(std::make_unique<data::ImageSet>(dir, m, std::string(1, d), split));
   int64_t side = 0;
   for (const auto& set : sets) {
     count = std::min(count, set->size());

@@ -11,7 +11,8 @@
 
 namespace cg::tools {
 
-inline void parallel_for(int64_t begin, int64_t end, int threads, const std::function<void(int64_t)>& fn) {
+inline void parallel_for(int64_t begin, int64_t end, int threads,
+                         const std::function<void(int64_t)>& fn) {
   std::atomic<int64_t> next{begin};
   std::mutex mutex;
   int64_t failed_at = end;

@@ -75,8 +75,7 @@ int run(int argc, char** argv) {
   CG_REQUIRE(!evaluate || !input.empty(), cg::ConfigError, "--eval needs --input DATA_SET");
   CG_REQUIRE(evaluate || !export_dir.empty() || !output.empty(), cg::ConfigError,
              "translating needs --output DIR");
-  CG_REQUIRE(batch_size >= 1, cg::ConfigError, "--batch-size must be at least 1, got ",
-             batch_size);
+  CG_REQUIRE(batch_size >= 1, cg::ConfigError, "--batch-size must be at least 1, got ", batch_size);
   CG_REQUIRE(eval_options.fid_images == 0 || eval_options.fid_images >= 2, cg::ConfigError,
              "--fid-images must be 0 (no FID/KID) or at least 2, got ", eval_options.fid_images);
   // The report is written where --output says, a path typed relative to the working

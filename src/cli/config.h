@@ -51,7 +51,8 @@ struct Config {
   DistOptions dist;
   MetricsOptions metrics;
   EvalOptions eval = default_eval_options();
-  int64_t threads = 0;  ///< LibTorch intra-op threads per rank (0: the rank's share of the node's cores)
+  int64_t threads =
+      0;  ///< LibTorch intra-op threads per rank (0: the rank's share of the node's cores)
   /// --overwrite (a flag of this invocation, not part of the resolved config): a fresh run
   /// into a run directory that holds another run's checkpoints moves them aside first.
   bool overwrite = false;

@@ -173,8 +173,10 @@ int intra_op_threads(const Config& c, const parallel::MpiEnvironment& mpi) {
 
 // How the OpenMP threads wait, as the environment says (src/apps/omp_wait.cpp sets it).
 std::string omp_wait_summary() {
-  if (const char* policy = std::getenv("OMP_WAIT_POLICY")) return std::string("OMP_WAIT_POLICY=") + policy;
-  if (const char* spins = std::getenv("GOMP_SPINCOUNT")) return std::string("GOMP_SPINCOUNT=") + spins;
+  if (const char* policy = std::getenv("OMP_WAIT_POLICY"))
+    return std::string("OMP_WAIT_POLICY=") + policy;
+  if (const char* spins = std::getenv("GOMP_SPINCOUNT"))
+    return std::string("GOMP_SPINCOUNT=") + spins;
   return "libgomp's default";
 }
 

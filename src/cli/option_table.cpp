@@ -26,7 +26,8 @@ T parse_value(const std::string& text, const std::string& where) {
     std::stringstream in(text);
     std::string item;
     while (std::getline(in, item, ',')) values.push_back(parse_value<int64_t>(item, where));
-    CG_REQUIRE(!values.empty(), ConfigError, where, ": expected a comma-separated list of integers");
+    CG_REQUIRE(!values.empty(), ConfigError, where,
+               ": expected a comma-separated list of integers");
     return values;
   } else {
     size_t used = 0;

@@ -33,7 +33,8 @@ std::string run_lock_path(const std::string& run_dir) {
 std::unique_ptr<FileLock> lock_run_directory(const std::string& run_dir) {
   std::error_code ec;
   fs::create_directories(run_dir, ec);
-  CG_REQUIRE(!ec, FileError, "--run-dir ", run_dir, ": cannot make it: ", os_error_text(ec.value()));
+  CG_REQUIRE(!ec, FileError, "--run-dir ", run_dir,
+             ": cannot make it: ", os_error_text(ec.value()));
   std::string holder;
   std::unique_ptr<FileLock> lock = FileLock::try_acquire(run_lock_path(run_dir), &holder);
   CG_REQUIRE(lock != nullptr, ConfigError, "--run-dir ", run_dir,
@@ -58,7 +59,8 @@ std::string claim_run_directory(const Config& config) {
   CG_REQUIRE(config.overwrite, ConfigError, "--run-dir ", t.run_dir,
              " holds the checkpoints of a run (", held,
              "): continue that run with --resume auto, or start a new one there with --overwrite "
-             "(moves its contents to ", base, "<time>) or another --run-dir");
+             "(moves its contents to ",
+             base, "<time>) or another --run-dir");
   std::string aside = base + utc_time("%Y%m%d-%H%M%S");
   for (int n = 2; fs::exists(aside, ec); ++n) {
     aside = base + utc_time("%Y%m%d-%H%M%S") + "-" + std::to_string(n);

@@ -1,10 +1,9 @@
-#include "cli/command_line.h"
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
 
+#include "cli/command_line.h"
 #include "cli/option_table.h"
 #include "common/error.h"
 #include "data/shard.h"

@@ -34,13 +34,14 @@ std::string str_cat(const Args&... args) {
 }
 }  // namespace detail
 
-/// Message of any exception without LibTorch's backtrace or nlohmann::json's "[json.exception...]" tag.
+/// Message of any exception without LibTorch's backtrace or nlohmann::json's "[json.exception...]"
+/// tag.
 std::string describe(const std::exception& e);
 
 }  // namespace cg
 
 /// Throws `ErrorType` with the streamed message when `cond` is false.
-#define CG_REQUIRE(cond, ErrorType, ...)                      \
-  do {                                                        \
+#define CG_REQUIRE(cond, ErrorType, ...)                              \
+  do {                                                                \
     if (!(cond)) throw ErrorType(::cg::detail::str_cat(__VA_ARGS__)); \
   } while (0)

@@ -33,8 +33,8 @@ std::string read_all(int fd) {
 }
 
 void write_all(int fd, const std::string& path, const std::string& content) {
-  CG_REQUIRE(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0, FileError, "cannot write ",
-             path, ": ", os_error_text(errno));
+  CG_REQUIRE(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0, FileError, "cannot write ", path,
+             ": ", os_error_text(errno));
   size_t done = 0;
   while (done < content.size()) {
     const ssize_t n = write(fd, content.data() + done, content.size() - done);

@@ -100,8 +100,8 @@ void produce_file_atomic(const std::string& path,
     const int error = errno;
     std::error_code ignored;
     fs::remove(tmp, ignored);
-    throw FileError(detail::str_cat("cannot write ", path, ": renaming its temporary file failed: ",
-                                    os_error_text(error)));
+    throw FileError(detail::str_cat(
+        "cannot write ", path, ": renaming its temporary file failed: ", os_error_text(error)));
   }
   fsync_path(dir.string(), true);
 }

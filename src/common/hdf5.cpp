@@ -39,7 +39,8 @@ std::string last_error() {
   if (at != std::string::npos) {
     const size_t end = message.find('\'', at + marker.size());
     std::string text = message.substr(at + marker.size(), end - at - marker.size());
-    if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+    if (!text.empty())
+      text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
     return text;
   }
   return message;

@@ -59,9 +59,9 @@ std::string read_string_attribute(hid_t object, const char* name, const std::str
 }  // namespace cg::h5
 
 /// Evaluates an HDF5 call once; a negative result throws FileError naming the context.
-#define CG_H5(call, ...)                                               \
-  ([&] {                                                               \
-    auto cg_h5_result = (call);                                        \
+#define CG_H5(call, ...)                                                      \
+  ([&] {                                                                      \
+    auto cg_h5_result = (call);                                               \
     if (cg_h5_result < 0) ::cg::h5::fail(::cg::detail::str_cat(__VA_ARGS__)); \
-    return cg_h5_result;                                               \
+    return cg_h5_result;                                                      \
   }())

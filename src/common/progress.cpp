@@ -39,7 +39,8 @@ void Progress::update(int64_t done, int64_t items, const std::string& detail) {
   if (since_last > 0) rate_ = static_cast<double>(items_since_last_) / since_last;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double per_step = elapsed / static_cast<double>(std::max<int64_t>(1, done - first_));
-  const auto eta = static_cast<int64_t>(per_step * static_cast<double>(std::max<int64_t>(0, total_ - done)));
+  const auto eta =
+      static_cast<int64_t>(per_step * static_cast<double>(std::max<int64_t>(0, total_ - done)));
   char line[512];
   std::snprintf(line, sizeof(line), "%s %lld/%lld%s%s  %.1f %s/s  ETA %lld:%02lld:%02lld",
                 label_.c_str(), static_cast<long long>(done), static_cast<long long>(total_),
@@ -53,7 +54,9 @@ void Progress::update(int64_t done, int64_t items, const std::string& detail) {
     drawn_in_place_ = false;
   } else {
     const int width = 20;
-    const int filled = total_ > 0 ? static_cast<int>(width * std::clamp<int64_t>(done, 0, total_) / total_) : width;
+    const int filled = total_ > 0
+                           ? static_cast<int>(width * std::clamp<int64_t>(done, 0, total_) / total_)
+                           : width;
     std::fprintf(stderr, "[%s%s] %s", std::string(filled, '#').c_str(),
                  std::string(width - filled, '.').c_str(), line);
     drawn_in_place_ = true;

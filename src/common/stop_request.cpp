@@ -29,7 +29,8 @@ std::optional<std::string> test_spec(const char* variable, const char* phase) {
   if (spec == nullptr) return std::nullopt;
   const std::string text = spec;
   const size_t colon = text.find(':');
-  if (colon == std::string::npos || text.compare(0, colon, phase) != 0 || colon != std::strlen(phase))
+  if (colon == std::string::npos || text.compare(0, colon, phase) != 0 ||
+      colon != std::strlen(phase))
     return std::nullopt;
   if (!seen.insert(std::string(variable) + "/" + phase).second) return std::nullopt;
   return text.substr(colon + 1);
@@ -55,8 +56,8 @@ void raise_test_signal(const char* phase) {
     const int received = g_signals_received;
     std::FILE* marker = std::fopen(path.c_str(), "w");
     if (marker != nullptr) std::fclose(marker);
-    for (int i = 0; i < 30000 && g_signals_received == received && ::access(path.c_str(), F_OK) == 0;
-         ++i) {
+    for (int i = 0;
+         i < 30000 && g_signals_received == received && ::access(path.c_str(), F_OK) == 0; ++i) {
       ::usleep(10000);
     }
     std::remove(path.c_str());

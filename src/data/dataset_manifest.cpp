@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/error.h"
 #include "common/file_util.h"
@@ -22,17 +22,20 @@ std::string hex32(uint32_t value) {
 
 template <typename T>
 T field(const nlohmann::json& object, const char* key, const std::string& where) {
-  CG_REQUIRE(object.is_object() && object.contains(key), FileError, where, ": missing field '", key, "'");
+  CG_REQUIRE(object.is_object() && object.contains(key), FileError, where, ": missing field '", key,
+             "'");
   try {
     return object.at(key).get<T>();
   } catch (const nlohmann::json::exception&) {
-    throw FileError(where + ": field '" + key + "' has the wrong type (" + object.at(key).dump() + ")");
+    throw FileError(where + ": field '" + key + "' has the wrong type (" + object.at(key).dump() +
+                    ")");
   }
 }
 
 }  // namespace
 
-std::vector<ShardEntry> DatasetManifest::select(const std::string& domain, const std::string& split) const {
+std::vector<ShardEntry> DatasetManifest::select(const std::string& domain,
+                                                const std::string& split) const {
   std::vector<ShardEntry> out;
   for (const ShardEntry& s : shards) {
     if (s.domain == domain && s.split == split) out.push_back(s);
@@ -49,7 +52,8 @@ int64_t DatasetManifest::count(const std::string& domain, const std::string& spl
 DatasetManifest read_manifest(const std::string& dir) {
   const std::string path = dir + "/" + kManifestName;
   std::ifstream probe(path);
-  CG_REQUIRE(probe.good(), FileError, path, ": no manifest; a data set is a directory made by "
+  CG_REQUIRE(probe.good(), FileError, path,
+             ": no manifest; a data set is a directory made by "
              "cyclegan_data (HINT: `cyclegan_data demo --output DIR` builds one)");
   nlohmann::json json;
   try {
@@ -88,7 +92,8 @@ DatasetManifest read_manifest(const std::string& dir) {
     CG_REQUIRE(s.file.find('/') == std::string::npos && !s.file.empty(), FileError, where,
                ": file must be a plain name inside the data set directory, got '", s.file, "'");
     CG_REQUIRE(s.domain == "A" || s.domain == "B", FileError, where, ": domain must be A or B");
-    CG_REQUIRE(s.split == "train" || s.split == "test", FileError, where, ": split must be train or test");
+    CG_REQUIRE(s.split == "train" || s.split == "test", FileError, where,
+               ": split must be train or test");
     CG_REQUIRE(s.count > 0 && s.height > 0 && s.width > 0 && s.bytes > 0, FileError, where,
                ": count, height, width and bytes must be positive");
     CG_REQUIRE(s.channels == 1 || s.channels == 3, FileError, where, ": channels must be 1 or 3");
@@ -102,9 +107,15 @@ DatasetManifest read_manifest(const std::string& dir) {
 void write_manifest(const std::string& dir, const DatasetManifest& m) {
   nlohmann::json shards = nlohmann::json::array();
   for (const ShardEntry& s : m.shards) {
-    shards.push_back({{"file", s.file}, {"domain", s.domain}, {"split", s.split},
-                      {"count", s.count}, {"height", s.height}, {"width", s.width},
-                      {"channels", s.channels}, {"bytes", s.bytes}, {"crc32", hex32(s.crc32)}});
+    shards.push_back({{"file", s.file},
+                      {"domain", s.domain},
+                      {"split", s.split},
+                      {"count", s.count},
+                      {"height", s.height},
+                      {"width", s.width},
+                      {"channels", s.channels},
+                      {"bytes", s.bytes},
+                      {"crc32", hex32(s.crc32)}});
   }
   nlohmann::json json = {{"format", "cyclegan_dist-dataset"},
                          {"format_version", m.format_version},

@@ -22,7 +22,7 @@ struct ShardEntry {
 
 struct DatasetManifest {
   int64_t format_version = kManifestFormatVersion;
-  std::string source;       ///< what the images came from (e.g. "cifar10 colorize")
+  std::string source;  ///< what the images came from (e.g. "cifar10 colorize")
   /// True when test image i of A and of B show the same picture (colorization: gray and
   /// colour of one photograph), so translations can be scored against the truth.
   bool paired_test = false;

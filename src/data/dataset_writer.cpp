@@ -13,19 +13,23 @@
 
 namespace cg::data {
 namespace {
-std::string key(const std::string& domain, const std::string& split) { return split + "_" + domain; }
+std::string key(const std::string& domain, const std::string& split) {
+  return split + "_" + domain;
+}
 }  // namespace
 
 DatasetWriter::DatasetWriter(std::string dir, std::string source, DatasetWriterOptions options)
     : dir_(std::move(dir)), source_(std::move(source)), options_(options) {
-  CG_REQUIRE(options_.shard_size > 0, ConfigError, "--shard-size must be positive, got ", options_.shard_size);
+  CG_REQUIRE(options_.shard_size > 0, ConfigError, "--shard-size must be positive, got ",
+             options_.shard_size);
   namespace fs = std::filesystem;
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
   std::error_code error;
   CG_REQUIRE(!fs::exists(dir_, error) || fs::is_directory(dir_, error), FileError, dir_,
              ": exists and is not a directory");
-  CG_REQUIRE(!fs::exists(dir_ + "/" + kManifestName, error) || options_.overwrite, FileError, dir_,
-             ": already holds a data set (manifest.json); choose another --output or pass --overwrite");
+  CG_REQUIRE(
+      !fs::exists(dir_ + "/" + kManifestName, error) || options_.overwrite, FileError, dir_,
+      ": already holds a data set (manifest.json); choose another --output or pass --overwrite");
   const fs::path parent = fs::absolute(dir_, error).parent_path();
   fs::create_directories(parent, error);
   CG_REQUIRE(!error, FileError, parent.string(), ": cannot create the output's parent directory (",
@@ -47,7 +51,8 @@ DatasetWriter::~DatasetWriter() {
 
 void DatasetWriter::begin(const std::string& domain, const std::string& split, int64_t total,
                           int64_t height, int64_t width, int64_t channels) {
-  CG_REQUIRE(total > 0, FileError, dir_, ": domain ", domain, " of split ", split, " has no images");
+  CG_REQUIRE(total > 0, FileError, dir_, ": domain ", domain, " of split ", split,
+             " has no images");
   auto [it, inserted] = streams_.try_emplace(key(domain, split));
   CG_REQUIRE(inserted, ConfigError, "stream ", key(domain, split), " declared twice");
   Stream& s = it->second;
@@ -59,11 +64,13 @@ void DatasetWriter::begin(const std::string& domain, const std::string& split, i
   s.channels = channels;
 }
 
-void DatasetWriter::append(const std::string& domain, const std::string& split, const uint8_t* hwc) {
+void DatasetWriter::append(const std::string& domain, const std::string& split,
+                           const uint8_t* hwc) {
   auto it = streams_.find(key(domain, split));
   CG_REQUIRE(it != streams_.end(), ConfigError, "stream ", key(domain, split), " was not declared");
   Stream& s = it->second;
-  CG_REQUIRE(s.written < s.total, FileError, dir_, ": more than ", s.total, " images for ", key(domain, split));
+  CG_REQUIRE(s.written < s.total, FileError, dir_, ": more than ", s.total, " images for ",
+             key(domain, split));
   if (!s.shard) {
     const int64_t index = s.written / options_.shard_size;
     char name[64];
@@ -105,8 +112,8 @@ void DatasetWriter::close_shard(Stream& s) {
 DatasetManifest DatasetWriter::finish(bool paired_test) {
   namespace fs = std::filesystem;
   for (const auto& [name, s] : streams_) {
-    CG_REQUIRE(s.written == s.total, FileError, dir_, ": ", name, " got ", s.written, " of ", s.total,
-               " images");
+    CG_REQUIRE(s.written == s.total, FileError, dir_, ": ", name, " got ", s.written, " of ",
+               s.total, " images");
   }
   manifest_.paired_test = paired_test;
   write_manifest(staging_, manifest_);
@@ -122,15 +129,16 @@ DatasetManifest DatasetWriter::finish(bool paired_test) {
       const bool data_set_file = name == kManifestName || entry.path().extension() == ".h5";
       if (!data_set_file && !fs::exists(staging_ + "/" + name, error)) {
         fs::rename(entry.path(), staging_ + "/" + name, error);
-        CG_REQUIRE(!error, FileError, entry.path().string(), ": cannot move it into the new data set (",
-                   error.message(), ")");
+        CG_REQUIRE(!error, FileError, entry.path().string(),
+                   ": cannot move it into the new data set (", error.message(), ")");
       }
     }
     if (::renameat2(AT_FDCWD, staging_.c_str(), AT_FDCWD, dir_.c_str(), RENAME_EXCHANGE) != 0) {
       // File systems without an atomic exchange (some network ones): two renames.
       const int exchange_error = errno;
       CG_REQUIRE(exchange_error == EINVAL || exchange_error == ENOSYS || exchange_error == ENOTSUP,
-                 FileError, dir_, ": cannot swap the new data set in: ", os_error_text(exchange_error));
+                 FileError, dir_,
+                 ": cannot swap the new data set in: ", os_error_text(exchange_error));
       const std::string old_dir = temporary_sibling(dir_, "replaced");
       CG_REQUIRE(::rename(dir_.c_str(), old_dir.c_str()) == 0, FileError, dir_,
                  ": cannot move the old data set aside: ", os_error_text(errno));

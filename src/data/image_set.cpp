@@ -7,8 +7,8 @@
 
 namespace cg::data {
 
-ImageSet::ImageSet(const std::string& dir, const DatasetManifest& manifest, const std::string& domain,
-                   const std::string& split)
+ImageSet::ImageSet(const std::string& dir, const DatasetManifest& manifest,
+                   const std::string& domain, const std::string& split)
     : name_(dir + " domain " + domain + " (" + split + ")") {
   const std::vector<ShardEntry> entries = manifest.select(domain, split);
   CG_REQUIRE(!entries.empty(), FileError, dir, ": the data set has no images of domain ", domain,
@@ -26,16 +26,17 @@ ImageSet::ImageSet(const std::string& dir, const DatasetManifest& manifest, cons
     const ShardInfo& info = shard->info();
     CG_REQUIRE(info.domain == e.domain && info.split == e.split && info.count == e.count &&
                    info.height == e.height && info.width == e.width && info.channels == e.channels,
-               FileError, path, ": holds ", info.count, " images ", info.height, "x", info.width, "x",
-               info.channels, " of domain ", info.domain, "/", info.split, ", the manifest says ",
-               e.count, " ", e.height, "x", e.width, "x", e.channels, " of ", e.domain, "/", e.split);
+               FileError, path, ": holds ", info.count, " images ", info.height, "x", info.width,
+               "x", info.channels, " of domain ", info.domain, "/", info.split,
+               ", the manifest says ", e.count, " ", e.height, "x", e.width, "x", e.channels,
+               " of ", e.domain, "/", e.split);
     if (shards_.empty()) {
       height_ = info.height;
       width_ = info.width;
       channels_ = info.channels;
     }
-    CG_REQUIRE(info.height == height_ && info.width == width_ && info.channels == channels_, FileError,
-               path, ": images are ", info.height, "x", info.width, "x", info.channels,
+    CG_REQUIRE(info.height == height_ && info.width == width_ && info.channels == channels_,
+               FileError, path, ": images are ", info.height, "x", info.width, "x", info.channels,
                ", other shards of ", name_, " hold ", height_, "x", width_, "x", channels_);
     starts_.push_back(size_);
     size_ += info.count;

@@ -30,7 +30,8 @@ void fsync_path(const std::string& path) {
 struct ImageSelection {
   h5::Handle file, memory;
 };
-ImageSelection select_image(hid_t images, int64_t index, const ShardInfo& info, const std::string& ctx) {
+ImageSelection select_image(hid_t images, int64_t index, const ShardInfo& info,
+                            const std::string& ctx) {
   const hsize_t start[4] = {hsize_t(index), 0, 0, 0};
   const hsize_t size[4] = {1, hsize_t(info.height), hsize_t(info.width), hsize_t(info.channels)};
   ImageSelection s{h5::Handle(CG_H5(H5Dget_space(images), ctx), H5Sclose),
@@ -43,15 +44,17 @@ ImageSelection select_image(hid_t images, int64_t index, const ShardInfo& info, 
 
 ShardWriter::ShardWriter(std::string path, ShardInfo info, int gzip_level)
     : path_(std::move(path)), info_(std::move(info)) {
-  CG_REQUIRE(info_.domain == "A" || info_.domain == "B", ConfigError, path_, ": domain must be A or B");
+  CG_REQUIRE(info_.domain == "A" || info_.domain == "B", ConfigError, path_,
+             ": domain must be A or B");
   CG_REQUIRE(info_.split == "train" || info_.split == "test", ConfigError, path_,
              ": split must be train or test");
   CG_REQUIRE(info_.height > 0 && info_.width > 0 && info_.count > 0, ConfigError, path_,
-             ": shard needs a positive size and count, got ", info_.count, " x ", info_.height,
-             "x", info_.width);
+             ": shard needs a positive size and count, got ", info_.count, " x ", info_.height, "x",
+             info_.width);
   CG_REQUIRE(info_.channels == 1 || info_.channels == 3, ConfigError, path_,
              ": channels must be 1 or 3, got ", info_.channels);
-  CG_REQUIRE(gzip_level >= 0 && gzip_level <= 9, ConfigError, "gzip level must be 0..9, got ", gzip_level);
+  CG_REQUIRE(gzip_level >= 0 && gzip_level <= 9, ConfigError, "gzip level must be 0..9, got ",
+             gzip_level);
   h5::quiet_errors();
   tmp_path_ = path_ + ".tmp";
   const std::string& ctx = tmp_path_;
@@ -74,16 +77,17 @@ ShardWriter::ShardWriter(std::string path, ShardInfo info, int gzip_level)
   h5::Handle props(CG_H5(H5Pcreate(H5P_DATASET_CREATE), ctx), H5Pclose);
   CG_H5(H5Pset_chunk(props.get(), 4, chunk), ctx, ": chunking");
   if (gzip_level > 0) CG_H5(H5Pset_deflate(props.get(), gzip_level), ctx, ": gzip");
-  images_ = h5::Handle(CG_H5(H5Dcreate2(file_.get(), kImages, H5T_STD_U8LE, space.get(), H5P_DEFAULT,
-                                        props.get(), H5P_DEFAULT),
+  images_ = h5::Handle(CG_H5(H5Dcreate2(file_.get(), kImages, H5T_STD_U8LE, space.get(),
+                                        H5P_DEFAULT, props.get(), H5P_DEFAULT),
                              ctx, ": creating dataset images"),
                        H5Dclose);
   const hsize_t count_dim[1] = {hsize_t(info_.count)};
   h5::Handle count_space(CG_H5(H5Screate_simple(1, count_dim, nullptr), ctx), H5Sclose);
-  checksums_ = h5::Handle(CG_H5(H5Dcreate2(file_.get(), kChecksums, H5T_STD_U32LE, count_space.get(),
-                                           H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                                ctx, ": creating dataset checksums"),
-                          H5Dclose);
+  checksums_ =
+      h5::Handle(CG_H5(H5Dcreate2(file_.get(), kChecksums, H5T_STD_U32LE, count_space.get(),
+                                  H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                       ctx, ": creating dataset checksums"),
+                 H5Dclose);
 }
 
 ShardWriter::~ShardWriter() {
@@ -100,7 +104,8 @@ void ShardWriter::append(const uint8_t* hwc) {
              " images appended");
   const std::string& ctx = tmp_path_;
   const ImageSelection image = select_image(images_.get(), appended_, info_, ctx);
-  CG_H5(H5Dwrite(images_.get(), H5T_NATIVE_UINT8, image.memory.get(), image.file.get(), H5P_DEFAULT, hwc),
+  CG_H5(H5Dwrite(images_.get(), H5T_NATIVE_UINT8, image.memory.get(), image.file.get(), H5P_DEFAULT,
+                 hwc),
         ctx, ": writing image ", appended_);
 
   const uint32_t crc = crc32_bytes(hwc, info_.image_bytes());
@@ -108,7 +113,8 @@ void ShardWriter::append(const uint8_t* hwc) {
   h5::Handle crc_space(CG_H5(H5Dget_space(checksums_.get()), ctx), H5Sclose);
   CG_H5(H5Sselect_hyperslab(crc_space.get(), H5S_SELECT_SET, &at, nullptr, &one, nullptr), ctx);
   h5::Handle crc_mem(CG_H5(H5Screate_simple(1, &one, nullptr), ctx), H5Sclose);
-  CG_H5(H5Dwrite(checksums_.get(), H5T_NATIVE_UINT32, crc_mem.get(), crc_space.get(), H5P_DEFAULT, &crc),
+  CG_H5(H5Dwrite(checksums_.get(), H5T_NATIVE_UINT32, crc_mem.get(), crc_space.get(), H5P_DEFAULT,
+                 &crc),
         ctx, ": writing checksum ", appended_);
   ++appended_;
 }
@@ -139,9 +145,9 @@ ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
                            " (truncated or damaged?)"),
                      H5Fclose);
   info_.format_version = h5::read_int_attribute(file_.get(), "format_version", ctx);
-  CG_REQUIRE(info_.format_version == kShardFormatVersion, FileError, path_, ": shard format version ",
-             info_.format_version, ", this build reads version ", kShardFormatVersion,
-             ". HINT: rebuild the data set with this version's cyclegan_data");
+  CG_REQUIRE(info_.format_version == kShardFormatVersion, FileError, path_,
+             ": shard format version ", info_.format_version, ", this build reads version ",
+             kShardFormatVersion, ". HINT: rebuild the data set with this version's cyclegan_data");
   info_.domain = h5::read_string_attribute(file_.get(), "domain", ctx);
   info_.split = h5::read_string_attribute(file_.get(), "split", ctx);
   info_.height = h5::read_int_attribute(file_.get(), "height", ctx);
@@ -149,8 +155,8 @@ ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
   info_.channels = h5::read_int_attribute(file_.get(), "channels", ctx);
   info_.count = h5::read_int_attribute(file_.get(), "count", ctx);
   info_.source = h5::read_string_attribute(file_.get(), "source", ctx);
-  CG_REQUIRE(info_.domain == "A" || info_.domain == "B", FileError, path_, ": domain attribute is '",
-             info_.domain, "', expected A or B");
+  CG_REQUIRE(info_.domain == "A" || info_.domain == "B", FileError, path_,
+             ": domain attribute is '", info_.domain, "', expected A or B");
   CG_REQUIRE(info_.split == "train" || info_.split == "test", FileError, path_,
              ": split attribute is '", info_.split, "', expected train or test");
   CG_REQUIRE(info_.channels == 1 || info_.channels == 3, FileError, path_, ": ", info_.channels,
@@ -159,11 +165,13 @@ ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
              ": empty shard (", info_.count, " images of ", info_.height, "x", info_.width, ")");
   CG_REQUIRE(info_.height <= kMaxImageSide && info_.width <= kMaxImageSide, FileError, path_,
              ": declares images of ", info_.height, "x", info_.width, ", more than the ",
-             kMaxImageSide, " pixels per side a shard may hold (damaged or not made by cyclegan_data)");
+             kMaxImageSide,
+             " pixels per side a shard may hold (damaged or not made by cyclegan_data)");
 
   const htri_t has_images = CG_H5(H5Lexists(file_.get(), kImages, H5P_DEFAULT), ctx);
   CG_REQUIRE(has_images > 0, FileError, path_, ": no dataset 'images'");
-  images_ = h5::Handle(CG_H5(H5Dopen2(file_.get(), kImages, H5P_DEFAULT), ctx, ": dataset images"), H5Dclose);
+  images_ = h5::Handle(CG_H5(H5Dopen2(file_.get(), kImages, H5P_DEFAULT), ctx, ": dataset images"),
+                       H5Dclose);
   h5::Handle type(CG_H5(H5Dget_type(images_.get()), ctx), H5Tclose);
   CG_REQUIRE(H5Tget_class(type.get()) == H5T_INTEGER && H5Tget_size(type.get()) == 1 &&
                  H5Tget_sign(type.get()) == H5T_SGN_NONE,
@@ -182,7 +190,8 @@ ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
 
   const htri_t has_crc = CG_H5(H5Lexists(file_.get(), kChecksums, H5P_DEFAULT), ctx);
   CG_REQUIRE(has_crc > 0, FileError, path_, ": no dataset 'checksums'");
-  h5::Handle crc(CG_H5(H5Dopen2(file_.get(), kChecksums, H5P_DEFAULT), ctx, ": dataset checksums"), H5Dclose);
+  h5::Handle crc(CG_H5(H5Dopen2(file_.get(), kChecksums, H5P_DEFAULT), ctx, ": dataset checksums"),
+                 H5Dclose);
   h5::Handle crc_space(CG_H5(H5Dget_space(crc.get()), ctx), H5Sclose);
   hsize_t crc_count = 0;
   const int crc_rank = CG_H5(H5Sget_simple_extent_ndims(crc_space.get()), ctx);
@@ -195,8 +204,8 @@ ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
              ": declares ", info_.count, " images but stores ", H5Dget_storage_size(crc.get()) / 4,
              " checksums (truncated or damaged)");
   checksums_.resize(size_t(info_.count));
-  CG_H5(H5Dread(crc.get(), H5T_NATIVE_UINT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, checksums_.data()), ctx,
-        ": reading checksums (truncated file?)");
+  CG_H5(H5Dread(crc.get(), H5T_NATIVE_UINT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, checksums_.data()),
+        ctx, ": reading checksums (truncated file?)");
 }
 
 void ShardReader::read(int64_t index, uint8_t* hwc) const {
@@ -204,7 +213,8 @@ void ShardReader::read(int64_t index, uint8_t* hwc) const {
              " out of range (", info_.count, " images)");
   const std::string& ctx = path_;
   const ImageSelection image = select_image(images_.get(), index, info_, ctx);
-  CG_H5(H5Dread(images_.get(), H5T_NATIVE_UINT8, image.memory.get(), image.file.get(), H5P_DEFAULT, hwc),
+  CG_H5(H5Dread(images_.get(), H5T_NATIVE_UINT8, image.memory.get(), image.file.get(), H5P_DEFAULT,
+                hwc),
         ctx, ": reading image ", index, " (truncated or damaged file?)");
   const uint32_t computed = crc32_bytes(hwc, info_.image_bytes());
   CG_REQUIRE(computed == checksums_[size_t(index)], FileError, path_, ": image ", index,

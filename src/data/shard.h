@@ -18,11 +18,11 @@ inline constexpr int64_t kMaxImageSide = 8192;
 /// What a shard holds, as stored in its attributes.
 struct ShardInfo {
   int64_t format_version = kShardFormatVersion;
-  std::string domain;   ///< "A" or "B"
-  std::string split;    ///< "train" or "test"
+  std::string domain;                           ///< "A" or "B"
+  std::string split;                            ///< "train" or "test"
   int64_t height = 0, width = 0, channels = 0;  ///< channels: 1 (gray) or 3 (RGB)
-  int64_t count = 0;    ///< images in the shard
-  std::string source;   ///< free text: where the images came from
+  int64_t count = 0;                            ///< images in the shard
+  std::string source;                           ///< free text: where the images came from
 
   int64_t image_bytes() const { return height * width * channels; }
 };

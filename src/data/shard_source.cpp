@@ -12,7 +12,7 @@ namespace cg::data {
 // pass a fresh permutation, so a domain smaller than the epoch simply starts its next pass.
 struct ShardSource::Domain {
   const ImageSet* images = nullptr;
-  uint64_t stream = 0;       // separates A's order and augmentation from B's
+  uint64_t stream = 0;  // separates A's order and augmentation from B's
   int64_t model_channels = 0;
   mutable std::mutex mutex;  // guards the permutation cache
   mutable std::map<int64_t, std::shared_ptr<const std::vector<int64_t>>> passes;
@@ -22,10 +22,12 @@ namespace {
 constexpr uint64_t kAugmentStream = 0x5eed;
 }  // namespace
 
-ShardSource::ShardSource(const std::string& dir, LoaderOptions options) : options_(std::move(options)) {
-  CG_REQUIRE(options_.batch_size > 0, ConfigError, "batch size must be positive, got ", options_.batch_size);
-  CG_REQUIRE(options_.world >= 1 && options_.rank >= 0 && options_.rank < options_.world, ConfigError,
-             "bad rank ", options_.rank, " of ", options_.world);
+ShardSource::ShardSource(const std::string& dir, LoaderOptions options)
+    : options_(std::move(options)) {
+  CG_REQUIRE(options_.batch_size > 0, ConfigError, "batch size must be positive, got ",
+             options_.batch_size);
+  CG_REQUIRE(options_.world >= 1 && options_.rank >= 0 && options_.rank < options_.world,
+             ConfigError, "bad rank ", options_.rank, " of ", options_.world);
   CG_REQUIRE(options_.threads >= 1 && options_.prefetch >= 1, ConfigError,
              "loader threads and prefetch depth must be positive");
   const DatasetManifest manifest = read_manifest(dir);
@@ -33,16 +35,18 @@ ShardSource::ShardSource(const std::string& dir, LoaderOptions options) : option
   set_b_ = std::make_unique<ImageSet>(dir, manifest, "B", options_.split);
   for (const ImageSet* set : {set_a_.get(), set_b_.get()}) {
     if (options_.crop_size == 0) {
-      CG_REQUIRE(set->height() == set->width(), ConfigError, set->name(), ": images are ", set->height(),
-                 "x", set->width(), "; non-square images need a crop size (--crop-size)");
+      CG_REQUIRE(set->height() == set->width(), ConfigError, set->name(), ": images are ",
+                 set->height(), "x", set->width(),
+                 "; non-square images need a crop size (--crop-size)");
       options_.crop_size = set->height();
     }
-    CG_REQUIRE(options_.crop_size <= set->height() && options_.crop_size <= set->width(), ConfigError,
-               set->name(), ": crop size ", options_.crop_size, " exceeds the stored ", set->height(),
-               "x", set->width(), " images");
+    CG_REQUIRE(options_.crop_size <= set->height() && options_.crop_size <= set->width(),
+               ConfigError, set->name(), ": crop size ", options_.crop_size, " exceeds the stored ",
+               set->height(), "x", set->width(), " images");
   }
   for (int64_t c : {options_.channels_a, options_.channels_b}) {
-    CG_REQUIRE(c == 1 || c == 3, ConfigError, "the model's channels must be 1 or 3 to read a data set, got ", c);
+    CG_REQUIRE(c == 1 || c == 3, ConfigError,
+               "the model's channels must be 1 or 3 to read a data set, got ", c);
   }
   domain_a_ = std::make_unique<Domain>();
   domain_a_->images = set_a_.get();
@@ -91,8 +95,10 @@ void ShardSource::fill(const Domain& domain, int64_t batch, torch::Tensor& out) 
   for (int64_t i = 0; i < options_.batch_size; ++i) {
     const int64_t g = (batch * options_.world + options_.rank) * options_.batch_size + i;
     set.read(sample_index(domain, g), raw.data());
-    SplitMix64 rng(mix_seed(options_.seed, kAugmentStream, domain.stream, static_cast<uint64_t>(g)));
-    const Augment augment = draw_augment(rng, set.height(), set.width(), target.size, options_.flip);
+    SplitMix64 rng(
+        mix_seed(options_.seed, kAugmentStream, domain.stream, static_cast<uint64_t>(g)));
+    const Augment augment =
+        draw_augment(rng, set.height(), set.width(), target.size, options_.flip);
     to_model_image(raw.data(), set.height(), set.width(), set.channels(), augment, target,
                    dst + i * per_image);
   }

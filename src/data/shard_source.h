@@ -22,17 +22,17 @@
 namespace cg::data {
 
 struct LoaderOptions {
-  int64_t batch_size = 1;  ///< images per domain per batch on this rank
-  uint64_t seed = 0;       ///< order and augmentation derive from it
-  int rank = 0, world = 1; ///< this rank's slice of each global batch
+  int64_t batch_size = 1;   ///< images per domain per batch on this rank
+  uint64_t seed = 0;        ///< order and augmentation derive from it
+  int rank = 0, world = 1;  ///< this rank's slice of each global batch
   std::string split = "train";
-  int64_t crop_size = 0;     ///< model input size; 0: the stored size (no crop)
-  bool flip = false;         ///< random horizontal flips
+  int64_t crop_size = 0;                   ///< model input size; 0: the stored size (no crop)
+  bool flip = false;                       ///< random horizontal flips
   int64_t channels_a = 3, channels_b = 3;  ///< the model's channels (1 <-> 3 converted)
   float lo = -1.0f, hi = 1.0f;             ///< the model's value range
-  int threads = 2;           ///< background reader threads
-  int64_t prefetch = 4;      ///< batches kept ready ahead of the trainer
-  bool pin_memory = false;   ///< allocate batches in page-locked memory (CUDA training)
+  int threads = 2;                         ///< background reader threads
+  int64_t prefetch = 4;                    ///< batches kept ready ahead of the trainer
+  bool pin_memory = false;  ///< allocate batches in page-locked memory (CUDA training)
 };
 
 class ShardSource : public UnpairedSource {

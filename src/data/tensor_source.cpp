@@ -16,11 +16,12 @@ TensorSource::TensorSource(torch::Tensor images_a, torch::Tensor images_b, int64
       rank_(rank),
       world_(world),
       shuffle_(shuffle) {
-  TORCH_CHECK(images_a_.dim() == 4 && images_b_.dim() == 4, "TensorSource expects NCHW images, got ",
-              images_a_.sizes(), " and ", images_b_.sizes());
+  TORCH_CHECK(images_a_.dim() == 4 && images_b_.dim() == 4,
+              "TensorSource expects NCHW images, got ", images_a_.sizes(), " and ",
+              images_b_.sizes());
   CG_REQUIRE(batch_size_ > 0, ConfigError, "batch size must be positive, got ", batch_size_);
-  TORCH_CHECK(world_ >= 1 && rank_ >= 0 && rank_ < world_, "TensorSource: bad rank ", rank_,
-              " of ", world_);
+  TORCH_CHECK(world_ >= 1 && rank_ >= 0 && rank_ < world_, "TensorSource: bad rank ", rank_, " of ",
+              world_);
   batches_per_epoch_ = std::min(images_a_.size(0), images_b_.size(0)) / (batch_size_ * world_);
   CG_REQUIRE(batches_per_epoch_ > 0, ConfigError, "batch size ", batch_size_, " x ", world_,
              " rank(s) exceeds the ", std::min(images_a_.size(0), images_b_.size(0)),

@@ -10,10 +10,10 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/stop_request.h"
-#include "image/tensor_color.h"
 #include "eval/feature_cache.h"
 #include "eval/fid.h"
 #include "eval/image_quality.h"
+#include "image/tensor_color.h"
 
 namespace cg::eval {
 namespace {
@@ -135,8 +135,8 @@ Evaluator::Evaluator(const std::string& dir, int64_t channels_a, int64_t channel
   if (options_.fid_images == 0) return;
 
   if (options_.inception.empty()) {
-    inception_ = InceptionFeatures::load_if_present(default_inception_path(), device,
-                                                    fid_unavailable_);
+    inception_ =
+        InceptionFeatures::load_if_present(default_inception_path(), device, fid_unavailable_);
     if (!inception_) return;
   } else {
     // Weights the user named must be there and be the network: a problem is a bad flag.

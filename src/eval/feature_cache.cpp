@@ -21,8 +21,8 @@ constexpr const char* kFormat = "cyclegan_dist fid features v2";
 
 uint32_t features_crc32(const torch::Tensor& features) {
   const torch::Tensor bytes = features.contiguous();
-  return crc32_of(std::string(static_cast<const char*>(bytes.data_ptr()),
-                              static_cast<size_t>(bytes.nbytes())));
+  return crc32_of(
+      std::string(static_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(bytes.nbytes())));
 }
 
 }  // namespace

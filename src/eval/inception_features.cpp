@@ -61,8 +61,8 @@ InceptionFeatures::InceptionFeatures(const std::string& path, const torch::Devic
     std::istringstream in(bytes);
     module_ = torch::jit::load(in, device);
   } catch (const std::exception& e) {
-    throw FileError(detail::str_cat("Inception weights ", path,
-                                    " are not a TorchScript module (", brief(e), ")"));
+    throw FileError(detail::str_cat("Inception weights ", path, " are not a TorchScript module (",
+                                    brief(e), ")"));
   }
   module_.eval();
   probe();
@@ -79,21 +79,19 @@ void InceptionFeatures::probe() {
     const torch::Tensor x = torch::zeros({n, 3, kInputSize, kInputSize}, torch::Device(device_));
     const c10::IValue out = module_.forward({x});
     CG_REQUIRE(out.isTensor(), FileError, "Inception weights ", path_,
-               " are not the FID Inception network: it returns ", out.tagKind(),
-               ", not a tensor");
+               " are not the FID Inception network: it returns ", out.tagKind(), ", not a tensor");
     features = out.toTensor();
   } catch (const FileError&) {
     throw;
   } catch (const std::exception& e) {
-    throw FileError(detail::str_cat("Inception weights ", path_,
-                                    " are not the FID Inception network: a forward of (", n,
-                                    ", 3, ", kInputSize, ", ", kInputSize, ") images fails (",
-                                    brief(e), ")"));
+    throw FileError(detail::str_cat(
+        "Inception weights ", path_, " are not the FID Inception network: a forward of (", n,
+        ", 3, ", kInputSize, ", ", kInputSize, ") images fails (", brief(e), ")"));
   }
   CG_REQUIRE(features.dim() == 2 && features.size(0) == n && features.size(1) == kFeatureDim,
-             FileError, "Inception weights ", path_,
-             " are not the FID Inception network: (", n, ", 3, ", kInputSize, ", ", kInputSize,
-             ") images give ", features.sizes(), ", expected (", n, ", ", kFeatureDim, ")");
+             FileError, "Inception weights ", path_, " are not the FID Inception network: (", n,
+             ", 3, ", kInputSize, ", ", kInputSize, ") images give ", features.sizes(),
+             ", expected (", n, ", ", kFeatureDim, ")");
 }
 
 std::optional<InceptionFeatures> InceptionFeatures::load_if_present(const std::string& path,

@@ -39,9 +39,9 @@ class InceptionFeatures {
   /// network that fails the probe.
   InceptionFeatures(const std::string& path, const torch::Device& device = torch::kCPU);
 
-  /// As the constructor, but a missing file (not a directory) is not an error: returns nullopt and sets
-  /// `why_unavailable` to one line saying that FID/KID are unavailable and where the
-  /// weights were looked for. A file that exists but does not load still throws FileError.
+  /// As the constructor, but a missing file (not a directory) is not an error: returns nullopt and
+  /// sets `why_unavailable` to one line saying that FID/KID are unavailable and where the weights
+  /// were looked for. A file that exists but does not load still throws FileError.
   static std::optional<InceptionFeatures> load_if_present(const std::string& path,
                                                           const torch::Device& device,
                                                           std::string& why_unavailable);

@@ -88,8 +88,8 @@ Image decode_image_memory(const uint8_t* data, size_t size, const std::string& n
   CG_REQUIRE(size > 0 && data != nullptr, FileError, "cannot decode image ", name, ": empty file");
   if (is_png(data, size)) return decode_png(data, size, name, max_pixels);
   if (is_jpeg(data, size)) return decode_jpeg(data, size, name, max_pixels);
-  throw FileError(
-      detail::str_cat("cannot decode image ", name, ": not a JPEG or PNG", other_format(data, size)));
+  throw FileError(detail::str_cat("cannot decode image ", name, ": not a JPEG or PNG",
+                                  other_format(data, size)));
 }
 
 void write_png(const std::string& path, const Image& image) {

@@ -40,16 +40,15 @@ Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name, int
              " bytes, more than libjpeg-turbo reads");
   Decompressor decompressor;
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
-  CG_REQUIRE(tjDecompressHeader3(decompressor.get(), data, static_cast<unsigned long>(size),
-                                 &width, &height, &subsampling, &colorspace) == 0,
+  CG_REQUIRE(tjDecompressHeader3(decompressor.get(), data, static_cast<unsigned long>(size), &width,
+                                 &height, &subsampling, &colorspace) == 0,
              FileError, "cannot decode image ", name,
              ": corrupt or truncated JPEG header (libjpeg-turbo: ", decompressor.error(), ")");
   // libjpeg-turbo can end a header cut short without an error, and without a size.
   CG_REQUIRE(width > 0 && height > 0, FileError, "cannot decode image ", name,
              ": corrupt or truncated JPEG header (no frame header before the end of the data)");
   const int64_t limit = std::min(max_pixels, kMaxImagePixels);
-  CG_REQUIRE(width <= kMaxImageSide && height <= kMaxImageSide &&
-                 int64_t{width} * height <= limit,
+  CG_REQUIRE(width <= kMaxImageSide && height <= kMaxImageSide && int64_t{width} * height <= limit,
              FileError, "cannot decode image ", name, ": ", width, "x", height,
              " pixels is larger than the limit of ", kMaxImageSide, " a side and ", limit,
              " in all");

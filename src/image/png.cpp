@@ -22,9 +22,9 @@ namespace {
 struct PngContext {
   const uint8_t* data = nullptr;  // reading: the file's bytes
   size_t size = 0, offset = 0;
-  std::string* out = nullptr;     // writing: the PNG being built
-  char message[256] = "";         // the error that stopped libpng
-  char idat_damage[256] = "";     // the first warning about the image data
+  std::string* out = nullptr;  // writing: the PNG being built
+  char message[256] = "";      // the error that stopped libpng
+  char idat_damage[256] = "";  // the first warning about the image data
 };
 
 PngContext& context_of(png_structp png) {
@@ -192,19 +192,19 @@ Image decode_png(const uint8_t* data, size_t size, const std::string& name, int6
   check_size(width, height, max_pixels, name);
   // The transformations leave 8-bit gray or RGB; anything else is a bug here.
   if ((header.channels != 1 && header.channels != 3) ||
-      png_get_rowbytes(handle.png(), handle.info()) != static_cast<size_t>(width * header.channels)) {
-    throw std::logic_error(detail::str_cat("decode_png: ", name, " decodes to ", header.channels,
-                                           " channels and rows of ",
-                                           png_get_rowbytes(handle.png(), handle.info()), " bytes"));
+      png_get_rowbytes(handle.png(), handle.info()) !=
+          static_cast<size_t>(width * header.channels)) {
+    throw std::logic_error(detail::str_cat(
+        "decode_png: ", name, " decodes to ", header.channels, " channels and rows of ",
+        png_get_rowbytes(handle.png(), handle.info()), " bytes"));
   }
 
   Image image{height, width, header.channels,
               std::vector<uint8_t>(static_cast<size_t>(height * width * header.channels))};
   std::vector<png_bytep> rows(static_cast<size_t>(height));
   for (int64_t y = 0; y < height; ++y) rows[y] = image.pixels.data() + y * width * image.channels;
-  CG_REQUIRE(read_rows(handle.png(), handle.info(), rows.data()), FileError,
-             "cannot decode image ", name, ": corrupt or truncated PNG data (libpng: ",
-             context.message, ")");
+  CG_REQUIRE(read_rows(handle.png(), handle.info(), rows.data()), FileError, "cannot decode image ",
+             name, ": corrupt or truncated PNG data (libpng: ", context.message, ")");
   CG_REQUIRE(context.idat_damage[0] == '\0', FileError, "cannot decode image ", name,
              ": corrupt PNG data (libpng: ", context.idat_damage, ")");
   return image;

@@ -9,8 +9,8 @@ namespace {
 torch::Tensor block(const std::vector<torch::Tensor>& columns, double lo, double hi) {
   std::vector<torch::Tensor> rgb;
   for (const auto& c : columns) rgb.push_back(c.size(1) == 1 ? c.expand({-1, 3, -1, -1}) : c);
-  torch::Tensor row = torch::cat(rgb, 3);            // (N, 3, H, columns * W)
-  torch::Tensor hwc = to_uint8_hwc(row, lo, hi);     // (N, H, columns * W, 3)
+  torch::Tensor row = torch::cat(rgb, 3);         // (N, 3, H, columns * W)
+  torch::Tensor hwc = to_uint8_hwc(row, lo, hi);  // (N, H, columns * W, 3)
   return hwc.reshape({-1, hwc.size(2), 3});
 }
 

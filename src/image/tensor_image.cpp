@@ -8,7 +8,10 @@ namespace cg::image {
 torch::Tensor to_uint8_hwc(const torch::Tensor& images, double lo, double hi) {
   TORCH_CHECK(images.dim() == 4, "to_uint8_hwc expects NCHW, got ", images.sizes());
   torch::Tensor unit = (images.detach().to(torch::kCPU, torch::kFloat) - lo) / (hi - lo);
-  return (unit.clamp(0.0, 1.0) * 255.0).round().to(torch::kUInt8).permute({0, 2, 3, 1})
+  return (unit.clamp(0.0, 1.0) * 255.0)
+      .round()
+      .to(torch::kUInt8)
+      .permute({0, 2, 3, 1})
       .contiguous();
 }
 

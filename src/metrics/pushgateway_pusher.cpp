@@ -1,9 +1,8 @@
 #include "metrics/pushgateway_pusher.h"
 
 #include <netdb.h>
-#include <sys/socket.h>
-
 #include <prometheus/gateway.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -37,8 +36,8 @@ PushgatewayAddress check_pushgateway_url(const std::string& url) {
   addrinfo* found = nullptr;
   const int rc = getaddrinfo(host.c_str(), address.port.c_str(), &hints, &found);
   if (found != nullptr) freeaddrinfo(found);
-  CG_REQUIRE(rc == 0, ConfigError, "--pushgateway '", url, "': host ", host,
-             " does not resolve (", gai_strerror(rc), ")");
+  CG_REQUIRE(rc == 0, ConfigError, "--pushgateway '", url, "': host ", host, " does not resolve (",
+             gai_strerror(rc), ")");
   return address;
 }
 

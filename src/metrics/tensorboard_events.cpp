@@ -26,7 +26,9 @@ void put_varint(std::string& out, uint64_t v) {
   out.push_back(static_cast<char>(v));
 }
 
-void put_key(std::string& out, uint32_t field, WireType type) { put_varint(out, field << 3 | type); }
+void put_key(std::string& out, uint32_t field, WireType type) {
+  put_varint(out, field << 3 | type);
+}
 
 void put_int(std::string& out, uint32_t field, int64_t v) {
   put_key(out, field, kVarint);
@@ -59,9 +61,9 @@ constexpr uint32_t kTag = 1, kSimpleValue = 2, kImage = 4, kTensor = 8, kMetadat
 namespace image {
 constexpr uint32_t kHeight = 1, kWidth = 2, kColorspace = 3, kEncoded = 4;
 }
-constexpr uint32_t kSummaryValue = 1;            // Summary.value
-constexpr uint32_t kMetadataPluginData = 1;      // SummaryMetadata.plugin_data
-constexpr uint32_t kPluginName = 1;              // SummaryMetadata.PluginData.plugin_name
+constexpr uint32_t kSummaryValue = 1;        // Summary.value
+constexpr uint32_t kMetadataPluginData = 1;  // SummaryMetadata.plugin_data
+constexpr uint32_t kPluginName = 1;          // SummaryMetadata.PluginData.plugin_name
 constexpr uint32_t kTensorDtype = 1, kTensorStringVal = 8;
 constexpr int64_t kDtString = 7;
 constexpr uint32_t kSessionLogStatus = 1;

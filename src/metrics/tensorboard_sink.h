@@ -16,16 +16,16 @@
 #include <memory>
 #include <string>
 
-#include "train/metrics_sink.h"
 #include "metrics/tensorboard_events.h"
+#include "train/metrics_sink.h"
 
 namespace cg::metrics {
 
 struct TensorBoardOptions {
-  std::string dir;           ///< folder of the event files (created if missing)
-  int64_t log_every = 20;    ///< steps between scalar events (the progress line's period)
-  int world_size = 1;        ///< ranks of the run: images/s counts the images of all of them
-  std::string run_text;      ///< Markdown shown as run/config (preset, world size, config)
+  std::string dir;         ///< folder of the event files (created if missing)
+  int64_t log_every = 20;  ///< steps between scalar events (the progress line's period)
+  int world_size = 1;      ///< ranks of the run: images/s counts the images of all of them
+  std::string run_text;    ///< Markdown shown as run/config (preset, world size, config)
   EventFileOptions file;
 };
 

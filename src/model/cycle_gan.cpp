@@ -10,18 +10,20 @@ namespace {
 
 torch::nn::AnyModule make_generator(const CycleGanOptions& o, int64_t in, int64_t out) {
   if (o.generator == GeneratorArch::kUnet) {
-    return torch::nn::AnyModule(UnetGenerator(UnetGeneratorOptions(in, out)
-                                                  .encoder_filters(o.unet_encoder_filters)
-                                                  .decoder_filters(o.unet_decoder_filters)
-                                                  .kernel_size(o.unet_kernel_size)
-                                                  .output_activation(o.output_activation)
-                                                  .checkpoint_activations(o.checkpoint_activations)));
+    return torch::nn::AnyModule(
+        UnetGenerator(UnetGeneratorOptions(in, out)
+                          .encoder_filters(o.unet_encoder_filters)
+                          .decoder_filters(o.unet_decoder_filters)
+                          .kernel_size(o.unet_kernel_size)
+                          .output_activation(o.output_activation)
+                          .checkpoint_activations(o.checkpoint_activations)));
   }
-  return torch::nn::AnyModule(ResnetGenerator(ResnetGeneratorOptions(in, out)
-                                                  .ngf(o.ngf)
-                                                  .n_blocks(o.n_blocks)
-                                                  .output_activation(o.output_activation)
-                                                  .checkpoint_activations(o.checkpoint_activations)));
+  return torch::nn::AnyModule(
+      ResnetGenerator(ResnetGeneratorOptions(in, out)
+                          .ngf(o.ngf)
+                          .n_blocks(o.n_blocks)
+                          .output_activation(o.output_activation)
+                          .checkpoint_activations(o.checkpoint_activations)));
 }
 
 torch::nn::AnyModule make_discriminator(const CycleGanOptions& o, int64_t in) {
@@ -81,7 +83,9 @@ std::string to_string(DiscriminatorArch arch) {
 }
 
 int64_t CycleGanImpl::size_multiple() const {
-  return options_.generator == GeneratorArch::kUnet ? int64_t{1} << (options_.unet_encoder_filters.size() - 1) : 4;
+  return options_.generator == GeneratorArch::kUnet
+             ? int64_t{1} << (options_.unet_encoder_filters.size() - 1)
+             : 4;
 }
 
 }  // namespace cg::model

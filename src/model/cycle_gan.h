@@ -22,12 +22,12 @@ struct CycleGanOptions {
   OutputActivation output_activation = OutputActivation::kSigmoid;
   std::vector<int64_t> unet_encoder_filters = {32, 64, 128, 128};  ///< seed U-Net encoder
   std::vector<int64_t> unet_decoder_filters = {128, 64, 64};       ///< seed U-Net decoder
-  int64_t unet_kernel_size = 3;                                     ///< seed U-Net kernel
-  int64_t ngf = 64;       ///< ResNet generator base filters
-  int64_t n_blocks = 9;   ///< ResNet generator residual blocks
+  int64_t unet_kernel_size = 3;                                    ///< seed U-Net kernel
+  int64_t ngf = 64;                                          ///< ResNet generator base filters
+  int64_t n_blocks = 9;                                      ///< ResNet generator residual blocks
   std::vector<int64_t> seed_d_filters = {32, 64, 128, 256};  ///< seed discriminator layers
-  int64_t ndf = 64;       ///< PatchGAN base filters
-  int64_t n_layers = 3;   ///< PatchGAN layers (3: 70x70 patches)
+  int64_t ndf = 64;                                          ///< PatchGAN base filters
+  int64_t n_layers = 3;                                      ///< PatchGAN layers (3: 70x70 patches)
   /// Generators recompute their blocks in backward instead of keeping their activations
   /// (ResNet: residual blocks; U-Net: encoder and decoder layers). Same numbers, less memory.
   bool checkpoint_activations = false;

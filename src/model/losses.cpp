@@ -20,8 +20,8 @@ torch::Tensor adversarial_loss(const torch::Tensor& scores_in, bool target_real,
 }
 
 torch::Tensor l1_distance(const torch::Tensor& output, const torch::Tensor& target) {
-  TORCH_CHECK(output.sizes() == target.sizes(), "l1_distance shape mismatch: ", output.sizes(), " vs ",
-              target.sizes());
+  TORCH_CHECK(output.sizes() == target.sizes(), "l1_distance shape mismatch: ", output.sizes(),
+              " vs ", target.sizes());
   return torch::l1_loss(at_least_float(output), at_least_float(target));
 }
 

@@ -41,8 +41,8 @@ void PatchDiscriminatorImpl::reset() {
 }
 
 torch::Tensor PatchDiscriminatorImpl::forward(const torch::Tensor& x) {
-  TORCH_CHECK(x.dim() == 4 && x.size(1) == options.in_channels(),
-              "PatchDiscriminator expects (N, ", options.in_channels(), ", H, W), got ", x.sizes());
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == options.in_channels(), "PatchDiscriminator expects (N, ",
+              options.in_channels(), ", H, W), got ", x.sizes());
   return model->forward(x);
 }
 

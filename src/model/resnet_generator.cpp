@@ -16,16 +16,17 @@ nn::InstanceNorm2d instance_norm(int64_t channels) {
 ResnetBlockImpl::ResnetBlockImpl(int64_t channels_) : channels(channels_) { reset(); }
 
 void ResnetBlockImpl::reset() {
-  conv_block = nn::Sequential(
-      nn::ReflectionPad2d(1), nn::Conv2d(nn::Conv2dOptions(channels, channels, 3)),
-      instance_norm(channels), nn::ReLU(),
-      nn::ReflectionPad2d(1), nn::Conv2d(nn::Conv2dOptions(channels, channels, 3)),
-      instance_norm(channels));
+  conv_block =
+      nn::Sequential(nn::ReflectionPad2d(1), nn::Conv2d(nn::Conv2dOptions(channels, channels, 3)),
+                     instance_norm(channels), nn::ReLU(), nn::ReflectionPad2d(1),
+                     nn::Conv2d(nn::Conv2dOptions(channels, channels, 3)), instance_norm(channels));
   freeze_biases_before_instance_norm(conv_block);
   register_module("conv_block", conv_block);
 }
 
-torch::Tensor ResnetBlockImpl::forward(const torch::Tensor& x) { return x + conv_block->forward(x); }
+torch::Tensor ResnetBlockImpl::forward(const torch::Tensor& x) {
+  return x + conv_block->forward(x);
+}
 
 ResnetGeneratorImpl::ResnetGeneratorImpl(ResnetGeneratorOptions options_)
     : options(std::move(options_)) {
@@ -41,7 +42,8 @@ void ResnetGeneratorImpl::reset() {
   model->push_back(instance_norm(ngf));
   model->push_back(nn::ReLU());
   for (int64_t mult : {1, 2}) {
-    model->push_back(nn::Conv2d(nn::Conv2dOptions(ngf * mult, ngf * mult * 2, 3).stride(2).padding(1)));
+    model->push_back(
+        nn::Conv2d(nn::Conv2dOptions(ngf * mult, ngf * mult * 2, 3).stride(2).padding(1)));
     model->push_back(instance_norm(ngf * mult * 2));
     model->push_back(nn::ReLU());
   }
@@ -74,7 +76,8 @@ torch::Tensor ResnetGeneratorImpl::forward(const torch::Tensor& x) {
   torch::Tensor h = x;
   for (auto& layer : *model) {
     if (auto block = std::dynamic_pointer_cast<ResnetBlockImpl>(layer.ptr())) {
-      h = checkpoint([block](const torch::Tensor& t) { return block->forward(t); }, h, block->parameters());
+      h = checkpoint([block](const torch::Tensor& t) { return block->forward(t); }, h,
+                     block->parameters());
     } else {
       h = layer.forward(h);
     }

@@ -7,11 +7,13 @@ namespace cg::model {
 namespace nn = torch::nn;
 namespace {
 
-torch::Tensor run_layer(const std::shared_ptr<nn::Module>& layer, const torch::Tensor& x, bool checkpointed) {
+torch::Tensor run_layer(const std::shared_ptr<nn::Module>& layer, const torch::Tensor& x,
+                        bool checkpointed) {
   auto seq = std::dynamic_pointer_cast<nn::SequentialImpl>(layer);
   TORCH_INTERNAL_ASSERT(seq, "UnetGenerator layers are Sequential");
   if (!checkpointed) return seq->forward(x);
-  return checkpoint([seq](const torch::Tensor& t) { return seq->forward(t); }, x, seq->parameters());
+  return checkpoint([seq](const torch::Tensor& t) { return seq->forward(t); }, x,
+                    seq->parameters());
 }
 
 }  // namespace
@@ -61,7 +63,8 @@ void UnetGeneratorImpl::reset() {
     encoder[i]->as<nn::Sequential>()->ptr(2)->as<nn::Conv2d>()->bias.set_requires_grad(false);
   }
   for (size_t j = 0; j + 1 < decoder->size(); ++j) {
-    decoder[j]->as<nn::Sequential>()->ptr(2)->as<nn::ConvTranspose2d>()->bias.set_requires_grad(false);
+    decoder[j]->as<nn::Sequential>()->ptr(2)->as<nn::ConvTranspose2d>()->bias.set_requires_grad(
+        false);
   }
   register_module("encoder", encoder);
   register_module("decoder", decoder);
@@ -86,7 +89,7 @@ torch::Tensor UnetGeneratorImpl::forward(const torch::Tensor& x) {
   }
   h = output->forward(h);
   return options.output_activation() == OutputActivation::kSigmoid ? torch::sigmoid(h)
-                                                                     : torch::tanh(h);
+                                                                   : torch::tanh(h);
 }
 
 }  // namespace cg::model

@@ -20,10 +20,10 @@ std::string mpi_error_message(int code, const char* call, const char* file, int 
 
 }  // namespace cg::parallel
 
-#define CG_MPI_CHECK(call)                                                            \
-  do {                                                                                \
-    int cg_mpi_rc_ = (call);                                                          \
-    if (cg_mpi_rc_ != MPI_SUCCESS)                                                    \
-      throw ::cg::parallel::MpiError(                                                     \
-          ::cg::parallel::mpi_error_message(cg_mpi_rc_, #call, __FILE__, __LINE__));      \
+#define CG_MPI_CHECK(call)                                                           \
+  do {                                                                               \
+    int cg_mpi_rc_ = (call);                                                         \
+    if (cg_mpi_rc_ != MPI_SUCCESS)                                                   \
+      throw ::cg::parallel::MpiError(                                                \
+          ::cg::parallel::mpi_error_message(cg_mpi_rc_, #call, __FILE__, __LINE__)); \
   } while (0)

@@ -9,18 +9,25 @@ namespace {
 
 MPI_Datatype mpi_type(const torch::Tensor& t) {
   switch (t.scalar_type()) {
-    case torch::kFloat: return MPI_FLOAT;
-    case torch::kDouble: return MPI_DOUBLE;
-    case torch::kLong: return MPI_INT64_T;
-    case torch::kInt: return MPI_INT32_T;
-    case torch::kByte: return MPI_UINT8_T;
-    default: TORCH_CHECK(false, "MpiCommunicator: unsupported dtype ", t.scalar_type());
+    case torch::kFloat:
+      return MPI_FLOAT;
+    case torch::kDouble:
+      return MPI_DOUBLE;
+    case torch::kLong:
+      return MPI_INT64_T;
+    case torch::kInt:
+      return MPI_INT32_T;
+    case torch::kByte:
+      return MPI_UINT8_T;
+    default:
+      TORCH_CHECK(false, "MpiCommunicator: unsupported dtype ", t.scalar_type());
   }
 }
 
 void check_cpu_contiguous(const torch::Tensor& t, const char* what) {
   TORCH_CHECK(t.device().is_cpu() && t.is_contiguous(), "MpiCommunicator::", what,
-              " needs a contiguous CPU tensor, got ", t.device(), t.is_contiguous() ? "" : " (strided)");
+              " needs a contiguous CPU tensor, got ", t.device(),
+              t.is_contiguous() ? "" : " (strided)");
 }
 
 class FutureWork : public Work {

@@ -3,14 +3,14 @@
 // order, on one communication thread, so the caller's thread keeps computing while a
 // gradient bucket is being reduced (MPI_THREAD_SERIALIZED is enough: only that thread
 // calls MPI once this object exists). Not copyable or movable.
+#include <mpi.h>
+
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
-
-#include <mpi.h>
 
 #include "parallel/communicator.h"
 

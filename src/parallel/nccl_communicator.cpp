@@ -18,13 +18,12 @@
 #include "common/log.h"
 #include "parallel/mpi_environment.h"
 
-#define CG_NCCL_CHECK(call)                                                                \
-  do {                                                                                     \
-    ncclResult_t cg_nccl_rc_ = (call);                                                     \
-    if (cg_nccl_rc_ != ncclSuccess)                                                        \
-      throw ::cg::Error(::cg::detail::str_cat("NCCL error at ", __FILE__, ":", __LINE__,   \
-                                              ": ", #call, ": ",                           \
-                                              ncclGetErrorString(cg_nccl_rc_)));           \
+#define CG_NCCL_CHECK(call)                                                                    \
+  do {                                                                                         \
+    ncclResult_t cg_nccl_rc_ = (call);                                                         \
+    if (cg_nccl_rc_ != ncclSuccess)                                                            \
+      throw ::cg::Error(::cg::detail::str_cat("NCCL error at ", __FILE__, ":", __LINE__, ": ", \
+                                              #call, ": ", ncclGetErrorString(cg_nccl_rc_)));  \
   } while (0)
 
 namespace cg::parallel {
@@ -32,14 +31,22 @@ namespace {
 
 ncclDataType_t nccl_type(const torch::Tensor& t) {
   switch (t.scalar_type()) {
-    case torch::kFloat: return ncclFloat32;
-    case torch::kDouble: return ncclFloat64;
-    case torch::kHalf: return ncclFloat16;
-    case torch::kBFloat16: return ncclBfloat16;
-    case torch::kLong: return ncclInt64;
-    case torch::kInt: return ncclInt32;
-    case torch::kByte: return ncclUint8;
-    default: TORCH_CHECK(false, "NcclCommunicator: unsupported dtype ", t.scalar_type());
+    case torch::kFloat:
+      return ncclFloat32;
+    case torch::kDouble:
+      return ncclFloat64;
+    case torch::kHalf:
+      return ncclFloat16;
+    case torch::kBFloat16:
+      return ncclBfloat16;
+    case torch::kLong:
+      return ncclInt64;
+    case torch::kInt:
+      return ncclInt32;
+    case torch::kByte:
+      return ncclUint8;
+    default:
+      TORCH_CHECK(false, "NcclCommunicator: unsupported dtype ", t.scalar_type());
   }
 }
 
@@ -62,7 +69,10 @@ struct NcclCommunicator::State {
   int uncaught_at_start = std::uncaught_exceptions();
 
   State(MpiCommunicator& b, int d, double t)
-      : bootstrap(b), device(d), timeout_seconds(t), stream(c10::cuda::getStreamFromPool(true, d)) {}
+      : bootstrap(b),
+        device(d),
+        timeout_seconds(t),
+        stream(c10::cuda::getStreamFromPool(true, d)) {}
 
   void stop_watchdog() {
     stopping = true;
@@ -89,7 +99,8 @@ struct NcclCommunicator::State {
         std::lock_guard<std::mutex> lock(mutex);
         while (!in_flight.empty() && in_flight.front().first->query()) in_flight.pop_front();
         if (!in_flight.empty()) {
-          double age = std::chrono::duration<double>(Clock::now() - in_flight.front().second).count();
+          double age =
+              std::chrono::duration<double>(Clock::now() - in_flight.front().second).count();
           if (age > timeout_seconds) {
             problem = detail::str_cat("an NCCL collective has not finished after ", age,
                                       " s (a rank died or hangs)");
@@ -156,7 +167,8 @@ class EventWork : public Work {
 }  // namespace
 
 std::shared_ptr<Work> NcclCommunicator::all_reduce_sum_async(torch::Tensor buffer) {
-  TORCH_CHECK(buffer.is_cuda() && buffer.is_contiguous(), "NcclCommunicator needs contiguous CUDA tensors");
+  TORCH_CHECK(buffer.is_cuda() && buffer.is_contiguous(),
+              "NcclCommunicator needs contiguous CUDA tensors");
   ncclComm_t comm = state_->live("all_reduce_sum_async");
   c10::cuda::CUDAGuard guard(state_->device);
   at::cuda::CUDAEvent ready;
@@ -164,8 +176,8 @@ std::shared_ptr<Work> NcclCommunicator::all_reduce_sum_async(torch::Tensor buffe
   ready.block(state_->stream);
   // The buffer's memory must not be reused by the caching allocator before we are done.
   c10::cuda::CUDACachingAllocator::recordStream(buffer.storage().data_ptr(), state_->stream);
-  CG_NCCL_CHECK(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), buffer.numel(), nccl_type(buffer),
-                              ncclSum, comm, state_->stream.stream()));
+  CG_NCCL_CHECK(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), buffer.numel(),
+                              nccl_type(buffer), ncclSum, comm, state_->stream.stream()));
   auto done = std::make_shared<at::cuda::CUDAEvent>();
   done->record(state_->stream);
   {
@@ -176,12 +188,13 @@ std::shared_ptr<Work> NcclCommunicator::all_reduce_sum_async(torch::Tensor buffe
 }
 
 void NcclCommunicator::broadcast(torch::Tensor& tensor, int root) {
-  TORCH_CHECK(tensor.is_cuda() && tensor.is_contiguous(), "NcclCommunicator needs contiguous CUDA tensors");
+  TORCH_CHECK(tensor.is_cuda() && tensor.is_contiguous(),
+              "NcclCommunicator needs contiguous CUDA tensors");
   ncclComm_t comm = state_->live("broadcast");
   c10::cuda::CUDAGuard guard(state_->device);
   auto stream = at::cuda::getCurrentCUDAStream();
-  CG_NCCL_CHECK(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(), nccl_type(tensor),
-                              root, comm, stream.stream()));
+  CG_NCCL_CHECK(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(),
+                              nccl_type(tensor), root, comm, stream.stream()));
   stream.synchronize();
 }
 

@@ -51,9 +51,8 @@ void BestCheckpoint::write(const eval::EvalReport& report, const eval::Evaluator
   save_training_state(state, archive);
   metadata["best"] = best_key(metric_, evaluator);
   metadata["best"]["value"] = value;
-  const std::string path =
-      write_checkpoint(step, store, [&] { return store.save_best(step, archive, metadata); },
-                       "best checkpoint");
+  const std::string path = write_checkpoint(
+      step, store, [&] { return store.save_best(step, archive, metadata); }, "best checkpoint");
   if (best_) {
     log::info("new best ", metric_, " ", value, " at step ", step, " (was ", best_->first,
               " at step ", best_->second, "): ", path);

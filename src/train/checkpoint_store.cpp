@@ -34,7 +34,8 @@ std::string manifest_path(const std::string& pt_path) {
 
 }  // namespace
 
-CheckpointStore::CheckpointStore(std::string dir, int64_t keep) : dir_(std::move(dir)), keep_(keep) {
+CheckpointStore::CheckpointStore(std::string dir, int64_t keep)
+    : dir_(std::move(dir)), keep_(keep) {
   CG_REQUIRE(keep_ >= 1, ConfigError, "--keep-checkpoints must be at least 1, got ", keep_);
 }
 
@@ -142,8 +143,10 @@ std::string CheckpointStore::write(const std::string& stem, int64_t step,
     // so a crash before the new manifest reads as an interrupted write, not a corrupt file.
     fs::remove(manifest_path(pt_path), ec);
   });
-  nlohmann::json manifest = {{"version", kManifestVersion}, {"step", step},
-                             {"bytes", bytes},              {"crc32", static_cast<uint32_t>(crc)},
+  nlohmann::json manifest = {{"version", kManifestVersion},
+                             {"step", step},
+                             {"bytes", bytes},
+                             {"crc32", static_cast<uint32_t>(crc)},
                              {"metadata", metadata}};
   try {
     write_file_atomic(manifest_path(pt_path), manifest.dump(2) + "\n");
@@ -170,7 +173,8 @@ std::vector<std::string> CheckpointStore::list() const {
       found.emplace_back(std::stoll(match[1].str()), entry.path().string());
     }
   }
-  std::sort(found.begin(), found.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+  std::sort(found.begin(), found.end(),
+            [](const auto& x, const auto& y) { return x.first > y.first; });
   std::vector<std::string> paths;
   for (auto& [step, path] : found) paths.push_back(path);
   return paths;
@@ -191,8 +195,8 @@ nlohmann::json CheckpointStore::verify(const std::string& pt_path, std::string* 
   }
   std::string content = read_file(pt_path);
   CG_REQUIRE(content.size() == manifest["bytes"].get<uint64_t>(), FileError, "checkpoint ", pt_path,
-             " is ", content.size(), " bytes, its manifest says ", manifest["bytes"].get<uint64_t>(),
-             " (truncated or overwritten)");
+             " is ", content.size(), " bytes, its manifest says ",
+             manifest["bytes"].get<uint64_t>(), " (truncated or overwritten)");
   CG_REQUIRE(crc32_of(content) == manifest["crc32"].get<uint32_t>(), FileError, "checkpoint ",
              pt_path, " is corrupt: CRC-32 mismatch");
   if (bytes != nullptr) *bytes = std::move(content);

@@ -32,7 +32,8 @@ std::string nonfinite_terms(const StepLosses& l) {
   for (const LossTerm& term : kLossTerms) {
     const double value = l.*term.value;
     if (term.total || std::isfinite(value)) continue;
-    text += (text.empty() ? "" : ", ") + std::string(term.name) + (std::isnan(value) ? " nan" : " inf");
+    text +=
+        (text.empty() ? "" : ", ") + std::string(term.name) + (std::isnan(value) ? " nan" : " inf");
   }
   return text;
 }
@@ -55,17 +56,18 @@ void NonFiniteSteps::record(int64_t step, const std::vector<std::string>& droppe
       which += (i == 0 ? "" : i + 1 == dropped.size() ? " and " : ", ") + dropped[i];
     }
     log::warn("step ", step, ": non-finite loss or gradients (", terms, "); the update",
-              dropped.size() == 1 ? " of " : "s of ", which,
-              dropped.size() == 1 ? " was" : " were",
-              " dropped on every rank (", in_a_row_, " in a row, ",
-              skipped_total_, " so far; --on-nonfinite ",
+              dropped.size() == 1 ? " of " : "s of ", which, dropped.size() == 1 ? " was" : " were",
+              " dropped on every rank (", in_a_row_, " in a row, ", skipped_total_,
+              " so far; --on-nonfinite ",
               policy_ == NonFinitePolicy::kStop ? "stop after " + std::to_string(limit_) : "skip",
               ")");
   }
   CG_REQUIRE(!stop, Error, "step ", step, ": non-finite loss or gradients for ", in_a_row_,
              " step(s) in a row (", terms,
              "); stopped without a checkpoint of this state (--on-nonfinite stop, "
-             "--nonfinite-limit ", limit_, "): lower the learning rates, or resume from the last "
+             "--nonfinite-limit ",
+             limit_,
+             "): lower the learning rates, or resume from the last "
              "checkpoint with --resume auto");
 }
 
@@ -86,8 +88,8 @@ std::set<int64_t> injected_nonfinite_steps(int rank) {
   for (std::string item; std::getline(in, item, ',');) {
     char* end = nullptr;
     const long long step = std::strtoll(item.c_str(), &end, 10);
-    CG_REQUIRE(!item.empty() && *end == '\0' && step >= 1, ConfigError,
-               "CYCLEGAN_TEST_NONFINITE='", spec, "': expected STEP[,STEP...][@RANK]");
+    CG_REQUIRE(!item.empty() && *end == '\0' && step >= 1, ConfigError, "CYCLEGAN_TEST_NONFINITE='",
+               spec, "': expected STEP[,STEP...][@RANK]");
     steps.insert(step);
   }
   if (only_rank >= 0 && only_rank != rank) return {};

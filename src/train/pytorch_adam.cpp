@@ -54,15 +54,17 @@ bool cpu_has_fma() {
 
 template <typename T>
 inline T fused_multiply_add(T a, T b, T c) {
-  if constexpr (std::is_same_v<T, float>) return __builtin_fmaf(a, b, c);
-  else return __builtin_fma(a, b, c);
+  if constexpr (std::is_same_v<T, float>)
+    return __builtin_fmaf(a, b, c);
+  else
+    return __builtin_fma(a, b, c);
 }
 
 // Adam's moments: m.lerp_(g, w); v.mul_(b2).addcmul_(g, g, c2).
 template <typename T, bool kFma>
 __attribute__((always_inline)) inline void adam_moments(const Slice<T>& s, int64_t begin,
-                                                        int64_t end, T w, bool small_weight,
-                                                        T b2, T c2) {
+                                                        int64_t end, T w, bool small_weight, T b2,
+                                                        T c2) {
   const T* __restrict g = s.g;
   T* __restrict m = s.s1;
   T* __restrict v = s.s2;
@@ -122,14 +124,16 @@ template <typename T>
 void adam_pass(const std::vector<Slice<T>>& slices, const std::vector<torch::Tensor>& second,
                double beta1, double beta2, double eps, double step_size,
                double bias_correction2_sqrt) {
-  const T w = static_cast<T>(1 - beta1), b2 = static_cast<T>(beta2),
-          c2 = static_cast<T>(1 - beta2), e = static_cast<T>(eps),
-          bc2 = static_cast<T>(bias_correction2_sqrt), lr = static_cast<T>(-step_size);
+  const T w = static_cast<T>(1 - beta1), b2 = static_cast<T>(beta2), c2 = static_cast<T>(1 - beta2),
+          e = static_cast<T>(eps), bc2 = static_cast<T>(bias_correction2_sqrt),
+          lr = static_cast<T>(-step_size);
   const bool small = std::abs(w) < T(0.5);
   const bool fma = cpu_has_fma();
   for_all_elements(slices, [&](const Slice<T>& s, int64_t begin, int64_t end) {
-    if (fma) adam_moments_fma<T>(s, begin, end, w, small, b2, c2);
-    else adam_moments<T, false>(s, begin, end, w, small, b2, c2);
+    if (fma)
+      adam_moments_fma<T>(s, begin, end, w, small, b2, c2);
+    else
+      adam_moments<T, false>(s, begin, end, w, small, b2, c2);
   });
   std::vector<torch::Tensor> roots;
   const std::vector<Slice<T>> with_roots = with_square_roots(slices, second, roots);
@@ -150,8 +154,10 @@ void rmsprop_pass(const std::vector<Slice<T>>& slices, const std::vector<torch::
           step = static_cast<T>(-lr);
   const bool fma = cpu_has_fma();
   for_all_elements(slices, [&](const Slice<T>& s, int64_t begin, int64_t end) {
-    if (fma) rmsprop_moments_fma<T>(s, begin, end, a, c);
-    else rmsprop_moments<T, false>(s, begin, end, a, c);
+    if (fma)
+      rmsprop_moments_fma<T>(s, begin, end, a, c);
+    else
+      rmsprop_moments<T, false>(s, begin, end, a, c);
   });
   std::vector<torch::Tensor> roots;
   const std::vector<Slice<T>> with_roots = with_square_roots(slices, square, roots);

@@ -29,8 +29,8 @@ void synchronize_replicas(parallel::Communicator& comm, const TrainingState& sta
       return size;
     });
   }
-  torch::Tensor length = torch::tensor(static_cast<int64_t>(bytes.size()), torch::kLong)
-                             .reshape({1}).to(state.device);
+  torch::Tensor length =
+      torch::tensor(static_cast<int64_t>(bytes.size()), torch::kLong).reshape({1}).to(state.device);
   comm.broadcast(length, 0);
   torch::Tensor buffer = torch::empty({length.item<int64_t>()}, torch::kByte);
   if (rank == 0) std::memcpy(buffer.data_ptr(), bytes.data(), bytes.size());
@@ -39,7 +39,8 @@ void synchronize_replicas(parallel::Communicator& comm, const TrainingState& sta
   if (rank != 0) {
     buffer = buffer.to(torch::kCPU);
     torch::serialize::InputArchive archive;
-    archive.load_from(static_cast<const char*>(buffer.data_ptr()), static_cast<size_t>(buffer.numel()));
+    archive.load_from(static_cast<const char*>(buffer.data_ptr()),
+                      static_cast<size_t>(buffer.numel()));
     load_training_state(state, archive);
   }
 }

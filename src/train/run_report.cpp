@@ -26,9 +26,8 @@ void RunReport::step(StepRecord record) {
   const double factor = lr_factor(record.step - 1, record.total_steps, lr_decay_start_);
   record.lr_g = lr_g_ * factor;
   record.lr_d = lr_d_ * factor;
-  record.compute_seconds =
-      std::max(0.0, record.step_seconds - record.data_wait_seconds - record.allreduce_seconds -
-                        record.optimizer_seconds);
+  record.compute_seconds = std::max(0.0, record.step_seconds - record.data_wait_seconds -
+                                             record.allreduce_seconds - record.optimizer_seconds);
   if (device_.is_cuda()) {
     const CudaMemory memory = cuda_memory(device_.index());
     record.cuda_allocated_bytes = memory.allocated_bytes;
@@ -52,8 +51,8 @@ void RunReport::samples(model::CycleGan& model, const data::UnpairedBatch& batch
   auto dir = std::filesystem::path(run_dir_) / "samples";
   std::filesystem::create_directories(dir);
   const model::ImageRange range = model->range();
-  const torch::Tensor grid = image::sample_grid({a, g_a, model->f(g_a)},
-                                                {b, f_b, model->g(f_b)}, range.lo, range.hi);
+  const torch::Tensor grid =
+      image::sample_grid({a, g_a, model->f(g_a)}, {b, f_b, model->g(f_b)}, range.lo, range.hi);
   SampleImage png{image::encode_png(grid), grid.size(0), grid.size(1), grid.size(2)};
   write_file_atomic((dir / name).string(), png.png);
   for (auto* sink : sinks_) sink->on_samples(step, png);

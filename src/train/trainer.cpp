@@ -90,8 +90,9 @@ double seconds_since(Clock::time_point start) {
 // gradients are the all-reduced ones, so every rank skips or drops the same updates. In
 // fp16 that is the scaler's skip (the scale backs off); otherwise the update is dropped,
 // see --on-nonfinite.
-void Trainer::update(const char* name, const torch::Tensor& loss, torch::optim::Optimizer& optimizer,
-                     parallel::GradientReducer* reducer, GradScaler& scaler) {
+void Trainer::update(const char* name, const torch::Tensor& loss,
+                     torch::optim::Optimizer& optimizer, parallel::GradientReducer* reducer,
+                     GradScaler& scaler) {
   backward(scaler.scale(loss), reducer);
   const auto start = Clock::now();
   const std::vector<torch::Tensor>& params = optimizer.param_groups().front().params();
@@ -120,8 +121,8 @@ void Trainer::backward(const torch::Tensor& loss, parallel::GradientReducer* red
 }
 
 Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
-                 data::UnpairedSource& source, nlohmann::json run_config, parallel::Communicator* comm,
-                 parallel::ReducerOptions reducer_options)
+                 data::UnpairedSource& source, nlohmann::json run_config,
+                 parallel::Communicator* comm, parallel::ReducerOptions reducer_options)
     : options_(std::move(options)),
       source_(source),
       run_config_(std::move(run_config)),
@@ -152,11 +153,11 @@ Trainer::Trainer(TrainerOptions options, model::CycleGanOptions model_options,
   if (world() > 1) {
     synchronize_replicas(*comm_, training_state());
     reduce_g_ = std::make_unique<parallel::GradientReducer>(model_->generator_parameters(), *comm_,
-                                                        reducer_options);
-    reduce_d_a_ =
-        std::make_unique<parallel::GradientReducer>(model_->d_a_parameters(), *comm_, reducer_options);
-    reduce_d_b_ =
-        std::make_unique<parallel::GradientReducer>(model_->d_b_parameters(), *comm_, reducer_options);
+                                                            reducer_options);
+    reduce_d_a_ = std::make_unique<parallel::GradientReducer>(model_->d_a_parameters(), *comm_,
+                                                              reducer_options);
+    reduce_d_b_ = std::make_unique<parallel::GradientReducer>(model_->d_b_parameters(), *comm_,
+                                                              reducer_options);
     allreduce_bytes_per_step_ =
         reduce_g_->total_bytes() + reduce_d_a_->total_bytes() + reduce_d_b_->total_bytes();
   }
@@ -204,7 +205,8 @@ torch::Tensor Trainer::update_d_b(const Forward& fwd) {
         model_->d_b(fwd.real_b), model_->d_b(pool_b_.query(fwd.fake_b.detach().to(options_.dtype))),
         options_.gan_loss);
   }
-  if (inject_nonfinite_.count(step_ + 1) != 0) loss = loss * std::numeric_limits<double>::quiet_NaN();
+  if (inject_nonfinite_.count(step_ + 1) != 0)
+    loss = loss * std::numeric_limits<double>::quiet_NaN();
   update("D_B", loss, *opt_d_b_, reduce_d_b_.get(), scaler_d_b_);
   return loss.detach();
 }
@@ -272,9 +274,8 @@ StepLosses Trainer::step(const data::UnpairedBatch& batch) {
   for (size_t i = 0; i < terms.size(); ++i) {
     TORCH_INTERNAL_ASSERT(terms[i].defined(), "no value for loss term ", kLossTerms[i].name);
   }
-  const torch::Tensor values =
-      torch::stack(std::vector<torch::Tensor>(terms.begin(), terms.end()))
-          .to(torch::kCPU, torch::kDouble);
+  const torch::Tensor values = torch::stack(std::vector<torch::Tensor>(terms.begin(), terms.end()))
+                                   .to(torch::kCPU, torch::kDouble);
   const double* v = values.data_ptr<double>();
   StepLosses losses;
   for (size_t i = 0; i < kLossTerms.size(); ++i) losses.*kLossTerms[i].value = v[i];
@@ -284,8 +285,8 @@ StepLosses Trainer::step(const data::UnpairedBatch& batch) {
   // Under fp16 a skipped update is the scalers' business (the scale backs off after an
   // overflow) until a scale has fallen below 1: gradients that overflow even unscaled are
   // not finite, and --on-nonfinite takes over. Every rank holds the same scales.
-  const bool underflowed_scale = scaler_skipped_ && *std::min_element(loss_scales_.begin(),
-                                                                      loss_scales_.end()) < 1.0;
+  const bool underflowed_scale =
+      scaler_skipped_ && *std::min_element(loss_scales_.begin(), loss_scales_.end()) < 1.0;
   if (scaler_skipped_ && rank() == 0 && !underflowed_scale) {
     log::info("step ", step_, ": fp16 gradients overflowed, the update(s) skipped; loss scales G ",
               loss_scales_[0], ", D_A ", loss_scales_[1], ", D_B ", loss_scales_[2]);
@@ -434,9 +435,9 @@ StepRecord Trainer::step_record(const StepLosses& losses, int64_t images, double
 }
 
 TrainingState Trainer::training_state() {
-  return {model_,  *opt_g_,     *opt_d_a_,  *opt_d_b_, pool_a_, pool_b_, scaler_g_,
-          scaler_d_a_, scaler_d_b_, source_, step_,     device_, options_.dtype,
-          options_.batch_size, world()};
+  return {model_,  *opt_g_,   *opt_d_a_,      *opt_d_b_,           pool_a_,
+          pool_b_, scaler_g_, scaler_d_a_,    scaler_d_b_,         source_,
+          step_,   device_,   options_.dtype, options_.batch_size, world()};
 }
 
 std::string Trainer::save_checkpoint() {

@@ -20,16 +20,16 @@
 #include <vector>
 
 #include "data/unpaired_source.h"
-#include "parallel/communicator.h"
-#include "parallel/gradient_reducer.h"
 #include "eval/evaluator.h"
-#include "train/metrics_sink.h"
 #include "model/autocast.h"
 #include "model/cycle_gan.h"
 #include "model/image_pool.h"
+#include "parallel/communicator.h"
+#include "parallel/gradient_reducer.h"
 #include "train/best_checkpoint.h"
 #include "train/checkpoint_store.h"
 #include "train/grad_scaler.h"
+#include "train/metrics_sink.h"
 #include "train/nonfinite.h"
 #include "train/peak_memory.h"
 #include "train/run_report.h"
@@ -170,10 +170,10 @@ class Trainer {
   int64_t skipped_steps_ = 0;
   // The updates of this step dropped for non-finite gradients ("G", "D_A", "D_B").
   std::vector<std::string> dropped_updates_;
-  bool scaler_skipped_ = false;         // an update of this step was skipped by a scaler
+  bool scaler_skipped_ = false;          // an update of this step was skipped by a scaler
   std::array<double, 3> loss_scales_{};  // G, D_A, D_B after the last step (fp16)
   PeakMemory peak_memory_;               // of each step in train()
-  std::set<int64_t> inject_nonfinite_;  // test hook: steps whose loss is made NaN
+  std::set<int64_t> inject_nonfinite_;   // test hook: steps whose loss is made NaN
   double comm_wait_seconds_ = 0;
   RunReport report_;  // metrics sinks, samples, evaluation logs
   const eval::Evaluator* evaluator_ = nullptr;

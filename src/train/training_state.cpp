@@ -48,8 +48,8 @@ std::string run_to_continue(const std::string& path, const nlohmann::json& metad
   std::string held;
   for (const auto& own : store.list()) {
     try {
-      held = run_of(nlohmann::json::parse(read_file(
-                        std::filesystem::path(own).replace_extension(".json").string()))
+      held = run_of(nlohmann::json::parse(
+                        read_file(std::filesystem::path(own).replace_extension(".json").string()))
                         .value("metadata", nlohmann::json::object()));
       break;
     } catch (const std::exception&) {
@@ -57,9 +57,9 @@ std::string run_to_continue(const std::string& path, const nlohmann::json& metad
     }
   }
   if (held.empty()) return loaded;
-  CG_REQUIRE(loaded.empty() || loaded == held || rules.resume_other_run, ConfigError,
-             "--resume ", path, " is a checkpoint of run ", loaded, ", but --run-dir ",
-             rules.run_dir, " holds run ", held,
+  CG_REQUIRE(loaded.empty() || loaded == held || rules.resume_other_run, ConfigError, "--resume ",
+             path, " is a checkpoint of run ", loaded, ", but --run-dir ", rules.run_dir,
+             " holds run ", held,
              ": pass --resume-other-run to continue this run from it, or use another --run-dir");
   if (loaded != held) log::info("continuing run ", held, " from ", path, " of run ", loaded);
   return held;
@@ -106,8 +106,9 @@ void load_training_state(const TrainingState& state, torch::serialize::InputArch
   const int64_t sample = read_scalar(archive, "data_sample");
   const int64_t global_batch = state.batch_size * state.world;
   if (sample % global_batch != 0) {
-    log::warn("the checkpoint stopped at sample ", sample, " of its epoch, which is not a multiple of ",
-              global_batch, " (batch size x ranks): resuming at the batch before it");
+    log::warn("the checkpoint stopped at sample ", sample,
+              " of its epoch, which is not a multiple of ", global_batch,
+              " (batch size x ranks): resuming at the batch before it");
   }
   state.source.seek({read_scalar(archive, "data_epoch"), sample / global_batch});
   load_pool(archive, "pool_a", state.pool_a, state.device);
@@ -171,8 +172,8 @@ std::string write_checkpoint(int64_t step, const CheckpointStore& store,
                      : detail::str_cat("the earlier checkpoints in ", store.dir(),
                                        " are intact, the newest ", kept.front(),
                                        " (continue from it with --resume auto once fixed)");
-    throw FileError(detail::str_cat(kind, " of step ", step, " not written: ", describe(e), "; ",
-                                    left));
+    throw FileError(
+        detail::str_cat(kind, " of step ", step, " not written: ", describe(e), "; ", left));
   }
 }
 

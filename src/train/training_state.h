@@ -29,11 +29,11 @@ struct TrainingState {
   /// Saved and loaded only when enabled (fp16 runs).
   GradScaler &scaler_g, &scaler_d_a, &scaler_d_b;
   data::UnpairedSource& source;
-  int64_t& step;            ///< steps done
-  torch::Device device;     ///< where the nets, pools and scalers live
-  torch::Dtype dtype;       ///< the nets' master dtype
-  int64_t batch_size = 1;   ///< per rank
-  int world = 1;            ///< ranks; the data position is stored in global samples
+  int64_t& step;           ///< steps done
+  torch::Device device;    ///< where the nets, pools and scalers live
+  torch::Dtype dtype;      ///< the nets' master dtype
+  int64_t batch_size = 1;  ///< per rank
+  int world = 1;           ///< ranks; the data position is stored in global samples
 };
 
 /// Writes the full state into `archive`. The data position counts global samples

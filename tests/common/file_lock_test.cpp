@@ -1,7 +1,6 @@
 #include "common/file_lock.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,9 +83,10 @@ TEST(FileLock, WithoutFlockTheHolderLineDecides) {
   std::string holder;
   // A live process of this host (our parent) holds it; a process of another host is taken
   // to hold it, as its liveness cannot be checked from here.
-  const std::string live = "host " + host() + ", pid " + std::to_string(getppid()) +
-                           ", started 2026-01-01 00:00:00 UTC";
-  const std::string remote = "host elsewhere-" + host() + ", pid 1, started 2026-01-01 00:00:00 UTC";
+  const std::string live =
+      "host " + host() + ", pid " + std::to_string(getppid()) + ", started 2026-01-01 00:00:00 UTC";
+  const std::string remote =
+      "host elsewhere-" + host() + ", pid 1, started 2026-01-01 00:00:00 UTC";
   for (const std::string& line : {live, remote}) {
     write_file_atomic(path, line + "\n");
     EXPECT_EQ(FileLock::try_acquire(path, &holder, FileLock::Mode::kContent), nullptr) << line;

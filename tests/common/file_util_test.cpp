@@ -1,7 +1,6 @@
 #include "common/file_util.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,10 +33,11 @@ TEST(ProduceFileAtomic, FailedWriterKeepsTheOldFile) {
   fs::path dir = temp_dir("failed");
   std::string path = (dir / "a.txt").string();
   write_file_atomic(path, "kept");
-  EXPECT_THROW(produce_file_atomic(path, [](const std::string& tmp) {
-                 write_file_atomic(tmp, "partial");
-                 throw FileError("disk full");
-               }),
+  EXPECT_THROW(produce_file_atomic(path,
+                                   [](const std::string& tmp) {
+                                     write_file_atomic(tmp, "partial");
+                                     throw FileError("disk full");
+                                   }),
                FileError);
   EXPECT_EQ(read_file(path), "kept");
   EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);

@@ -15,7 +15,8 @@ struct DomainSpec {
   int64_t count = 8, size = 8, channels = 3;
 };
 
-inline std::vector<uint8_t> labelled_image(int64_t index, int64_t size, int64_t channels, uint64_t seed) {
+inline std::vector<uint8_t> labelled_image(int64_t index, int64_t size, int64_t channels,
+                                           uint64_t seed) {
   std::vector<uint8_t> pixels(size_t(size * size * channels));
   SplitMix64 rng(mix_seed(seed, uint64_t(index)));
   for (auto& p : pixels) p = static_cast<uint8_t>(rng.below(256));
@@ -40,7 +41,8 @@ inline data::DatasetManifest make_dataset(const std::string& dir, DomainSpec a, 
       const int64_t count = is_test ? test : spec.count;
       writer.begin(domain, split, count, spec.size, spec.size, spec.channels);
       for (int64_t i = 0; i < count; ++i) {
-        auto image = labelled_image(i, spec.size, spec.channels, is_test ? 7 : (domain[0] == 'A' ? 1 : 2));
+        auto image =
+            labelled_image(i, spec.size, spec.channels, is_test ? 7 : (domain[0] == 'A' ? 1 : 2));
         writer.append(domain, split, image.data());
       }
     }

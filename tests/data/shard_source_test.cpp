@@ -91,7 +91,7 @@ TEST(ShardSource, SeekContinuesWithTheVeryBatchesThatWouldHaveCome) {
   std::vector<UnpairedBatch> expected;
   for (int k = 0; k < 7; ++k) expected.push_back(straight.next());
   ShardSource resumed(dir, o);
-  resumed.next();  // something already in flight must not leak into the restored stream
+  resumed.next();        // something already in flight must not leak into the restored stream
   resumed.seek({1, 1});  // 4 batches per epoch: batch 5 overall
   EXPECT_EQ(resumed.position().epoch, 1);
   EXPECT_EQ(resumed.position().batch, 1);
@@ -183,7 +183,8 @@ TEST(ShardSource, PrefetchStaysWithinItsBound) {
   o.prefetch = 3;
   o.threads = 2;
   ShardSource source(dir, o);
-  for (int i = 0; i < 200 && source.queued() < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 200 && source.queued() < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(source.queued(), 3);
   source.next();

@@ -29,7 +29,8 @@ std::string error_of(const std::function<void()>& action) {
 }
 
 // A shard-like file with any dtype and shape, to feed the reader what cyclegan_data never writes.
-void write_odd_shard(const std::string& path, hid_t type, std::vector<hsize_t> dims, int64_t version = 1) {
+void write_odd_shard(const std::string& path, hid_t type, std::vector<hsize_t> dims,
+                     int64_t version = 1) {
   h5::quiet_errors();
   h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
   h5::write_attribute(file.get(), "format_version", version);
@@ -41,8 +42,9 @@ void write_odd_shard(const std::string& path, hid_t type, std::vector<hsize_t> d
   h5::write_attribute(file.get(), "count", int64_t{2});
   h5::write_attribute(file.get(), "source", std::string("odd"));
   h5::Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
-  h5::Handle images(H5Dcreate2(file.get(), "images", type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                    H5Dclose);
+  h5::Handle images(
+      H5Dcreate2(file.get(), "images", type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      H5Dclose);
   const hsize_t two = 2;
   h5::Handle crc_space(H5Screate_simple(1, &two, nullptr), H5Sclose);
   h5::Handle crc(H5Dcreate2(file.get(), "checksums", H5T_STD_U32LE, crc_space.get(), H5P_DEFAULT,
@@ -94,7 +96,8 @@ TEST(Shard, H5dumpShowsAnOrdinaryUint8Array) {
   const std::string dir = temp_dir("shard_h5dump");
   make_dataset(dir, {3, 8, 3}, {3, 8, 1});
   const std::string out = dir + "/h5dump.txt";
-  const std::string command = std::string(CYCLEGAN_H5DUMP) + " -H -A " + dir + "/train_A_00000.h5 > " + out;
+  const std::string command =
+      std::string(CYCLEGAN_H5DUMP) + " -H -A " + dir + "/train_A_00000.h5 > " + out;
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   const std::string dump = read_file(out);
   EXPECT_NE(dump.find("DATASET \"images\""), std::string::npos) << dump;
@@ -104,8 +107,9 @@ TEST(Shard, H5dumpShowsAnOrdinaryUint8Array) {
   EXPECT_NE(dump.find("ATTRIBUTE \"domain\""), std::string::npos) << dump;
   // Pixel values, too: image 1 starts with its index in every channel.
   const std::string values = dir + "/values.txt";
-  const std::string dump_values = std::string(CYCLEGAN_H5DUMP) + " -d images -s 1,0,0,0 -c 1,1,2,3 " +
-                                  dir + "/train_A_00000.h5 > " + values;
+  const std::string dump_values = std::string(CYCLEGAN_H5DUMP) +
+                                  " -d images -s 1,0,0,0 -c 1,1,2,3 " + dir +
+                                  "/train_A_00000.h5 > " + values;
   ASSERT_EQ(std::system(dump_values.c_str()), 0);
   const std::string pixels = read_file(values);
   EXPECT_NE(pixels.find("(1,0,0,0): 1, 1, 1,"), std::string::npos) << pixels;
@@ -131,7 +135,8 @@ TEST(Shard, AnExistingDataSetIsNotOverwrittenUnlessAsked) {
   const std::string dir = temp_dir("shard_exists");
   make_dataset(dir, {3, 8, 3}, {3, 8, 3});
   const std::string before = read_file(dir + "/manifest.json");
-  EXPECT_NE(error_of([&] { DatasetWriter again(dir, "again"); }).find("--overwrite"), std::string::npos);
+  EXPECT_NE(error_of([&] { DatasetWriter again(dir, "again"); }).find("--overwrite"),
+            std::string::npos);
   EXPECT_EQ(read_file(dir + "/manifest.json"), before);
 }
 
@@ -186,13 +191,15 @@ TEST(Shard, ADeclaredSizeBeyondTheLimitsIsRefusedBeforeReading) {
     H5Adelete(file.get(), "height");
     h5::write_attribute(file.get(), "height", int64_t{100000});
   }
-  EXPECT_NE(error_of([&] { ShardReader r(huge); }).find("declares images of 100000x4"), std::string::npos);
+  EXPECT_NE(error_of([&] { ShardReader r(huge); }).find("declares images of 100000x4"),
+            std::string::npos);
   const std::string many = dir + "/many.h5";
   write_odd_shard(many, H5T_STD_U8LE, {2, 4, 4, 3});  // its checksums hold no values yet
   EXPECT_NE(error_of([&] { ShardReader r(many); }).find("declares 2 images but stores 0 checksums"),
             std::string::npos);
   fs::create_directories(dir + "/folder.h5");
-  EXPECT_NE(error_of([&] { ShardReader r(dir + "/folder.h5"); }).find("is a directory"), std::string::npos);
+  EXPECT_NE(error_of([&] { ShardReader r(dir + "/folder.h5"); }).find("is a directory"),
+            std::string::npos);
 }
 
 TEST(Shard, BadFilesGetOneErrorNamingTheFileAndTheProblem) {
@@ -200,21 +207,25 @@ TEST(Shard, BadFilesGetOneErrorNamingTheFileAndTheProblem) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string missing = dir + "/missing.h5";
-  EXPECT_NE(error_of([&] { ShardReader r(missing); }).find(missing + ": no such file"), std::string::npos);
+  EXPECT_NE(error_of([&] { ShardReader r(missing); }).find(missing + ": no such file"),
+            std::string::npos);
 
   const std::string text = dir + "/text.h5";
   write_file_atomic(text, "just some text, not HDF5\n");
-  EXPECT_NE(error_of([&] { ShardReader r(text); }).find(text + ": not an HDF5 file"), std::string::npos);
+  EXPECT_NE(error_of([&] { ShardReader r(text); }).find(text + ": not an HDF5 file"),
+            std::string::npos);
 
   const std::string floats = dir + "/floats.h5";
   write_odd_shard(floats, H5T_IEEE_F32LE, {2, 4, 4, 3});
-  EXPECT_NE(error_of([&] { ShardReader r(floats); }).find(floats + ": dataset 'images' must be uint8"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { ShardReader r(floats); }).find(floats + ": dataset 'images' must be uint8"),
+      std::string::npos);
 
   const std::string flat = dir + "/flat.h5";
   write_odd_shard(flat, H5T_STD_U8LE, {2, 48});
-  EXPECT_NE(error_of([&] { ShardReader r(flat); }).find(flat + ": dataset 'images' has 2 dimensions"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { ShardReader r(flat); }).find(flat + ": dataset 'images' has 2 dimensions"),
+      std::string::npos);
 
   const std::string wrong_shape = dir + "/wrong_shape.h5";
   write_odd_shard(wrong_shape, H5T_STD_U8LE, {2, 4, 5, 3});
@@ -224,7 +235,8 @@ TEST(Shard, BadFilesGetOneErrorNamingTheFileAndTheProblem) {
   const std::string future = dir + "/future.h5";
   write_odd_shard(future, H5T_STD_U8LE, {2, 4, 4, 3}, /*version=*/2);
   const std::string version_error = error_of([&] { ShardReader r(future); });
-  EXPECT_NE(version_error.find(future + ": shard format version 2"), std::string::npos) << version_error;
+  EXPECT_NE(version_error.find(future + ": shard format version 2"), std::string::npos)
+      << version_error;
   EXPECT_NE(version_error.find("HINT"), std::string::npos);
 }
 
@@ -234,9 +246,11 @@ TEST(Shard, ATruncatedShardIsCaughtByTheManifestAndByHdf5) {
   const std::string shard = dir + "/train_A_00000.h5";
   fs::resize_file(shard, fs::file_size(shard) / 2);
   const auto manifest = read_manifest(dir);
-  EXPECT_NE(error_of([&] { ImageSet s(dir, manifest, "A", "train"); }).find(shard + ": "), std::string::npos);
-  EXPECT_NE(error_of([&] { ImageSet s(dir, manifest, "A", "train"); }).find("(truncated or replaced?)"),
+  EXPECT_NE(error_of([&] { ImageSet s(dir, manifest, "A", "train"); }).find(shard + ": "),
             std::string::npos);
+  EXPECT_NE(
+      error_of([&] { ImageSet s(dir, manifest, "A", "train"); }).find("(truncated or replaced?)"),
+      std::string::npos);
   const std::string direct = error_of([&] { ShardReader r(shard); });
   EXPECT_NE(direct.find(shard), std::string::npos);
   EXPECT_NE(direct.find("truncated"), std::string::npos) << direct;
@@ -253,8 +267,10 @@ TEST(Shard, ADamagedImageFailsItsChecksum) {
     const hsize_t start[4] = {1, 3, 3, 0}, one[4] = {1, 1, 1, 1};
     H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, one, nullptr);
     h5::Handle mem(H5Screate_simple(4, one, nullptr), H5Sclose);
-    const uint8_t flipped = static_cast<uint8_t>(labelled_image(1, 8, 3, 1)[(3 * 8 + 3) * 3] ^ 0xff);
-    ASSERT_GE(H5Dwrite(images.get(), H5T_NATIVE_UINT8, mem.get(), space.get(), H5P_DEFAULT, &flipped), 0);
+    const uint8_t flipped =
+        static_cast<uint8_t>(labelled_image(1, 8, 3, 1)[(3 * 8 + 3) * 3] ^ 0xff);
+    ASSERT_GE(
+        H5Dwrite(images.get(), H5T_NATIVE_UINT8, mem.get(), space.get(), H5P_DEFAULT, &flipped), 0);
   }
   ShardReader reader(shard);
   std::vector<uint8_t> image(8 * 8 * 3);
@@ -269,18 +285,22 @@ TEST(Shard, ManifestProblemsNameTheManifest) {
   const std::string path = dir + "/manifest.json";
   const std::string good = read_file(path);
   write_file_atomic(path, "{ not json");
-  EXPECT_NE(error_of([&] { read_manifest(dir); }).find(path + ": not valid JSON"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_manifest(dir); }).find(path + ": not valid JSON"),
+            std::string::npos);
   std::string no_count = good;
   no_count.replace(no_count.find("\"count\""), 7, "\"cuont\"");
   write_file_atomic(path, no_count);
-  EXPECT_NE(error_of([&] { read_manifest(dir); }).find("shards[0]: missing field 'count'"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_manifest(dir); }).find("shards[0]: missing field 'count'"),
+            std::string::npos);
   write_file_atomic(path, good);
   fs::remove(dir + "/train_B_00000.h5");
-  EXPECT_NE(error_of([&] { ImageSet s(dir, read_manifest(dir), "B", "train"); })
-                .find("train_B_00000.h5: shard listed in the manifest is missing"),
+  EXPECT_NE(error_of([&] {
+              ImageSet s(dir, read_manifest(dir), "B", "train");
+            }).find("train_B_00000.h5: shard listed in the manifest is missing"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { ImageSet s(dir, read_manifest(dir), "A", "test"); })
-                .find("has no images of domain A in split test"),
+  EXPECT_NE(error_of([&] {
+              ImageSet s(dir, read_manifest(dir), "A", "test");
+            }).find("has no images of domain A in split test"),
             std::string::npos);
   DatasetManifest twice = read_manifest(dir);
   twice.shards.push_back(twice.shards.front());

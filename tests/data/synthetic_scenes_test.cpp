@@ -28,8 +28,8 @@ TEST(SyntheticScenes, PicturesAreColorful) {
 }
 
 TEST(ToGray, UsesBt601Weights) {
-  torch::Tensor rgb = torch::tensor({1.0f, 0.0f, 0.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0.0f, 1.0f})
-                          .view({3, 3, 1, 1});
+  torch::Tensor rgb =
+      torch::tensor({1.0f, 0.0f, 0.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0.0f, 1.0f}).view({3, 3, 1, 1});
   torch::Tensor gray = to_gray(rgb).flatten();
   EXPECT_FLOAT_EQ(gray[0].item<float>(), 0.299f);
   EXPECT_FLOAT_EQ(gray[1].item<float>(), 0.587f);

@@ -9,7 +9,10 @@ namespace {
 
 // Image i of a domain is filled with the value i.
 torch::Tensor numbered(int64_t n, int64_t channels) {
-  return torch::arange(n, torch::kFloat).view({n, 1, 1, 1}).expand({n, channels, 2, 2}).contiguous();
+  return torch::arange(n, torch::kFloat)
+      .view({n, 1, 1, 1})
+      .expand({n, channels, 2, 2})
+      .contiguous();
 }
 
 std::vector<float> ids(const torch::Tensor& images) {

@@ -286,9 +286,8 @@ class CifarPickles : public ::testing::Test {
 #endif
     if (python == nullptr || *python == '\0') return;
     const char* script_env = std::getenv("CYCLEGAN_CIFAR_PICKLE_SCRIPT");
-    fs::path script = script_env != nullptr
-                          ? fs::path(script_env)
-                          : fs::path(CYCLEGAN_CIFAR_PICKLE_SCRIPT);
+    fs::path script =
+        script_env != nullptr ? fs::path(script_env) : fs::path(CYCLEGAN_CIFAR_PICKLE_SCRIPT);
     dir_ = std::make_unique<TempDir>("pickles");
     std::string command =
         "'" + std::string(python) + "' '" + script.string() + "' '" + dir_->path.string() + "'";

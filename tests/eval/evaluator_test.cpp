@@ -12,13 +12,13 @@
 #include <fstream>
 #include <random>
 
-#include "image/tensor_color.h"
 #include "common/file_util.h"
 #include "eval/feature_cache.h"
 #include "eval/feature_stats.h"
 #include "eval/fid.h"
 #include "eval/image_quality.h"
 #include "eval_test_dataset.h"
+#include "image/tensor_color.h"
 #include "model/init.h"
 
 namespace cg::eval {
@@ -214,10 +214,10 @@ TEST(Evaluator, DamagedOrStaleCacheEntriesAreRecomputedNeverUsed) {
   const auto repaired = Evaluator(dir, 1, 3, options).evaluate(net);
   EXPECT_EQ(repaired.fid_real_sets_computed, 4);
   EXPECT_EQ(repaired.fid_real_sets_cached, 0);
-  for (const auto& [got, want] : {std::pair{repaired.fid_a_to_b, clean.fid_a_to_b},
-                                  std::pair{repaired.fid_b_to_a, clean.fid_b_to_a},
-                                  std::pair{repaired.floor_a, clean.floor_a},
-                                  std::pair{repaired.floor_b, clean.floor_b}}) {
+  for (const auto& [got, want] :
+       {std::pair{repaired.fid_a_to_b, clean.fid_a_to_b},
+        std::pair{repaired.fid_b_to_a, clean.fid_b_to_a},
+        std::pair{repaired.floor_a, clean.floor_a}, std::pair{repaired.floor_b, clean.floor_b}}) {
     EXPECT_NEAR(got.fid, want.fid, 1e-9);
     EXPECT_NEAR(got.kid, want.kid, 1e-9);
   }

@@ -13,11 +13,11 @@
 #include <iostream>
 #include <map>
 
-#include "reference_file.h"
 #include "common/error.h"
 #include "eval/feature_stats.h"
 #include "eval/fid.h"
 #include "eval/kid.h"
+#include "reference_file.h"
 
 namespace cg::eval {
 namespace {

@@ -15,7 +15,8 @@ namespace cg::eval::testing {
 
 inline std::map<std::string, torch::Tensor> load_reference(const char* env_var) {
   const char* path = std::getenv(env_var);
-  if (path == nullptr) throw std::runtime_error(std::string(env_var) + " is not set (run through CTest)");
+  if (path == nullptr)
+    throw std::runtime_error(std::string(env_var) + " is not set (run through CTest)");
   std::ifstream in(path, std::ios::binary);
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (bytes.empty()) throw std::runtime_error(std::string("cannot read ") + path);

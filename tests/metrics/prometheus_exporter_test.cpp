@@ -17,8 +17,8 @@
 #include "common/error.h"
 #include "metrics/http_endpoint.h"
 #include "metrics/pushgateway_pusher.h"
-#include "trainer_test_util.h"
 #include "train/loss_terms.h"
+#include "trainer_test_util.h"
 
 namespace cg::metrics {
 namespace {

@@ -47,7 +47,9 @@ TEST(UnetGenerator, BookFiltersAndTanhAreOptions) {
   EXPECT_EQ(y.sizes(), (std::vector<int64_t>{1, 3, 32, 32}));
   EXPECT_GE(y.min().item<float>(), -1.0f);
   EXPECT_LE(y.max().item<float>(), 1.0f);
-  EXPECT_EQ(g->encoder[3]->as<torch::nn::Sequential>()->ptr(2)->as<torch::nn::Conv2d>()->weight.size(0), 256);
+  EXPECT_EQ(
+      g->encoder[3]->as<torch::nn::Sequential>()->ptr(2)->as<torch::nn::Conv2d>()->weight.size(0),
+      256);
 }
 
 TEST(UnetGenerator, RejectsSizesTheEncoderCannotHalve) {

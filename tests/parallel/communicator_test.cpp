@@ -1,6 +1,6 @@
-#include "parallel/mpi_communicator.h"
-
 #include <gtest/gtest.h>
+
+#include "parallel/mpi_communicator.h"
 
 namespace cg::parallel {
 namespace {

@@ -21,8 +21,10 @@ class Equivalence : public ::testing::TestWithParam<bool> {};
 TEST_P(Equivalence, RanksWithBatchBMatchOneProcessWithTheCombinedBatch) {
   parallel::MpiCommunicator comm;
   const int world = comm.size(), rank = comm.rank();
-  const std::string name = std::string(GetParam() ? "equiv_paper_" : "equiv_seed_") + std::to_string(rank);
-  auto s = GetParam() ? testing::paper_setup(testing::fresh_dir(name)) : testing::seed_setup(testing::fresh_dir(name));
+  const std::string name =
+      std::string(GetParam() ? "equiv_paper_" : "equiv_seed_") + std::to_string(rank);
+  auto s = GetParam() ? testing::paper_setup(testing::fresh_dir(name))
+                      : testing::seed_setup(testing::fresh_dir(name));
   s.train.pool_size = 0;
   s.train.steps = kSteps;
   s.train.dtype = torch::kDouble;
@@ -71,7 +73,8 @@ TEST(ReplicaCheck, NamesTheRankWhoseWeightsDiverged) {
     FAIL() << "diverged replicas must be reported";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("rank(s) " + std::to_string(comm.size() - 1)),
-              std::string::npos) << e.what();
+              std::string::npos)
+        << e.what();
   }
 }
 

@@ -43,7 +43,8 @@ TEST_P(ReducerTest, EveryGradientBecomesTheMeanOverRanks) {
     reducer.finish();
     const float mean = (n + 1) / 2.0f + round;
     for (size_t i = 0; i < params.size(); ++i) {
-      torch::Tensor expected = torch::arange(params[i].numel(), torch::kFloat).view_as(params[i]) * mean;
+      torch::Tensor expected =
+          torch::arange(params[i].numel(), torch::kFloat).view_as(params[i]) * mean;
       EXPECT_TRUE(torch::allclose(params[i].grad(), expected, 1e-6, 1e-5))
           << "parameter " << i << " round " << round;
     }
@@ -103,7 +104,8 @@ TEST(GradientReducer, DestructionRemovesOnlyItsOwnHooks) {
   second.reset();
   for (auto& p : params) p.mutable_grad() = torch::Tensor();
   (params[2] * static_cast<float>(comm.rank() + 1)).sum().backward();
-  EXPECT_TRUE(torch::allclose(params[2].grad(), torch::full({300}, static_cast<float>(comm.rank() + 1))));
+  EXPECT_TRUE(
+      torch::allclose(params[2].grad(), torch::full({300}, static_cast<float>(comm.rank() + 1))));
 }
 
 }  // namespace

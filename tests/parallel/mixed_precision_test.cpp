@@ -33,8 +33,8 @@ TEST(MixedPrecisionRanks, ANonFiniteLossOnOneRankSkipsTheStepOnEveryRank) {
   trainer.step(source->next());
   const auto d_b_after = trainer.model()->d_b_parameters();
   for (size_t i = 0; i < d_b_after.size(); ++i) {
-    EXPECT_TRUE(d_b_after[i].equal(d_b_before[i])) << "rank " << comm.rank()
-                                                   << ": D_B changed in the skipped step";
+    EXPECT_TRUE(d_b_after[i].equal(d_b_before[i]))
+        << "rank " << comm.rank() << ": D_B changed in the skipped step";
   }
   trainer.step(source->next());
 

@@ -1,7 +1,6 @@
 #include "train/checkpoint_store.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,8 +111,8 @@ TEST(CheckpointStore, ACorruptNewestCheckpointPushesNoGoodOneOut) {
   // oldest of them and stays for inspection; 1 goes.
   std::vector<std::string> names;
   for (const auto& path : store.list()) names.push_back(fs::path(path).filename().string());
-  EXPECT_EQ(names, (std::vector<std::string>{"ckpt_00000004.pt", "ckpt_00000003.pt",
-                                             "ckpt_00000002.pt"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"ckpt_00000004.pt", "ckpt_00000003.pt", "ckpt_00000002.pt"}));
   EXPECT_NO_THROW(store.verify(paths[1]));
   EXPECT_THROW(store.verify(paths[2]), FileError);
   // The next save counts 5 and 4: the damaged file is pruned with the rest.

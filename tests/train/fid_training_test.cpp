@@ -14,9 +14,9 @@
 #include <tuple>
 
 #include "common/file_util.h"
-#include "parallel/mpi_communicator.h"
 #include "eval/evaluator.h"
 #include "eval_test_dataset.h"
+#include "parallel/mpi_communicator.h"
 #include "trainer_test_util.h"
 
 namespace cg::train {

@@ -49,8 +49,10 @@ TEST(Learns, SeedPresetColorizesHeldOutPhotosBetterThanTheGrayCopy) {
   const eval::Evaluator evaluator(dir, 1, 3);
   auto report = [&](int64_t step) {
     const eval::EvalReport r = evaluator.evaluate(trainer.model());
-    std::printf("step %lld: held-out PSNR colorized %.2f dB, raw %.2f dB; gray copied to RGB %.2f dB\n",
-                static_cast<long long>(step), r.colorized_psnr_db, r.translation_psnr_db, r.baseline_psnr_db);
+    std::printf(
+        "step %lld: held-out PSNR colorized %.2f dB, raw %.2f dB; gray copied to RGB %.2f dB\n",
+        static_cast<long long>(step), r.colorized_psnr_db, r.translation_psnr_db,
+        r.baseline_psnr_db);
     std::fflush(stdout);
     return r;
   };

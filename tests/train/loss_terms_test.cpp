@@ -18,7 +18,8 @@ namespace {
 // Term i of the table holds i + 0.125.
 StepLosses distinct_losses() {
   StepLosses l;
-  for (size_t i = 0; i < kLossTerms.size(); ++i) l.*kLossTerms[i].value = static_cast<double>(i) + 0.125;
+  for (size_t i = 0; i < kLossTerms.size(); ++i)
+    l.*kLossTerms[i].value = static_cast<double>(i) + 0.125;
   return l;
 }
 

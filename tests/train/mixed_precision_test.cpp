@@ -80,7 +80,8 @@ TEST(MixedPrecision, Fp16StepsUpdateTheWeights) {
   auto source = testing::make_source(s, 2);
   Trainer trainer(s.train, s.model, *source);
   std::vector<torch::Tensor> before;
-  for (const auto& p : trainer.model()->generator_parameters()) before.push_back(p.detach().clone());
+  for (const auto& p : trainer.model()->generator_parameters())
+    before.push_back(p.detach().clone());
   int64_t applied = 0;
   for (int i = 0; i < 4; ++i) {
     trainer.step(source->next());

@@ -55,28 +55,32 @@ void replay(const std::string& preset, testing::Setup s, Precision precision = P
   s.train.seed = static_cast<uint64_t>(meta[5].item<int64_t>());
   s.model.n_blocks = meta[4].item<int64_t>();
   s.train.precision = precision;
-  if (precision == Precision::kFp16) s.train.loss_scale_init = ref[p + "loss_scale_init"].item<double>();
+  if (precision == Precision::kFp16)
+    s.train.loss_scale_init = ref[p + "loss_scale_init"].item<double>();
   torch::set_num_threads(1);
 
   data::TensorSource unused(ref[p + "batch0/a"], ref[p + "batch0/b"], s.train.batch_size, 0);
   Trainer trainer(s.train, s.model, unused);
   {
     torch::NoGradGuard no_grad;
-    for (auto& item : trainer.model()->named_parameters()) item.value().copy_(ref[p + "init/" + item.key()]);
+    for (auto& item : trainer.model()->named_parameters())
+      item.value().copy_(ref[p + "init/" + item.key()]);
   }
-  static const char* kNames[] = {"D_A", "D_B", "G_adv", "F_adv", "cycle_A", "cycle_B",
-                                 "idt_A", "idt_B", "G_total"};
+  static const char* kNames[] = {"D_A",     "D_B",   "G_adv", "F_adv",  "cycle_A",
+                                 "cycle_B", "idt_A", "idt_B", "G_total"};
   double worst_loss = 0, worst_weight = 0;
   for (int64_t k = 0; k < steps; ++k) {
     const std::string step = std::to_string(k);
     StepLosses l = trainer.step({ref[p + "batch" + step + "/a"], ref[p + "batch" + step + "/b"]});
-    const double got[] = {l.d_a, l.d_b, l.g_adv, l.f_adv, l.cycle_a, l.cycle_b, l.idt_a, l.idt_b, l.g_total};
+    const double got[] = {l.d_a,     l.d_b,   l.g_adv, l.f_adv,  l.cycle_a,
+                          l.cycle_b, l.idt_a, l.idt_b, l.g_total};
     torch::Tensor want = ref[p + "losses" + step];
     for (int i = 0; i < 9; ++i) {
       double w = want[i].item<double>();
       worst_loss = std::max(worst_loss, std::abs(got[i] - w) / (std::abs(w) + 1e-12));
       EXPECT_LE(std::abs(got[i] - w), kRelTol * std::abs(w) + 1e-12)
-          << preset << " step " << k << " loss " << kNames[i] << ": C++ " << got[i] << ", PyTorch " << w;
+          << preset << " step " << k << " loss " << kNames[i] << ": C++ " << got[i] << ", PyTorch "
+          << w;
     }
   }
   int64_t compared = 0, moved = 0;
@@ -103,9 +107,12 @@ void replay(const std::string& preset, testing::Setup s, Precision precision = P
 // The reference file's key of a case: the preset, with "@bf16"/"@fp16" under autocast.
 std::string case_key(const std::string& preset, Precision precision) {
   switch (precision) {
-    case Precision::kBf16: return preset + "@bf16";
-    case Precision::kFp16: return preset + "@fp16";
-    case Precision::kFp32: break;
+    case Precision::kBf16:
+      return preset + "@bf16";
+    case Precision::kFp16:
+      return preset + "@fp16";
+    case Precision::kFp32:
+      break;
   }
   return preset;
 }

@@ -90,7 +90,8 @@ TEST(Resume, RefusesACheckpointOfAnotherModel) {
     other.resume(path);
     FAIL() << "a checkpoint of other filters must be refused";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("written for a different model"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("written for a different model"), std::string::npos)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find("encoder.0.2."), std::string::npos) << e.what();
   }
 }

@@ -5,9 +5,9 @@
 #include <memory>
 #include <string>
 
-#include "image/tensor_color.h"
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
+#include "image/tensor_color.h"
 #include "train/trainer.h"
 
 namespace cg::train::testing {
