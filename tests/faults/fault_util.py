@@ -1,6 +1,7 @@
-"""Helpers shared by the fault-injection suites (faults_e2e.py, trust_e2e.py): the one-line
-error check, leftovers of killed writers, small tmpfs mounts filled to capacity, generated
-photo folders, data set and checkpoint verification, and the root/tmpfs precondition."""
+"""Helpers shared by the fault-injection suites (faults_e2e.py, trust_e2e.py), on top of
+../e2e_util.py (its check, run and skip are re-exported for the suites): the one-line error
+check, leftovers of killed writers, small tmpfs mounts filled to capacity, generated photo
+folders, data set and checkpoint verification, and the root/tmpfs precondition."""
 import argparse
 import contextlib
 import json
@@ -16,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from e2e_util import check, run  # noqa: E402,F401
+from e2e_util import check, run, skip  # noqa: E402,F401
 
 
 def one_error_line(result, *needles):
@@ -99,13 +100,11 @@ def checkpoint_steps(run_dir):
 def require_tmpfs_mounts():
     """Exits 77 (CTest: skipped) with the reason unless this process may mount tmpfs."""
     if os.geteuid() != 0:
-        print("SKIP: the fault cases mount small tmpfs file systems, which needs root")
-        sys.exit(77)
+        skip("the fault cases mount small tmpfs file systems, which needs root")
     probe = tempfile.mkdtemp(prefix="cg_fault_probe_")
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe], capture_output=True).returncode != 0:
         os.rmdir(probe)
-        print("SKIP: mount -t tmpfs is not permitted here")
-        sys.exit(77)
+        skip("mount -t tmpfs is not permitted here")
     subprocess.run(["umount", probe], check=True)
     os.rmdir(probe)
 

@@ -17,22 +17,14 @@ import importlib.metadata as metadata
 import os
 import re
 import shutil
-import subprocess
 import sys
-import time
 
 from packaging.requirements import Requirement
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_SOURCE = os.path.abspath(os.path.join(HERE, "..", "..", "python"))
-
-
-def run(cmd, **kwargs):
-    start = time.time()
-    print("+ " + " ".join(cmd), flush=True)
-    result = subprocess.run(cmd, check=True, text=True, **kwargs)
-    print(f"  ({time.time() - start:.1f} s)", flush=True)
-    return result
+sys.path.insert(0, os.path.join(HERE, ".."))
+from e2e_util import fail, run_step  # noqa: E402
 
 
 def dependency_closure(name):
@@ -73,32 +65,32 @@ def main():
     venv = os.path.join(args.work, "venv")
     python = os.path.join(venv, "bin", "python")
 
-    run([sys.executable, "-m", "venv", venv])
+    run_step([sys.executable, "-m", "venv", venv])
     dists = dependency_closure("torch")
     print("torch and its dependencies: " + ", ".join(sorted(f"{d.metadata['Name']}=={d.version}" for d in dists)))
     farm = os.path.join(args.work, "torch_site")
     link_farm(farm, dists)
-    site = run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-               capture_output=True).stdout.strip()
+    site = run_step([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                    capture_output=True).stdout.strip()
     with open(os.path.join(site, "project_torch.pth"), "w") as f:
         f.write(farm + "\n")
-    run([python, "-c", "import torch, importlib.metadata as m; print('torch', m.version('torch'), 'at', torch.__file__)"])
+    run_step([python, "-c", "import torch, importlib.metadata as m; print('torch', m.version('torch'), 'at', torch.__file__)"])
 
     # A copy: pip builds in the source folder, and setuptools would leave build/ and
     # *.egg-info in the checkout.
     source = os.path.join(args.work, "python")
     shutil.copytree(PACKAGE_SOURCE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
-    out = run([python, "-m", "pip", "install", source], capture_output=True, env=env)
+    out = run_step([python, "-m", "pip", "install", source], capture_output=True, env=env)
     print(out.stdout + out.stderr)
     installed = re.findall(r"^Successfully installed (.*)$", out.stdout, re.MULTILINE)
     if installed != ["cyclegan_dist-0.1.0"]:
-        sys.exit(f"FAIL: pip installed {installed}, expected only cyclegan_dist-0.1.0 (torch and its "
-                 f"dependencies are present)")
-    run([python, "-m", "pip", "check"], env=env)
+        fail(f"pip installed {installed}, expected only cyclegan_dist-0.1.0 (torch and its "
+             f"dependencies are present)")
+    run_step([python, "-m", "pip", "check"], env=env)
     # From a folder outside the checkout, so that nothing but the installed copy is importable.
-    run([python, os.path.join(HERE, "package_checks.py"), "--export", os.path.abspath(args.export),
-         "--work", os.path.join(args.work, "checks")], cwd=args.work)
+    run_step([python, os.path.join(HERE, "package_checks.py"), "--export", os.path.abspath(args.export),
+              "--work", os.path.join(args.work, "checks")], cwd=args.work)
     print("the package installs into a venv with only torch and works there")
 
 

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 import zlib
@@ -25,26 +24,10 @@ import h5py
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from e2e_util import check, fail, run  # noqa: E402
+
 ARGS = None
-
-
-def fail(message):
-    print(f"FAIL: {message}", flush=True)
-    sys.exit(1)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
-
-
-def run(cmd, expect=0):
-    print("$ " + " ".join(cmd), flush=True)
-    result = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="2"))
-    if expect is not None and result.returncode != expect:
-        print(result.stdout[-3000:] + result.stderr[-3000:])
-        fail(f"exit code {result.returncode}, expected {expect}")
-    return result
 
 
 def write_png(path, width, height, channels, seed):
@@ -95,8 +78,8 @@ def evaluate(run_dir, data, step):
     # A bare file name is a file in the working directory.
     cwd = os.path.dirname(run_dir)
     name = f"report_step_{step}.json"
-    result = subprocess.run([ARGS.translate, "--checkpoint", run_dir, "--eval", "--input", data, "--fid-images",
-                             "3", "--output", name], capture_output=True, text=True, cwd=cwd)
+    result = run([ARGS.translate, "--checkpoint", run_dir, "--eval", "--input", data, "--fid-images", "3",
+                  "--output", name], expect=None, cwd=cwd)
     check(result.returncode == 0, f"--eval --output {name} exited {result.returncode}:\n{result.stderr[-2000:]}")
     path = os.path.join(cwd, name)
     check(os.path.exists(path), f"no report {path}")
@@ -113,6 +96,7 @@ def main():
     for flag in ("--cyclegan-dist", "--translate", "--cyclegan-data"):
         parser.add_argument(flag, required=True)
     ARGS = parser.parse_args()
+    os.environ["OMP_NUM_THREADS"] = "2"  # for every command this test runs
     work = tempfile.mkdtemp(prefix="cyclegan_translate_e2e_")
     data = os.path.join(work, "demo")
     run([ARGS.cyclegan_data, "demo", "--output", data, "--sizes", "32"])

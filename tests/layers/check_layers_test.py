@@ -8,23 +8,25 @@ target does not link) and checks that the script exits 1 naming the file, line a
 """
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from e2e_util import check, run  # noqa: E402
 
 REPO = os.path.abspath(sys.argv[1])
 SCRIPT = os.path.join(REPO, "scripts", "check_layers")
 
 
-def check(root):
-    run = subprocess.run([sys.executable, SCRIPT, root], capture_output=True, text=True,
-                         timeout=60)
-    return run.returncode, run.stdout + run.stderr
+def check_layers(root):
+    """scripts/check_layers on the tree at `root`: (exit status, stdout + stderr)."""
+    result = run([sys.executable, SCRIPT, root], expect=None, timeout=60)
+    return result.returncode, result.stdout + result.stderr
 
 
 def main():
-    code, out = check(REPO)
-    assert code == 0, f"the tree itself fails the check:\n{out}"
+    code, out = check_layers(REPO)
+    check(code == 0, f"the tree itself fails the check:\n{out}")
     cases = [
         # file, line added, what the violation line must contain
         ("src/model/cycle_gan.h", '#include "data/shard.h"',
@@ -51,12 +53,12 @@ def main():
             lines.insert(at, line)
             with open(target, "w") as f:
                 f.write("\n".join(lines))
-            code, out = check(root)
+            code, out = check_layers(root)
             want = expected.format(n=at + 1)
-            assert code == 1, f"{path} + {line}: exit {code}, expected 1:\n{out}"
-            assert want in out, f"{path} + {line}: no '{want}' in:\n{out}"
+            check(code == 1, f"{path} + {line}: exit {code}, expected 1:\n{out}")
+            check(want in out, f"{path} + {line}: no '{want}' in:\n{out}")
             violations = [l for l in out.splitlines() if l.startswith("src/")]
-            assert len(violations) == 1 or "layer" in want, f"{path} + {line}: extra lines:\n{out}"
+            check(len(violations) == 1 or "layer" in want, f"{path} + {line}: extra lines:\n{out}")
             print(f"caught: {violations[0]}")
     print("PASS")
 

@@ -26,23 +26,11 @@ import time
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from e2e_util import check, fail, run  # noqa: E402
+
 ARGS = None
 PROCESSES = []
-
-
-def fail(message):
-    print(f"FAIL: {message}", flush=True)
-    sys.exit(1)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
-
-
-def run(cmd, **kwargs):
-    print("$ " + " ".join(cmd), flush=True)
-    return subprocess.run(cmd, capture_output=True, text=True, **kwargs)
 
 
 def start(cmd, log_path, env=None):
@@ -121,7 +109,7 @@ def test_rules():
     for cmd in ([ARGS.promtool, "check", "config", os.path.join(monitoring, "prometheus.yml")],
                 [ARGS.promtool, "check", "rules", os.path.join(monitoring, "alerts.yml")],
                 [ARGS.promtool, "test", "rules", os.path.join(ARGS.repo, "tests/monitoring/alerts_test.yml")]):
-        result = run(cmd)
+        result = run(cmd, expect=None)
         print(result.stdout + result.stderr)
         check(result.returncode == 0, f"{cmd[1]} {cmd[2]} failed")
         check("WARNING" not in (result.stdout + result.stderr).upper(), f"{cmd[1]} {cmd[2]} warned")
@@ -131,7 +119,7 @@ def test_rules():
 def write_targets(work, args, env=None):
     output = os.path.join(work, "targets", "job.json")
     result = run([sys.executable, os.path.join(ARGS.repo, "monitoring/write_targets")] + args + ["--output", output],
-                 env=env)
+                 env=env, expect=None)
     print(result.stdout + result.stderr)
     return result, (json.load(open(output)) if result.returncode == 0 else None)
 
@@ -193,7 +181,7 @@ def test_scrape(work):
     port = free_ports(2)
     prometheus_port = free_ports(1)
     # The demo data set, so rank 0 can evaluate on its test split for the quality panels.
-    result = run([ARGS.cyclegan_data, "demo", "--output", os.path.join(work, "demo"), "--sizes", "32"])
+    result = run([ARGS.cyclegan_data, "demo", "--output", os.path.join(work, "demo"), "--sizes", "32"], expect=None)
     check(result.returncode == 0, f"cyclegan_data demo: {result.stderr}")
     trainer = start(training(os.path.join(work, "run"), 100000,
                              ["--metrics-port", str(port), "--checkpoint-every", "25", "--eval-every", "40",
@@ -225,7 +213,7 @@ def test_scrape(work):
     hostfile = os.path.join(work, "hostfile")
     open(hostfile, "w").write("127.0.0.1 slots=2\n")
     result = run([sys.executable, os.path.join(ARGS.repo, "monitoring/write_targets"), "--hostfile", hostfile,
-                  "--port", str(port), "--output", os.path.join(config_dir, "targets/run.json")])
+                  "--port", str(port), "--output", os.path.join(config_dir, "targets/run.json")], expect=None)
     print(result.stdout + result.stderr)
     check(result.returncode == 0, "write_targets failed")
     prometheus = start([ARGS.prometheus, "--config.file", os.path.join(config_dir, "prometheus.yml"),
@@ -311,7 +299,7 @@ def test_push(work):
     for steps in (6, 10):
         # The second run resumes at step 6 and trains to 10: a new process, so its counters
         # start again at 0; the step gauge continues.
-        result = run(training(run_dir, steps, push + ["--resume", "auto"]), timeout=300)
+        result = run(training(run_dir, steps, push + ["--resume", "auto"]), expect=None, timeout=300)
         print(result.stdout[-2000:] + result.stderr[-2000:])
         check(result.returncode == 0, f"training to step {steps} failed")
         groups = pushgateway_groups(url)
