@@ -15,7 +15,7 @@
 #include "model/losses.h"
 #include "train/loss_terms.h"
 #include "train/lr_schedule.h"
-#include "train/pytorch_adam.h"
+#include "train/pytorch_optimizers.h"
 #include "train/replicas.h"
 
 namespace cg::train {

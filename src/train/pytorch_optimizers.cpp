@@ -1,4 +1,4 @@
-#include "train/pytorch_adam.h"
+#include "train/pytorch_optimizers.h"
 
 #include <ATen/Parallel.h>
 

@@ -12,7 +12,7 @@
 // groups, a learning rate changed between steps, parameters without a gradient in some
 // steps (so a group holds several step counts), tiny and zero gradients, both branches of
 // lerp (weight below and above 0.5) and one and two threads.
-#include "train/pytorch_adam.h"
+#include "train/pytorch_optimizers.h"
 
 #include <gtest/gtest.h>
 

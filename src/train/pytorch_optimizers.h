@@ -1,6 +1,7 @@
 #pragma once
-// Adam and RMSprop with torch.optim's arithmetic, each parameter group updated in a few
-// passes over memory.
+// The optimizers of a run, PyTorchAdam and PyTorchRmsprop: Adam and RMSprop with
+// torch.optim's arithmetic, each parameter group updated in a few passes over memory. One
+// pair for both: they share those passes (pytorch_optimizers.cpp).
 //
 // LibTorch's C++ Adam updates the first moment as m * beta1 + g * (1 - beta1); Python's
 // uses lerp, m + (g - m) * (1 - beta1). The two differ in the last bit, and Adam turns
