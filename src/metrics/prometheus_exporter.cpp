@@ -103,8 +103,9 @@ void PrometheusExporter::Impl::build(const Labels& labels, const RunInfo& info) 
   skipped = &BuildCounter()
                  .Name("cyclegan_skipped_steps_total")
                  .Help(
-                     "Steps whose optimizer updates were dropped on every rank for a "
-                     "non-finite gradient (--on-nonfinite).")
+                     "Steps with an optimizer update not applied on every rank: dropped for "
+                     "a non-finite gradient (--on-nonfinite), or skipped by an fp16 loss "
+                     "scaler after an overflow.")
                  .Labels(labels)
                  .Register(r)
                  .Add({});
@@ -333,7 +334,7 @@ void PrometheusExporter::on_step(const train::StepRecord& r) {
     }
   }
   if (!finite) m.nonfinite->Increment();
-  if (r.skipped) m.skipped->Increment();
+  if (r.update_skipped) m.skipped->Increment();
 }
 
 void PrometheusExporter::on_checkpoint(const train::CheckpointRecord& r) {

@@ -43,9 +43,11 @@ struct StepRecord {
   /// optimizers after this step's update (the scales the next step multiplies its losses
   /// by); 0 when the run does not scale losses (fp32, bf16).
   double loss_scale_g = 0, loss_scale_d_a = 0, loss_scale_d_b = 0;
-  /// The step's optimizer updates were dropped (all ranks alike): a non-finite gradient
-  /// after the all-reduce, see TrainerOptions::on_nonfinite.
-  bool skipped = false;
+  /// An optimizer update of the step was not applied (all ranks alike), for either of two
+  /// causes: it was dropped for a non-finite gradient after the all-reduce (fp32, bf16; see
+  /// TrainerOptions::on_nonfinite), or an fp16 loss scaler skipped it because its scaled
+  /// gradients overflowed (train/grad_scaler.h; the scale backs off and the run goes on).
+  bool update_skipped = false;
 };
 
 /// A checkpoint: rank 0 wrote it; the other ranks met it at the barrier before and left

@@ -418,7 +418,7 @@ StepRecord Trainer::step_record(const StepLosses& losses, int64_t images, double
   r.total_steps = total_steps();
   r.images = images;
   r.losses = losses;
-  r.skipped = !dropped_updates_.empty() || scaler_skipped_;
+  r.update_skipped = !dropped_updates_.empty() || scaler_skipped_;
   if (scaler_g_.options().enabled) {
     r.loss_scale_g = loss_scales_[0];
     r.loss_scale_d_a = loss_scales_[1];

@@ -152,6 +152,24 @@ TEST(PrometheusExporter, OneLossSeriesPerTermOfTheLossTable) {
   }
 }
 
+// cyclegan_skipped_steps_total counts steps with an update not applied, whatever the cause
+// (a non-finite gradient, an fp16 scaler's skip), and its HELP text names both.
+TEST(PrometheusExporter, SkippedStepsCountEveryUpdateNotAppliedAndSayWhy) {
+  PrometheusExporter exporter({}, run_info());
+  train::StepRecord skipped = record(2);
+  skipped.update_skipped = true;
+  exporter.on_step(record(1));
+  exporter.on_step(skipped);
+  exporter.on_step(skipped);
+  const std::string text = exporter.scrape_text();
+  EXPECT_EQ(series(text).at("cyclegan_skipped_steps_total{rank=\"0\"}"), 2);
+  const size_t help = text.find("# HELP cyclegan_skipped_steps_total ");
+  ASSERT_NE(help, std::string::npos);
+  const std::string line = text.substr(help, text.find('\n', help) - help);
+  EXPECT_NE(line.find("non-finite gradient"), std::string::npos) << line;
+  EXPECT_NE(line.find("fp16 loss scaler"), std::string::npos) << line;
+}
+
 TEST(PrometheusExporter, PhaseSecondsAndStepHistogramAccumulate) {
   PrometheusExporter exporter({}, run_info());
   train::StepRecord slow = record(1);
