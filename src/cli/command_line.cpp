@@ -224,18 +224,6 @@ std::optional<Config> parse_command_line(int argc, const char* const* argv) {
   return config;
 }
 
-std::string resolve_backend(const Config& config, int world_size) {
-  const bool on_cuda = torch::Device(config.train.device).is_cuda();
-  const std::string& asked = config.dist.backend;
-  const std::string backend = asked == "auto" ? (on_cuda ? "nccl" : "mpi") : asked;
-  CG_REQUIRE(backend != "mpi" || !on_cuda || world_size == 1, ConfigError,
-             "--backend mpi reduces CPU tensors: use --backend nccl with --device cuda");
-#ifndef CYCLEGAN_WITH_CUDA
-  CG_REQUIRE(backend != "nccl", ConfigError, "--backend nccl: this build has no CUDA/NCCL");
-#endif
-  return backend;
-}
-
 nlohmann::json to_json(const Config& config) {
   nlohmann::json out = {{"preset", config.preset}};
   for (const auto& spec : option_table()) out[spec.name] = spec.get(config);

@@ -55,16 +55,11 @@ class ValueSources {
 /// `sources` says; the one-argument form names them all by their flags. Throws
 /// ConfigError. What needs the running job is checked when the Job is built (cli/job.h):
 /// the --pushgateway URL by its adapter (metrics::parse_pushgateway_url), the visible
-/// GPUs, and resolve_backend.
+/// GPUs, and the backend (parallel::resolve_backend).
 void validate(const Config& config, const ValueSources& sources);
 void validate(const Config& config);
 
 /// The gradient all-reduce backend of a validated `config` run on `world_size` ranks:
-/// --backend, with auto resolved ("nccl" on a CUDA device, else "mpi"). Throws ConfigError
-/// for --backend mpi on a CUDA device with more than one rank (MPI reduces CPU tensors),
-/// and for nccl in a build without CUDA/NCCL.
-std::string resolve_backend(const Config& config, int world_size);
-
 /// The resolved configuration, one key per option plus "preset".
 nlohmann::json to_json(const Config& config);
 

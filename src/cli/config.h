@@ -6,6 +6,7 @@
 
 #include "eval/evaluator.h"
 #include "model/cycle_gan.h"
+#include "parallel/backend.h"
 #include "train/trainer_options.h"
 
 namespace cg::cli {
@@ -22,9 +23,9 @@ struct DataOptions {
 };
 
 struct DistOptions {
-  std::string backend = "auto";  ///< "auto" (nccl on CUDA, else mpi), "mpi" or "nccl"
-  double bucket_mb = 25.0;       ///< gradient bucket size in MiB
-  bool overlap = true;           ///< all-reduce buckets during the backward pass
+  parallel::Backend backend = parallel::Backend::kAuto;  ///< as asked; resolved by the job
+  double bucket_mb = 25.0;                               ///< gradient bucket size in MiB
+  bool overlap = true;  ///< all-reduce buckets during the backward pass
 };
 
 struct MetricsOptions {

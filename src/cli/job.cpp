@@ -20,11 +20,8 @@
 #include "metrics/prometheus_exporter.h"
 #include "metrics/pushgateway_pusher.h"
 #include "metrics/tensorboard_sink.h"
-#include "parallel/mpi_communicator.h"
+#include "parallel/backend.h"
 #include "train/trainer.h"
-#ifdef CYCLEGAN_WITH_CUDA
-#include "parallel/nccl_communicator.h"
-#endif
 
 namespace cg::cli {
 namespace {
@@ -89,7 +86,7 @@ std::unique_ptr<data::UnpairedSource> make_source(const Config& c, int rank, int
 // is asked for.
 std::unique_ptr<metrics::PrometheusExporter> make_exporter(const Config& c,
                                                            const parallel::MpiEnvironment& mpi,
-                                                           const std::string& backend) {
+                                                           parallel::Backend backend) {
   if (c.metrics.port == 0 && c.metrics.pushgateway.empty()) return nullptr;
   metrics::ExporterOptions options;
   options.port = c.metrics.port > 0 ? static_cast<int>(c.metrics.port) + mpi.local_rank() : -1;
@@ -103,7 +100,7 @@ std::unique_ptr<metrics::PrometheusExporter> make_exporter(const Config& c,
   metrics::RunInfo info;
   info.version = CYCLEGAN_VERSION;
   info.preset = c.preset;
-  info.backend = backend;
+  info.backend = parallel::backend_name(backend);
   info.device = c.train.device;
   info.world_size = mpi.size();
   info.checkpoint_every = c.train.checkpoint_every;
@@ -226,27 +223,22 @@ std::string run_directory_contents(const std::string& run_dir) {
 struct Job::Parts {
   Config config;
   parallel::MpiEnvironment& mpi;
-  std::string backend;
+  parallel::Backend backend;  // resolved: kMpi or kNccl
   nlohmann::json resolved;
   std::unique_ptr<FileLock> run_lock;  // rank 0: the run directory's, released last
-  parallel::MpiCommunicator mpi_comm;
-#ifdef CYCLEGAN_WITH_CUDA
-  std::unique_ptr<parallel::NcclCommunicator> nccl;
-#endif
+  std::unique_ptr<parallel::Communicator> comm;
   std::unique_ptr<data::UnpairedSource> source;
   std::unique_ptr<train::Trainer> trainer;
   std::unique_ptr<metrics::PrometheusExporter> exporter;
   std::unique_ptr<metrics::TensorBoardSink> tensorboard;
   std::unique_ptr<eval::Evaluator> evaluator;
 
-  Parts(Config c, parallel::MpiEnvironment& m, std::string b)
-      : config(std::move(c)), mpi(m), backend(std::move(b)) {}
+  Parts(Config c, parallel::MpiEnvironment& m, parallel::Backend b)
+      : config(std::move(c)), mpi(m), backend(b) {}
 
   // Ends NCCL without waiting for the other ranks (one of them may be dead).
   void abort_collectives() noexcept {
-#ifdef CYCLEGAN_WITH_CUDA
-    if (nccl) nccl->abort();
-#endif
+    if (comm) comm->abort();
   }
 };
 
@@ -258,15 +250,19 @@ Job::Job(Config config, parallel::MpiEnvironment& mpi) {
   CG_REQUIRE(!torch::Device(config.train.device).is_cuda() || cuda_device_count() > 0, ConfigError,
              "--device ", config.train.device, ": no CUDA device is visible to this process (",
              accelerator_summary(), ")");
-  std::string backend = resolve_backend(config, mpi.size());
+  const parallel::Backend backend = parallel::resolve_backend(
+      config.dist.backend, torch::Device(config.train.device), mpi.size());
   // config.json keeps the device as typed: a bare "cuda" is each rank's own GPU again when
   // the file is passed back with --config.
   nlohmann::json resolved = to_json(config);
-  // One GPU per process: a bare "cuda" means the GPU of this rank's local rank.
-  if (config.train.device == "cuda")
-    config.train.device = "cuda:" + std::to_string(mpi.local_rank());
+  // One GPU per process: a bare "cuda" means this rank's GPU (by local rank, or the only one
+  // it sees).
+  if (config.train.device == "cuda") {
+    const int index = parallel::cuda_index_for_rank(mpi.local_rank(), cuda_device_count());
+    config.train.device = "cuda:" + std::to_string(index);
+  }
 
-  parts_ = std::make_unique<Parts>(std::move(config), mpi, std::move(backend));
+  parts_ = std::make_unique<Parts>(std::move(config), mpi, backend);
   Parts& p = *parts_;
   Config& c = p.config;
   p.resolved = std::move(resolved);
@@ -285,21 +281,14 @@ Job::Job(Config config, parallel::MpiEnvironment& mpi) {
     open_run_directory(c, mpi, p.resolved);
   }
 
-  parallel::Communicator* comm = &p.mpi_comm;
-#ifdef CYCLEGAN_WITH_CUDA
-  if (p.backend == "nccl" && mpi.size() > 1) {
-    p.nccl = std::make_unique<parallel::NcclCommunicator>(p.mpi_comm,
-                                                          torch::Device(c.train.device).index());
-    comm = p.nccl.get();
-  }
-#endif
+  p.comm = parallel::make_communicator(p.backend, torch::Device(c.train.device));
 
   raise_test_signal("start-up");
   parallel::ReducerOptions reducer;
   reducer.bucket_bytes = static_cast<int64_t>(c.dist.bucket_mb * (1 << 20));
   reducer.overlap = c.dist.overlap;
-  p.trainer =
-      std::make_unique<train::Trainer>(c.train, c.model, *p.source, p.resolved, comm, reducer);
+  p.trainer = std::make_unique<train::Trainer>(c.train, c.model, *p.source, p.resolved,
+                                               p.comm.get(), reducer);
   p.exporter = make_exporter(c, mpi, p.backend);
   if (p.exporter) p.trainer->add_metrics_sink(p.exporter.get());
   p.tensorboard = make_tensorboard(c, mpi, p.resolved);

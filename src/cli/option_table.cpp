@@ -115,7 +115,7 @@ std::vector<OptionSpec> build_table() {
     field("device", "cpu, cuda or cuda:N", [](Config& c) -> auto& { return c.train.device; }),
     choice<Precision>("precision", "forward passes in fp32, or under autocast in bf16 or fp16 (fp16 with loss scaling); weights, gradients and optimizer state stay fp32", {{"fp32", Precision::kFp32}, {"bf16", Precision::kBf16}, {"fp16", Precision::kFp16}}, [](Config& c) -> auto& { return c.train.precision; }),
     field("threads", "LibTorch threads per rank (0: cores of the node / ranks on it)", [](Config& c) -> auto& { return c.threads; }),
-    field("backend", "gradient all-reduce: auto (nccl on CUDA, else mpi), mpi or nccl", [](Config& c) -> auto& { return c.dist.backend; }),
+    choice<parallel::Backend>("backend", "gradient all-reduce: auto (nccl on CUDA with more than one rank, else mpi), mpi or nccl", {{"auto", parallel::Backend::kAuto}, {"mpi", parallel::Backend::kMpi}, {"nccl", parallel::Backend::kNccl}}, [](Config& c) -> auto& { return c.dist.backend; }),
     field("bucket-mb", "gradient bucket size in MiB", [](Config& c) -> auto& { return c.dist.bucket_mb; }),
     field("overlap", "all-reduce gradient buckets during the backward pass", [](Config& c) -> auto& { return c.dist.overlap; }),
     field("replica-check-every", "steps between cross-rank weight checks (0: never)", [](Config& c) -> auto& { return c.train.replica_check_every; }),

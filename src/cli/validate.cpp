@@ -118,8 +118,6 @@ void validate(const Config& c, const ValueSources& sources) {
     CG_REQUIRE(every >= 0, ConfigError, n(option), " must be >= 0, got ", every);
   }
   CG_REQUIRE(c.threads >= 0, ConfigError, n("threads"), " must be >= 0, got ", c.threads);
-  CG_REQUIRE(c.dist.backend == "auto" || c.dist.backend == "mpi" || c.dist.backend == "nccl",
-             ConfigError, n("backend"), ": expected auto, mpi or nccl, got '", c.dist.backend, "'");
   CG_REQUIRE(c.dist.bucket_mb > 0 && c.dist.bucket_mb <= 4096, ConfigError, n("bucket-mb"),
              " must be in (0, 4096], got ", c.dist.bucket_mb);
   CG_REQUIRE(!t.run_dir.empty(), ConfigError, n("run-dir"), " must not be empty");
@@ -137,8 +135,8 @@ void validate(const Config& c, const ValueSources& sources) {
   } catch (const std::exception&) {
     throw ConfigError(n("device") + ": expected cpu, cuda or cuda:N, got '" + t.device + "'");
   }
-  CG_REQUIRE(c.dist.backend != "nccl" || torch::Device(t.device).is_cuda(), ConfigError,
-             n("backend"), " nccl needs ", n("device"), " cuda, got '", t.device, "'");
+  CG_REQUIRE(c.dist.backend != parallel::Backend::kNccl || torch::Device(t.device).is_cuda(),
+             ConfigError, n("backend"), " nccl needs ", n("device"), " cuda, got '", t.device, "'");
   if (!t.resume.empty() && t.resume != "auto") {
     CG_REQUIRE(std::filesystem::exists(t.resume), ConfigError, n("resume"), ": checkpoint ",
                t.resume, " does not exist");

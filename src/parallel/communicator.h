@@ -23,7 +23,7 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  /// "mpi" or "nccl".
+  /// "mpi" or "nccl" (backend.h's backend_name of its Backend), for logs and labels.
   virtual const char* backend() const = 0;
   /// Where the tensors it sums and broadcasts must live: the CPU (MPI) or this rank's GPU
   /// (NCCL). Callers move tensors there by asking, not by comparing backend names.
@@ -37,6 +37,11 @@ class Communicator {
   virtual void barrier() = 0;
   /// The value `value` of every rank, by rank.
   virtual std::vector<int64_t> all_gather(int64_t value) = 0;
+
+  /// Ends this rank's part at once, without waiting for the other ranks, for a rank that
+  /// has failed (one of them may be dead). NCCL aborts its communicator; MPI has nothing to
+  /// end short of MPI_Abort, which the caller does. Never throws.
+  virtual void abort() noexcept {}
 
   /// Blocking sum; `buffer` must be contiguous.
   void all_reduce_sum(torch::Tensor& buffer) { all_reduce_sum_async(buffer)->wait(); }

@@ -55,6 +55,7 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 struct NcclCommunicator::State {
+  std::unique_ptr<MpiCommunicator> owned_bootstrap;  // when constructed owning it
   MpiCommunicator& bootstrap;
   int device;
   double timeout_seconds;
@@ -110,7 +111,7 @@ struct NcclCommunicator::State {
       if (!problem.empty()) {
         log::error(problem, "; aborting the job");
         ncclCommAbort(comm);
-        MpiEnvironment::abort(3);
+        MpiEnvironment::abort(1);  // the exit code of any other failure
       }
     }
   }
@@ -127,6 +128,12 @@ NcclCommunicator::NcclCommunicator(MpiCommunicator& bootstrap, int device, doubl
   std::memcpy(&id, bytes.data_ptr(), sizeof(id));
   CG_NCCL_CHECK(ncclCommInitRank(&state_->comm, bootstrap.size(), id, bootstrap.rank()));
   state_->watchdog = std::thread([s = state_.get()] { s->watch(); });
+}
+
+NcclCommunicator::NcclCommunicator(std::unique_ptr<MpiCommunicator> bootstrap, int device,
+                                   double timeout_seconds)
+    : NcclCommunicator(*bootstrap, device, timeout_seconds) {
+  state_->owned_bootstrap = std::move(bootstrap);
 }
 
 torch::Device NcclCommunicator::device() const {

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/file_util.h"
 #include "model/cycle_gan.h"
+#include "parallel/backend.h"
 #include "train/trainer_options.h"
 
 namespace cg::cli {
@@ -195,37 +196,67 @@ TEST(CommandLine, MalformedConfigFileNamesTheFileAndLine) {
 }
 
 TEST(CommandLine, NcclNeedsACudaDeviceAndAutoPicksTheBackendByDevice) {
+  using parallel::Backend;
   EXPECT_NE(error_of({"--backend", "nccl"}).find("--backend nccl needs --device cuda"),
             std::string::npos);
   EXPECT_NE(error_of({"--backend", "nccl", "--device", "cpu"}).find("--backend nccl"),
             std::string::npos);
+  EXPECT_NE(
+      error_of({"--backend", "gloo"}).find("--backend: expected one of auto|mpi|nccl, got 'gloo'"),
+      std::string::npos)
+      << error_of({"--backend", "gloo"});
   // Which GPUs are visible is the job's check, not the parser's.
+  auto resolve = [](const Config& c, int world) {
+    return parallel::resolve_backend(c.dist.backend, torch::Device(c.train.device), world);
+  };
   const Config cuda = parse({"--device", "cuda"});
-  const Config cpu = parse({});
-  EXPECT_EQ(resolve_backend(cpu, 4), "mpi");
-  EXPECT_EQ(resolve_backend(parse({"--backend", "mpi"}), 4), "mpi");
-#ifdef CYCLEGAN_WITH_CUDA
-  EXPECT_EQ(resolve_backend(cuda, 2), "nccl");
-  EXPECT_EQ(resolve_backend(parse({"--backend", "nccl", "--device", "cuda:1"}), 2), "nccl");
-#else
-  try {
-    resolve_backend(cuda, 2);
-    ADD_FAILURE() << "nccl accepted in a build without CUDA/NCCL";
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("--backend nccl: this build has no CUDA/NCCL"),
-              std::string::npos)
-        << e.what();
+  EXPECT_EQ(parse({}).dist.backend, Backend::kAuto);
+  EXPECT_EQ(resolve(parse({}), 4), Backend::kMpi);
+  EXPECT_EQ(resolve(parse({"--backend", "mpi"}), 4), Backend::kMpi);
+  // One rank reduces nothing: auto sets up no NCCL communicator for it.
+  EXPECT_EQ(resolve(cuda, 1), Backend::kMpi);
+  if (parallel::backend_built(Backend::kNccl)) {
+    EXPECT_EQ(resolve(cuda, 2), Backend::kNccl);
+    EXPECT_EQ(resolve(parse({"--backend", "nccl", "--device", "cuda:1"}), 1), Backend::kNccl);
+  } else {
+    try {
+      resolve(cuda, 2);
+      ADD_FAILURE() << "nccl accepted in a build without CUDA/NCCL";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("--backend nccl: this build has no CUDA/NCCL"),
+                std::string::npos)
+          << e.what();
+    }
   }
-#endif
   const Config mpi_on_cuda = parse({"--backend", "mpi", "--device", "cuda"});
-  EXPECT_EQ(resolve_backend(mpi_on_cuda, 1), "mpi");
+  EXPECT_EQ(resolve(mpi_on_cuda, 1), Backend::kMpi);
   try {
-    resolve_backend(mpi_on_cuda, 2);
+    resolve(mpi_on_cuda, 2);
     ADD_FAILURE() << "--backend mpi accepted for CUDA tensors on 2 ranks";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("--backend mpi reduces CPU tensors"), std::string::npos)
         << e.what();
   }
+  // The backend is kept as typed in config.json.
+  EXPECT_EQ(to_json(parse({"--backend", "mpi"}))["backend"], "mpi");
+  EXPECT_EQ(to_json(parse({}))["backend"], "auto");
+}
+
+TEST(CommandLine, EachRankFindsItsGpuByLocalRankOrTheOnlyOneItSees) {
+  // Every rank sees all of the node's GPUs: its local rank picks one.
+  EXPECT_EQ(parallel::cuda_index_for_rank(0, 8), 0);
+  EXPECT_EQ(parallel::cuda_index_for_rank(5, 8), 5);
+  // CUDA_VISIBLE_DEVICES gives each rank one GPU: it is device 0 of that rank.
+  EXPECT_EQ(parallel::cuda_index_for_rank(3, 1), 0);
+  // Fewer GPUs than ranks (and more than one visible): refused, naming the fix.
+  try {
+    parallel::cuda_index_for_rank(2, 2);
+    ADD_FAILURE() << "local rank 2 given one of 2 GPUs";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("local rank 2 sees 2 GPUs"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(parallel::cuda_index_for_rank(0, 0), ConfigError);
 }
 
 TEST(CommandLine, ABareBooleanFlagMeansTrueAndStillTakesAValue) {
@@ -445,8 +476,8 @@ TEST(CommandLine, AStringThatIsNotUtf8IsRefusedNamingItsFlag) {
     EXPECT_NE(error.find("not valid UTF-8 (byte 0x28 at index 3)"), std::string::npos) << error;
     ++checked;
   }
-  // run-dir, device, backend, metrics-bind, pushgateway, resume, data, inception, best-metric
-  EXPECT_GE(checked, 9);
+  // run-dir, device, metrics-bind, pushgateway, resume, data, inception, best-metric
+  EXPECT_GE(checked, 8);
   Config c = parse({});
   c.preset = "x\xff";
   try {

@@ -2,27 +2,27 @@
 
 #include <gtest/gtest.h>
 
-#include "parallel/mpi_communicator.h"
+#include "test_communicator.h"
 
 namespace cg::parallel {
 namespace {
 
-// Parameters of odd sizes; with 1 KiB buckets several buckets split the set, and a
-// 300-float tensor (1200 bytes) is larger than a bucket on its own.
-std::vector<torch::Tensor> odd_parameters() {
+// Parameters of odd sizes on the communicator's device; with 1 KiB buckets several
+// buckets split the set, and a 300-float tensor (1200 bytes) is larger than a bucket alone.
+std::vector<torch::Tensor> odd_parameters(const Communicator& comm) {
+  const auto on = torch::TensorOptions().device(comm.device()).requires_grad(true);
   std::vector<torch::Tensor> params;
-  for (int64_t n : {1, 7, 300, 5, 255, 1, 64, 33, 129}) {
-    params.push_back(torch::zeros({n}, torch::requires_grad()));
-  }
-  params.push_back(torch::zeros({3, 5, 7}, torch::requires_grad()));
+  for (int64_t n : {1, 7, 300, 5, 255, 1, 64, 33, 129}) params.push_back(torch::zeros({n}, on));
+  params.push_back(torch::zeros({3, 5, 7}, on));
   return params;
 }
 
 class ReducerTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(ReducerTest, EveryGradientBecomesTheMeanOverRanks) {
-  MpiCommunicator comm;
-  auto params = odd_parameters();
+  auto owned = test::make_test_communicator();
+  Communicator& comm = *owned;
+  auto params = odd_parameters(comm);
   ReducerOptions options;
   options.bucket_bytes = 1024;
   options.first_bucket_bytes = 64;
@@ -36,7 +36,9 @@ TEST_P(ReducerTest, EveryGradientBecomesTheMeanOverRanks) {
     // d/dp of sum((r + 1 + round) * p * index) = (r + 1 + round) * index
     torch::Tensor loss = torch::zeros({});
     for (size_t i = 0; i < params.size(); ++i) {
-      torch::Tensor index = torch::arange(params[i].numel(), torch::kFloat).view_as(params[i]);
+      torch::Tensor index =
+          torch::arange(params[i].numel(), params[i].options().requires_grad(false))
+              .view_as(params[i]);
       loss = loss + (params[i] * index * static_cast<float>(r + 1 + round)).sum();
     }
     loss.backward();
@@ -45,15 +47,16 @@ TEST_P(ReducerTest, EveryGradientBecomesTheMeanOverRanks) {
     for (size_t i = 0; i < params.size(); ++i) {
       torch::Tensor expected =
           torch::arange(params[i].numel(), torch::kFloat).view_as(params[i]) * mean;
-      EXPECT_TRUE(torch::allclose(params[i].grad(), expected, 1e-6, 1e-5))
+      EXPECT_TRUE(torch::allclose(params[i].grad().cpu(), expected, 1e-6, 1e-5))
           << "parameter " << i << " round " << round;
     }
   }
 }
 
 TEST_P(ReducerTest, UnusedParametersKeepNoGradient) {
-  MpiCommunicator comm;
-  auto params = odd_parameters();
+  auto owned = test::make_test_communicator();
+  Communicator& comm = *owned;
+  auto params = odd_parameters(comm);
   ReducerOptions options;
   options.bucket_bytes = 512;
   options.overlap = GetParam();
@@ -61,7 +64,8 @@ TEST_P(ReducerTest, UnusedParametersKeepNoGradient) {
   reducer.prepare();
   (params[2] * static_cast<float>(comm.rank() + 1)).sum().backward();
   reducer.finish();
-  EXPECT_TRUE(torch::allclose(params[2].grad(), torch::full({300}, (comm.size() + 1) / 2.0f)));
+  EXPECT_TRUE(
+      torch::allclose(params[2].grad().cpu(), torch::full({300}, (comm.size() + 1) / 2.0f)));
   EXPECT_FALSE(params[0].grad().defined());
   EXPECT_FALSE(params[9].grad().defined());
 }
@@ -70,8 +74,9 @@ INSTANTIATE_TEST_SUITE_P(Overlap, ReducerTest, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "On" : "Off"; });
 
 TEST(GradientReducer, BucketsFollowReverseOrderWithASmallFirstBucket) {
-  MpiCommunicator comm;
-  auto params = odd_parameters();
+  auto owned = test::make_test_communicator();
+  Communicator& comm = *owned;
+  auto params = odd_parameters(comm);
   ReducerOptions options;
   options.bucket_bytes = 1024;
   options.first_bucket_bytes = 64;
@@ -92,20 +97,22 @@ TEST(GradientReducer, BucketsFollowReverseOrderWithASmallFirstBucket) {
 // old one's destruction leaves the new one's hooks in place, and once no reducer is left,
 // backward fills .grad() as plain autograd does.
 TEST(GradientReducer, DestructionRemovesOnlyItsOwnHooks) {
-  MpiCommunicator comm;
-  auto params = odd_parameters();
+  auto owned = test::make_test_communicator();
+  Communicator& comm = *owned;
+  auto params = odd_parameters(comm);
   auto first = std::make_unique<GradientReducer>(params, comm);
   auto second = std::make_unique<GradientReducer>(params, comm);
   first.reset();
   second->prepare();
   (params[2] * static_cast<float>(comm.rank() + 1)).sum().backward();
   second->finish();
-  EXPECT_TRUE(torch::allclose(params[2].grad(), torch::full({300}, (comm.size() + 1) / 2.0f)));
+  EXPECT_TRUE(
+      torch::allclose(params[2].grad().cpu(), torch::full({300}, (comm.size() + 1) / 2.0f)));
   second.reset();
   for (auto& p : params) p.mutable_grad() = torch::Tensor();
   (params[2] * static_cast<float>(comm.rank() + 1)).sum().backward();
-  EXPECT_TRUE(
-      torch::allclose(params[2].grad(), torch::full({300}, static_cast<float>(comm.rank() + 1))));
+  EXPECT_TRUE(torch::allclose(params[2].grad().cpu(),
+                              torch::full({300}, static_cast<float>(comm.rank() + 1))));
 }
 
 }  // namespace
