@@ -151,15 +151,17 @@ AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 class Trainer:
     """The training step of src/train/trainer.cpp. precision "bf16"/"fp16": the forwards (and
-    losses) of each phase under torch.autocast("cpu"), backward and the update outside it;
-    fp16 scales each optimizer's loss with its own torch.amp.GradScaler("cpu")."""
+    losses) of each phase under torch.autocast on the nets' device type, backward and the
+    update outside it; fp16 scales each optimizer's loss with its own torch.amp.GradScaler."""
 
     def __init__(self, net, p, seed, total_steps, lambda_cycle=10.0, precision="fp32",
                  loss_scale_init=65536.0):
         self.net, self.p, self.total, self.lam = net, p, total_steps, lambda_cycle
         self.dtype = AUTOCAST_DTYPES.get(precision)
+        self.device_type = next(net.parameters()).device.type
         fp16 = precision == "fp16"
-        self.scalers = [torch.amp.GradScaler("cpu", init_scale=loss_scale_init, enabled=fp16)
+        self.scalers = [torch.amp.GradScaler(self.device_type, init_scale=loss_scale_init,
+                                             enabled=fp16)
                         for _ in range(3)]
         g_params = trainable(net.G) + trainable(net.F)
 
@@ -178,7 +180,7 @@ class Trainer:
         self.step_count = 0
 
     def autocast(self):
-        return torch.autocast("cpu", dtype=self.dtype, enabled=self.dtype is not None)
+        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None)
 
     @staticmethod
     def update(loss, optimizer, scaler):
