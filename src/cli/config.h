@@ -11,10 +11,27 @@
 
 namespace cg::cli {
 
+/// What a run trains on (--data): the generated landscapes, or a data set directory made
+/// by cyclegan_data. Unset until --data names one: a run never trains on something the user
+/// did not name.
+struct DataSource {
+  enum class Kind { kUnset, kSynthetic, kDirectory };
+  Kind kind = Kind::kUnset;
+  std::string directory;  ///< kDirectory: the path as given
+
+  /// The --data text: "synthetic", a directory path, or "" (unset).
+  static DataSource parse(const std::string& text) {
+    if (text.empty()) return {};
+    if (text == "synthetic") return {Kind::kSynthetic, ""};
+    return {Kind::kDirectory, text};
+  }
+  /// The --data text back, as config.json records it.
+  std::string text() const { return kind == Kind::kSynthetic ? "synthetic" : directory; }
+  bool synthetic() const { return kind == Kind::kSynthetic; }
+};
+
 struct DataOptions {
-  /// A data set directory made by cyclegan_data, or "synthetic" (generated landscapes).
-  /// Required: a run never trains on something the user did not name.
-  std::string source;
+  DataSource source;
   int64_t image_size = 32;          ///< training (crop) size; data sets store this size or larger
   bool flip = false;                ///< random horizontal flips of data set images
   int64_t loader_threads = 2;       ///< background reader threads per rank

@@ -48,7 +48,7 @@ std::unique_ptr<data::UnpairedSource> make_synthetic_source(const Config& c, int
 // background threads into page-locked memory when training on CUDA.
 std::unique_ptr<data::UnpairedSource> make_source(const Config& c, int rank, int world,
                                                   bool on_cuda) {
-  if (c.data.source == "synthetic") return make_synthetic_source(c, rank, world);
+  if (c.data.source.synthetic()) return make_synthetic_source(c, rank, world);
   data::LoaderOptions options;
   options.batch_size = c.train.batch_size;
   options.seed = c.train.seed;
@@ -64,7 +64,7 @@ std::unique_ptr<data::UnpairedSource> make_source(const Config& c, int rank, int
   options.threads = static_cast<int>(c.data.loader_threads);
   options.prefetch = c.data.prefetch;
   options.pin_memory = on_cuda;
-  auto source = std::make_unique<data::ShardSource>(c.data.source, options);
+  auto source = std::make_unique<data::ShardSource>(c.data.source.directory, options);
   if (rank == 0) {
     for (const auto* set : {&source->images_a(), &source->images_b()}) {
       log::info("data: ", set->name(), ": ", set->size(), " images ", set->height(), "x",
@@ -136,8 +136,9 @@ std::unique_ptr<metrics::TensorBoardSink> make_tensorboard(const Config& c,
 std::unique_ptr<eval::Evaluator> make_evaluator(const Config& c,
                                                 const parallel::MpiEnvironment& mpi) {
   if (c.train.eval_every <= 0) return nullptr;
-  auto evaluator = std::make_unique<eval::Evaluator>(
-      c.data.source, c.model.channels_a, c.model.channels_b, c.eval, torch::Device(c.train.device));
+  auto evaluator =
+      std::make_unique<eval::Evaluator>(c.data.source.directory, c.model.channels_a,
+                                        c.model.channels_b, c.eval, torch::Device(c.train.device));
   if (mpi.rank() == 0) {
     if (!evaluator->fid_unavailable().empty()) {
       log::info(evaluator->fid_unavailable());

@@ -74,6 +74,17 @@ OptionSpec path(std::string name, std::string help, Access access) {
   return spec;
 }
 
+// --data: a DataSource, written back as the text it was given as.
+OptionSpec data_source(std::string name, std::string help) {
+  OptionSpec spec{std::move(name), std::move(help),
+                  [](Config& c, const std::string& v, const std::string&) {
+                    c.data.source = DataSource::parse(v);
+                  },
+                  [](const Config& c) { return nlohmann::json(c.data.source.text()); }};
+  spec.is_path = true;
+  return spec;
+}
+
 template <typename Enum, typename Access>
 OptionSpec choice(std::string name, std::string help,
                   std::vector<std::pair<std::string, Enum>> choices, Access access) {
@@ -125,7 +136,7 @@ std::vector<OptionSpec> build_table() {
     field("push-interval", "seconds between pushes to the Pushgateway", [](Config& c) -> auto& { return c.metrics.push_interval; }),
     field("tensorboard", "write TensorBoard event files to <run-dir>/tensorboard (rank 0)", [](Config& c) -> auto& { return c.metrics.tensorboard; }),
     path("resume", "'auto' (newest valid checkpoint of the run dir) or a checkpoint path", [](Config& c) -> auto& { return c.train.resume; }),
-    path("data", "data set directory (made by cyclegan_data) or 'synthetic' (generated landscapes)", [](Config& c) -> auto& { return c.data.source; }),
+    data_source("data", "data set directory (made by cyclegan_data) or 'synthetic' (generated landscapes)"),
     field("image-size", "training image height and width (random crops of larger stored images)", [](Config& c) -> auto& { return c.data.image_size; }),
     field("flip", "random horizontal flips", [](Config& c) -> auto& { return c.data.flip; }),
     field("loader-threads", "background data reader threads per rank", [](Config& c) -> auto& { return c.data.loader_threads; }),

@@ -174,12 +174,12 @@ void validate(const Config& c, const ValueSources& sources) {
                " is too small for a PatchGAN of ", m.n_layers, " layers: at least ", min_size,
                ", got ", c.data.image_size);
   }
-  CG_REQUIRE(!c.data.source.empty(), ConfigError, n("data"),
+  CG_REQUIRE(c.data.source.kind != DataSource::Kind::kUnset, ConfigError, n("data"),
              " is required: a data set directory (`cyclegan_data demo --output data/demo` "
              "builds the demo one) or 'synthetic'");
-  if (c.data.source != "synthetic") {
-    CG_REQUIRE(std::filesystem::is_directory(c.data.source), ConfigError, n("data"), ": ",
-               c.data.source,
+  if (!c.data.source.synthetic()) {
+    CG_REQUIRE(std::filesystem::is_directory(c.data.source.directory), ConfigError, n("data"), ": ",
+               c.data.source.directory,
                " is not a directory (expected a data set made by cyclegan_data, or 'synthetic')");
   }
   CG_REQUIRE(c.data.loader_threads >= 1 && c.data.loader_threads <= kMaxLoaderThreads, ConfigError,
@@ -190,7 +190,7 @@ void validate(const Config& c, const ValueSources& sources) {
   CG_REQUIRE(c.data.synthetic_images >= t.batch_size, ConfigError, n("synthetic-images"), " (",
              c.data.synthetic_images, ") must be at least ", n("batch-size"), " (", t.batch_size,
              ")");
-  if (c.data.source == "synthetic") {
+  if (c.data.source.synthetic()) {
     // Both domains are generated in memory up front: bound them before allocating.
     const double bytes = 2.0 * static_cast<double>(c.data.synthetic_images) * 3 * 4 *
                          static_cast<double>(c.data.image_size) *
@@ -200,7 +200,7 @@ void validate(const Config& c, const ValueSources& sources) {
                " would take ", bytes / (1 << 30), " GiB of memory (at most ",
                kMaxSyntheticBytes / (1 << 30), "): use fewer images or a data set directory");
   }
-  CG_REQUIRE(t.eval_every == 0 || c.data.source != "synthetic", ConfigError, n("eval-every"),
+  CG_REQUIRE(t.eval_every == 0 || !c.data.source.synthetic(), ConfigError, n("eval-every"),
              " needs a data set with a test split (", n("data"), " DIR), not 'synthetic'");
   CG_REQUIRE(c.metrics.port >= 0 && c.metrics.port < 65536, ConfigError, n("metrics-port"),
              " must be 0 (off) or a TCP port, got ", c.metrics.port);

@@ -78,8 +78,14 @@ TEST(CommandLine, DataIsRequiredAndMustBeADirectoryOrSynthetic) {
   }
   EXPECT_NE(error_of({"--data", "/no/such/dataset"}).find("/no/such/dataset is not a directory"),
             std::string::npos);
-  EXPECT_EQ(parse({"--data", std::filesystem::temp_directory_path().string()}).data.source,
-            std::filesystem::temp_directory_path().string());
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  const Config on_dir = parse({"--data", dir});
+  EXPECT_EQ(on_dir.data.source.kind, DataSource::Kind::kDirectory);
+  EXPECT_EQ(on_dir.data.source.directory, dir);
+  EXPECT_EQ(to_json(on_dir)["data"], dir);
+  const Config synthetic = parse({"--data", "synthetic"});
+  EXPECT_TRUE(synthetic.data.source.synthetic());
+  EXPECT_EQ(to_json(synthetic)["data"], "synthetic");
   EXPECT_TRUE(parse({"--preset", "paper-256"}).data.flip);
   EXPECT_FALSE(parse({}).data.flip);
 }
