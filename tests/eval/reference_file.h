@@ -27,4 +27,16 @@ inline std::map<std::string, torch::Tensor> load_reference(const char* env_var) 
   return out;
 }
 
+/// The string a reference script wrote under `key` as a uint8 tensor of its bytes, or
+/// `missing` when the file has no `key`.
+inline std::string reference_text(const std::map<std::string, torch::Tensor>& ref,
+                                  const std::string& key, const std::string& missing = "") {
+  auto found = ref.find(key);
+  if (found == ref.end()) return missing;
+  const torch::Tensor bytes = found->second.to(torch::kUInt8).contiguous();
+  std::string text(static_cast<size_t>(bytes.numel()), '\0');
+  for (int64_t i = 0; i < bytes.numel(); ++i) text[i] = static_cast<char>(bytes[i].item<uint8_t>());
+  return text;
+}
+
 }  // namespace cg::eval::testing

@@ -1,7 +1,7 @@
 #pragma once
 // Replays autocast_ref.py's cycle_steps() (SGD on the cycle loss of G and F, every
 // generator forward in its own autocast scope) from a reference file, for the autocast
-// (bf16) and GradScaler (fp16) tests.
+// (bf16) and GradScaler (fp16) tests, on the CPU or on a CUDA device.
 #include <torch/torch.h>
 
 #include <functional>
@@ -27,7 +27,8 @@ struct CycleStepsResult {
 inline CycleStepsResult replay_cycle_steps(const std::map<std::string, torch::Tensor>& ref,
                                            const std::string& preset, const std::string& prefix,
                                            c10::ScalarType dtype, bool checkpoint_activations,
-                                           const BackwardStep& backward_step) {
+                                           const BackwardStep& backward_step,
+                                           const torch::Device& device = torch::kCPU) {
   auto at = [&](const std::string& key) {
     auto found = ref.find(prefix + "/" + key);
     if (found == ref.end()) throw std::runtime_error("reference file has no " + prefix + "/" + key);
@@ -46,6 +47,7 @@ inline CycleStepsResult replay_cycle_steps(const std::map<std::string, torch::Te
   CycleStepsResult result;
   result.net = CycleGan(options);
   CycleGan& net = result.net;
+  net->to(device);
   {
     torch::NoGradGuard no_grad;
     for (auto& item : net->named_parameters()) item.value().copy_(at("init/" + item.key()));
@@ -53,11 +55,12 @@ inline CycleStepsResult replay_cycle_steps(const std::map<std::string, torch::Te
   const std::vector<torch::Tensor> params = net->generator_parameters();
   torch::optim::SGD sgd(params, torch::optim::SGDOptions(0.1));  // autocast_ref.STEP_LR
   auto forward = [&](bool g, const torch::Tensor& x) {
-    AutocastGuard guard(c10::kCPU, dtype);
+    AutocastGuard guard(device.type(), dtype);
     return g ? net->g(x) : net->f(x);
   };
   for (int64_t k = 0; k < meta[3].item<int64_t>(); ++k) {
-    const torch::Tensor a = at("a" + std::to_string(k)), b = at("b" + std::to_string(k));
+    const torch::Tensor a = at("a" + std::to_string(k)).to(device);
+    const torch::Tensor b = at("b" + std::to_string(k)).to(device);
     sgd.zero_grad();
     torch::Tensor loss = (forward(false, forward(true, a)) - a).abs().mean() +
                          (forward(true, forward(false, b)) - b).abs().mean();
