@@ -12,6 +12,12 @@ torch.save for the C++ test (tests/eval/inception_features_test.cpp) to compare.
 
 The weights are read from $CYCLEGAN_INCEPTION, else from where scripts/setup puts them.
 
+The network and the preprocessing run on the CPU, or on cuda:0 when CYCLEGAN_TEST_DEVICE=cuda
+(tests/test_device.h; the script fails when CUDA is asked for and missing). On CUDA they run
+as the C++ test runs them: one probe of two blank images first (InceptionFeatures::probe),
+then batches of 5, with cuDNN's benchmarking off and its deterministic algorithms, so that
+both get the same kernels. The device is written as `device` (the bytes of "cpu" or "cuda").
+
 scipy's sqrtm of the 2048 x 2048 product takes 80 s on two cores, so by default it is taken
 of the same product written in an orthonormal basis Q (r x 2048) of the span of both sets'
 centred features, r <= n1 + n2 - 2: both covariances live in that span, S_i = Q^T P_i Q with
@@ -69,6 +75,24 @@ def extract_feats(model, batch_image):
     return feats
 
 
+def extract_all(model, images, device, batch_size):
+    """extract_feats on `device` in batches of `batch_size` images -> CPU features."""
+    return torch.cat([extract_feats(model, images[i:i + batch_size].to(device)).cpu()
+                      for i in range(0, len(images), batch_size)])
+
+
+def test_device():
+    """CYCLEGAN_TEST_DEVICE as tests/test_device.h reads it: "cuda" -> "cuda", else "cpu"."""
+    value = os.environ.get("CYCLEGAN_TEST_DEVICE", "")
+    if value in ("", "cpu"):
+        return "cpu"
+    if value != "cuda":
+        sys.exit(f"fid_ref: CYCLEGAN_TEST_DEVICE={value}: expected cpu or cuda")
+    if not torch.cuda.is_available():
+        sys.exit("fid_ref: CYCLEGAN_TEST_DEVICE=cuda but torch.cuda.is_available() is False")
+    return "cuda"
+
+
 def fid_scipy(f1, f2, full=False):
     """pytorch-fid's calculate_frechet_distance on np.mean / np.cov of the features (in the
     span of the centred features unless `full`, see above)."""
@@ -121,6 +145,7 @@ def smooth_images(rng, n, channels, h, w, cells=(4, 5)):
 
 def main():
     out = sys.argv[1]
+    device = test_device()
     inception = os.environ.get("CYCLEGAN_INCEPTION") or os.path.expanduser(
         "~/.cache/cyclegan_dist/fid/inception-2015-12-05.pt")
     if not os.path.isfile(inception):
@@ -141,9 +166,16 @@ def main():
     images = {name: torch.tensor(a, dtype=torch.float32)
               for name, a in [("real", real), ("fake", fake), ("gray", gray), ("full", full)]}
 
-    model = torch.jit.load(inception, map_location="cpu")
+    model = torch.jit.load(inception, map_location=device)
     start = time.time()
-    feats = {name: extract_feats(model, x) for name, x in images.items()}
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+        with torch.inference_mode():  # InceptionFeatures::probe: the same first call
+            model(torch.zeros(2, 3, *RESIZE_HW, device=device))
+        feats = {name: extract_all(model, x, device, 5) for name, x in images.items()}
+    else:
+        feats = {name: extract_feats(model, x) for name, x in images.items()}
     seconds = time.time() - start
     f_real, f_fake = feats["real"].double().numpy(), feats["fake"].double().numpy()
     start = time.time()
@@ -157,7 +189,8 @@ def main():
     kid_mean, kid_std = kid(f_real, f_fake, KID_SUBSETS, KID_SUBSET_SIZE, KID_SEED)
     kid_whole_mean, kid_whole_std = kid(f_real, f_fake, 3, 1000, KID_SEED)
 
-    values = {f"images_{k}": v for k, v in images.items()}
+    values = {"device": torch.tensor(list(device.encode()), dtype=torch.uint8)}
+    values.update({f"images_{k}": v for k, v in images.items()})
     values.update({f"features_{k}": v for k, v in feats.items()})
     scalars = {"fid": fid, "kid_mean": kid_mean, "kid_std": kid_std, "kid_whole_mean": kid_whole_mean,
                "kid_whole_std": kid_whole_std, "kid_seed": KID_SEED, "kid_subsets": KID_SUBSETS,
@@ -166,7 +199,7 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     torch.save(values, out)
     n_images = sum(len(x) for x in images.values())
-    print(f"fid_ref: {n_images} images in {seconds:.1f} s ({100 * seconds / n_images:.1f} s per 100), "
+    print(f"fid_ref: {n_images} images on {device} in {seconds:.1f} s ({100 * seconds / n_images:.1f} s per 100), "
           f"scipy sqrtm FID in {fid_seconds:.2f} s")
     print({k: round(v, 8) for k, v in scalars.items()})
 
