@@ -1,8 +1,8 @@
 // One contender of bench/step_bench (and the worker of bench/memory_bench), driven over
-// stdin/stdout so the driver can interleave it with the others: our Trainer::step on a fixed
-// batch of one preset (uniform noise, or with --scenes the synthetic pictures cyclegan_dist
-// --data synthetic trains on), or (--sgemm N) an NxN float matmul through LibTorch, the
-// machine's reference speed.
+// stdin/stdout so the driver can interleave it with the others: our CycleGanStep::step (no
+// run directory, data source or loop) on a fixed batch of one preset (uniform noise, or with
+// --scenes the synthetic pictures cyclegan_dist --data synthetic trains on), or (--sgemm N)
+// an NxN float matmul through LibTorch, the machine's reference speed.
 //
 //   step_bench_worker --preset P --size S --batch B --threads T [--device D] [--scenes]
 //                     [--precision fp32|bf16|fp16] [--checkpoint-activations]
@@ -26,10 +26,9 @@
 #include "cli/presets.h"
 #include "common/accelerator.h"
 #include "data/synthetic_scenes.h"
-#include "data/tensor_source.h"
 #include "image/tensor_color.h"
+#include "train/cycle_gan_step.h"
 #include "train/peak_memory.h"
-#include "train/trainer.h"
 
 namespace {
 
@@ -152,8 +151,6 @@ int main(int argc, char** argv) {
     cg::cli::Config config = cg::cli::preset(args.preset);
     config.train.device = args.device;
     config.train.batch_size = args.batch;
-    config.train.steps = 1 << 30;  // the learning rate stays at its first value
-    config.train.run_dir = "/tmp/step_bench_worker";
     config.train.precision = args.precision;
     config.model.checkpoint_activations = args.checkpoint_activations;
     const auto range = cg::model::image_range(config.model.output_activation);
@@ -173,11 +170,11 @@ int main(int argc, char** argv) {
       a = domain(pictures.narrow(0, 0, args.batch), config.model.channels_a);
       b = domain(pictures.narrow(0, args.batch, args.batch), config.model.channels_b);
     }
-    cg::data::TensorSource source(a, b, args.batch, 0);
-    cg::train::Trainer trainer(config.train, config.model, source);
+    // At the preset's learning rates throughout: no schedule.
+    cg::train::CycleGanStep step(config.train, config.model);
     // On the device already, as the Python contenders' batches are.
     const cg::data::UnpairedBatch batch{a.to(device), b.to(device)};
-    return serve([&] { trainer.step(batch); }, device);
+    return serve([&] { step.step(batch); }, device);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "step_bench_worker: %s\n", e.what());
     return 1;

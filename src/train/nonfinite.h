@@ -44,7 +44,8 @@ class NonFiniteSteps {
 std::string nonfinite_terms(const StepLosses& losses);
 
 /// Test hook for fault injection: the steps (1-based, as the progress line counts them) at
-/// which this rank makes its loss NaN, from the environment variable
+/// which this rank's D_B loss counts as NaN (the trainer's loop makes D_B's gradients NaN
+/// and reports the loss NaN; train/trainer.h), from the environment variable
 /// CYCLEGAN_TEST_NONFINITE="STEP[,STEP...][@RANK]" (all ranks without @RANK). Empty when
 /// the variable is not set; throws ConfigError when it is malformed.
 std::set<int64_t> injected_nonfinite_steps(int rank);

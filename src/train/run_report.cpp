@@ -10,29 +10,44 @@
 #include "image/sample_grid.h"
 #include "image/tensor_image.h"
 #include "train/loss_terms.h"
-#include "train/lr_schedule.h"
 
 namespace cg::train {
 
-RunReport::RunReport(const TrainerOptions& options)
-    : run_dir_(options.run_dir),
-      lr_g_(options.lr_g),
-      lr_d_(options.lr_d),
-      lr_decay_start_(options.lr_decay_start),
-      device_(options.device),
-      dtype_(options.dtype) {}
-
-void RunReport::step(StepRecord record) {
-  const double factor = lr_factor(record.step - 1, record.total_steps, lr_decay_start_);
-  record.lr_g = lr_g_ * factor;
-  record.lr_d = lr_d_ * factor;
-  record.compute_seconds = std::max(0.0, record.step_seconds - record.data_wait_seconds -
-                                             record.allreduce_seconds - record.optimizer_seconds);
-  if (device_.is_cuda()) {
-    const CudaMemory memory = cuda_memory(device_.index());
-    record.cuda_allocated_bytes = memory.allocated_bytes;
-    record.cuda_reserved_bytes = memory.reserved_bytes;
+StepRecord make_step_record(const StepResult& result, const StepContext& context,
+                            const torch::Device& device) {
+  StepRecord r;
+  r.step = context.step;
+  r.total_steps = context.total_steps;
+  r.images = context.images;
+  r.losses = result.losses;
+  r.lr_g = result.lr_g;
+  r.lr_d = result.lr_d;
+  r.step_seconds = context.step_seconds;
+  r.data_wait_seconds = context.data_wait_seconds;
+  r.allreduce_seconds = result.allreduce_seconds;
+  r.optimizer_seconds = result.optimizer_seconds;
+  r.compute_seconds = std::max(
+      0.0, r.step_seconds - r.data_wait_seconds - r.allreduce_seconds - r.optimizer_seconds);
+  r.allreduce_bytes = result.allreduce_bytes;
+  r.loader_queued = context.loader_queued;
+  if (device.is_cuda()) {
+    const CudaMemory memory = cuda_memory(device.index());
+    r.cuda_allocated_bytes = memory.allocated_bytes;
+    r.cuda_reserved_bytes = memory.reserved_bytes;
   }
+  r.peak_memory_bytes = context.peak_memory_bytes;
+  r.loss_scale_g = result.loss_scales[0];
+  r.loss_scale_d_a = result.loss_scales[1];
+  r.loss_scale_d_b = result.loss_scales[2];
+  r.update_skipped = result.update_skipped();
+  return r;
+}
+
+RunReport::RunReport(const TrainerOptions& options)
+    : run_dir_(options.run_dir), device_(options.device), dtype_(options.dtype) {}
+
+void RunReport::step(const StepResult& result, const StepContext& context) {
+  const StepRecord record = make_step_record(result, context, device_);
   for (auto* sink : sinks_) sink->on_step(record);
 }
 

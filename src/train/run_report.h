@@ -13,15 +13,34 @@
 #include "data/unpaired_source.h"
 #include "eval/eval_report.h"
 #include "model/cycle_gan.h"
+#include "train/cycle_gan_step.h"
 #include "train/metrics_sink.h"
 #include "train/trainer_options.h"
 
 namespace cg::train {
 
+/// What the loop measured around one step; the step's own part is its StepResult.
+struct StepContext {
+  int64_t step = 0;               ///< steps done after this one (continues across resumes)
+  int64_t total_steps = 0;        ///< steps the run will do
+  int64_t images = 0;             ///< images this rank read for the step (A and B)
+  double step_seconds = 0;        ///< the whole step, data wait included
+  double data_wait_seconds = 0;   ///< waiting for the batch from the loader
+  int64_t loader_queued = 0;      ///< batches ready in the loader's queue after the step
+  int64_t peak_memory_bytes = 0;  ///< the step's peak (train/peak_memory.h); 0: not measured
+};
+
+/// The record of one step, every field of it: `result`'s losses, learning rates (as the
+/// optimizers held them), loss scales, skipped updates, all-reduce and optimizer times and
+/// bytes; `context`'s counts, times and memory; compute_seconds (step_seconds less the data
+/// wait, all-reduce and optimizer times, at least 0); on a CUDA `device`, the memory its
+/// allocator holds now.
+StepRecord make_step_record(const StepResult& result, const StepContext& context,
+                            const torch::Device& device);
+
 class RunReport {
  public:
-  /// Takes the run directory, the learning rates and their schedule, and the device and
-  /// dtype from `options`.
+  /// Takes the run directory and the device and dtype from `options`.
   explicit RunReport(const TrainerOptions& options);
 
   /// Also sends the records to `sink`, which must outlive the report; sinks are called in
@@ -29,12 +48,8 @@ class RunReport {
   void add_sink(MetricsSink* sink) { sinks_.push_back(sink); }
   bool has_sinks() const { return !sinks_.empty(); }
 
-  /// Fills the fields of `record` that follow from the others and the run: lr_g and lr_d
-  /// (the schedule's rates at step record.step - 1, the ones the step used, for
-  /// record.total_steps), compute_seconds (step_seconds less the data wait, all-reduce and
-  /// optimizer times, at least 0) and, on CUDA, the memory the allocator holds now; then
-  /// hands it to every sink.
-  void step(StepRecord record);
+  /// Hands the step's record (make_step_record on the run's device) to every sink.
+  void step(const StepResult& result, const StepContext& context);
   /// Hands `record` to every sink.
   void checkpoint(const CheckpointRecord& record);
   /// Writes the sample grid of the first (up to) 4 images of `batch` after `step` steps
@@ -47,7 +62,6 @@ class RunReport {
 
  private:
   std::string run_dir_;
-  double lr_g_, lr_d_, lr_decay_start_;
   torch::Device device_;
   torch::Dtype dtype_;
   std::vector<MetricsSink*> sinks_;

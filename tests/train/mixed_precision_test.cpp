@@ -3,7 +3,6 @@
 // recomputing activations in backward changes no bit of an fp32 run.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <string>
 
 #include "trainer_test_util.h"
@@ -11,26 +10,12 @@
 namespace cg::train {
 namespace {
 
-// Sets an environment variable for one scope (the trainer reads its test hooks when built).
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() { ::unsetenv(name_); }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-};
-
 constexpr int64_t kHalf = 3;
 
 // Steps 2-4 make D_B's loss NaN (the fault-injection hook): under fp16 the D_B scaler skips
 // them and backs off three times; the run goes on (three in a row would stop an fp32 run).
 TEST(MixedPrecision, Fp16SplitRunIsBitwiseIdenticalToOneRunWithItsScalers) {
-  const ScopedEnv nan_steps("CYCLEGAN_TEST_NONFINITE", "2,3,4");
+  const testing::ScopedEnv nan_steps("CYCLEGAN_TEST_NONFINITE", "2,3,4");
   auto setup = [](const std::string& name) {
     auto s = testing::seed_setup(testing::fresh_dir(name));
     s.train.batch_size = 2;

@@ -1,9 +1,11 @@
 #pragma once
 // Small trainers for tests: the seed preset at 32x32 and a scaled-down paper preset.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
@@ -70,6 +72,22 @@ inline double relative_error(const torch::Tensor& got, const torch::Tensor& want
   return scale > 0 ? diff / scale : diff;
 }
 
+/// Copies of `params`' values, for unchanged().
+inline std::vector<torch::Tensor> snapshot(const std::vector<torch::Tensor>& params) {
+  std::vector<torch::Tensor> copies;
+  for (const auto& p : params) copies.push_back(p.detach().clone());
+  return copies;
+}
+
+/// Whether every one of `params` still equals its copy in `before` (snapshot()), bit for bit.
+inline bool unchanged(const std::vector<torch::Tensor>& params,
+                      const std::vector<torch::Tensor>& before) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (!params[i].equal(before[i])) return false;
+  }
+  return true;
+}
+
 /// Inverts the byte at `offset` of the file at `path`.
 inline void flip_byte(const std::string& path, std::streamoff offset) {
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -78,6 +96,20 @@ inline void flip_byte(const std::string& path, std::streamoff offset) {
   f.seekp(offset);
   f.put(static_cast<char>(~c));
 }
+
+// Sets an environment variable for one scope (the trainer reads its test hooks when built).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { ::unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+};
 
 inline std::string fresh_dir(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() / ("cyclegan_test_" + name);
