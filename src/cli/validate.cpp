@@ -125,10 +125,6 @@ void validate(const Config& c, const ValueSources& sources) {
              c.eval.batch_size);
   CG_REQUIRE(c.eval.fid_images == 0 || c.eval.fid_images >= 2, ConfigError, n("fid-images"),
              " must be 0 (no FID/KID) or at least 2, got ", c.eval.fid_images);
-  const auto& metrics = eval::metric_names();
-  CG_REQUIRE(std::find(metrics.begin(), metrics.end(), t.best_metric) != metrics.end(), ConfigError,
-             n("best-metric"), ": expected fid-AtoB, fid-BtoA, kid-AtoB or kid-BtoA, got '",
-             t.best_metric, "'");
   try {
     torch::Device device(t.device);
     (void)device;

@@ -56,18 +56,33 @@ nlohmann::json EvalReport::to_json() const {
   return j;
 }
 
-const std::vector<std::string>& metric_names() {
-  static const std::vector<std::string> names = {"fid-AtoB", "fid-BtoA", "kid-AtoB", "kid-BtoA"};
-  return names;
+const char* metric_name(Metric metric) {
+  switch (metric) {
+    case Metric::kFidAtoB:
+      return "fid-AtoB";
+    case Metric::kFidBtoA:
+      return "fid-BtoA";
+    case Metric::kKidAtoB:
+      return "kid-AtoB";
+    case Metric::kKidBtoA:
+      return "kid-BtoA";
+  }
+  return "?";
 }
 
-double EvalReport::metric(const std::string& name) const {
-  TORCH_CHECK(fid, "EvalReport: no FID/KID scores for metric ", name);
-  if (name == "fid-AtoB") return fid_a_to_b.fid;
-  if (name == "fid-BtoA") return fid_b_to_a.fid;
-  if (name == "kid-AtoB") return fid_a_to_b.kid;
-  if (name == "kid-BtoA") return fid_b_to_a.kid;
-  TORCH_CHECK(false, "EvalReport: unknown metric '", name, "'");
+double EvalReport::metric(Metric metric) const {
+  TORCH_CHECK(fid, "EvalReport: no FID/KID scores for metric ", metric_name(metric));
+  switch (metric) {
+    case Metric::kFidAtoB:
+      return fid_a_to_b.fid;
+    case Metric::kFidBtoA:
+      return fid_b_to_a.fid;
+    case Metric::kKidAtoB:
+      return fid_a_to_b.kid;
+    case Metric::kKidBtoA:
+      return fid_b_to_a.kid;
+  }
+  TORCH_CHECK(false, "EvalReport: unknown metric");
 }
 
 }  // namespace cg::eval

@@ -7,6 +7,13 @@
 
 namespace cg::eval {
 
+/// A score a best checkpoint can follow (--best-metric): FID or KID of one direction.
+enum class Metric { kFidAtoB, kFidBtoA, kKidAtoB, kKidBtoA };
+
+/// "fid-AtoB", "fid-BtoA", "kid-AtoB" or "kid-BtoA": the --best-metric word, also the name
+/// ckpt_best.json records.
+const char* metric_name(Metric metric);
+
 /// FID and KID of one set of images against another.
 struct FidScores {
   double fid = 0;                ///< Fréchet Inception Distance (lower is closer)
@@ -45,13 +52,10 @@ struct EvalReport {
   /// under "fid": {"AtoB", "BtoA", "floor_A", "floor_B", ...}).
   nlohmann::json to_json() const;
 
-  /// The score `name` names, one of metric_names() (lower is better for all). Throws
-  /// c10::Error for another name or when `fid` is false.
-  double metric(const std::string& name) const;
+  /// The score `metric` names (lower is better for all). Throws c10::Error when `fid` is
+  /// false.
+  double metric(Metric metric) const;
 };
-
-/// "fid-AtoB", "fid-BtoA", "kid-AtoB", "kid-BtoA": the scores a best checkpoint can follow.
-const std::vector<std::string>& metric_names();
 
 /// Where the report of the evaluation after `step` steps of the run in `run_dir` goes:
 /// <run_dir>/eval/step_<step>.json (both the trainer and cyclegan_translate write there).

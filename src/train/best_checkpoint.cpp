@@ -8,8 +8,8 @@
 namespace cg::train {
 namespace {
 
-nlohmann::json best_key(const std::string& metric, const eval::Evaluator& evaluator) {
-  return {{"metric", metric},
+nlohmann::json best_key(eval::Metric metric, const eval::Evaluator& evaluator) {
+  return {{"metric", eval::metric_name(metric)},
           {"fid_images", evaluator.options().fid_images},
           {"extractor_sha1", evaluator.inception() ? evaluator.inception()->sha1() : ""}};
 }
@@ -31,7 +31,8 @@ void BestCheckpoint::read(const CheckpointStore& store, const eval::Evaluator& e
       return;
     }
     best_ = {value, metadata.at("step").get<int64_t>()};
-    log::info("best ", metric_, " so far ", value, " at step ", best_->second, " (", path, ")");
+    log::info("best ", eval::metric_name(metric_), " so far ", value, " at step ", best_->second,
+              " (", path, ")");
   } catch (const std::exception& e) {
     log::warn(path, " is not usable (", describe(e), "); the next evaluation replaces it");
   }
@@ -54,10 +55,11 @@ void BestCheckpoint::write(const eval::EvalReport& report, const eval::Evaluator
   const std::string path = write_checkpoint(
       step, store, [&] { return store.save_best(step, archive, metadata); }, "best checkpoint");
   if (best_) {
-    log::info("new best ", metric_, " ", value, " at step ", step, " (was ", best_->first,
-              " at step ", best_->second, "): ", path);
+    log::info("new best ", eval::metric_name(metric_), " ", value, " at step ", step, " (was ",
+              best_->first, " at step ", best_->second, "): ", path);
   } else {
-    log::info("best ", metric_, " so far ", value, " at step ", step, ": ", path);
+    log::info("best ", eval::metric_name(metric_), " so far ", value, " at step ", step, ": ",
+              path);
   }
   best_ = {value, step};
 }

@@ -19,8 +19,8 @@ namespace cg::train {
 
 class BestCheckpoint {
  public:
-  /// metric: an EvalReport::metric name (TrainerOptions::best_metric).
-  explicit BestCheckpoint(std::string metric) : metric_(std::move(metric)) {}
+  /// metric: TrainerOptions::best_metric.
+  explicit BestCheckpoint(eval::Metric metric) : metric_(metric) {}
 
   /// The best value so far and the step it was reached at, or nullopt before the first.
   std::optional<std::pair<double, int64_t>> best() const { return best_; }
@@ -41,7 +41,7 @@ class BestCheckpoint {
              CheckpointStore& store, const TrainingState& state, nlohmann::json metadata);
 
  private:
-  std::string metric_;
+  eval::Metric metric_;
   std::optional<std::pair<double, int64_t>> best_;  // value, step
 };
 

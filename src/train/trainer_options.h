@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "eval/eval_report.h"
 #include "model/losses.h"
 
 namespace cg::train {
@@ -57,9 +58,9 @@ struct TrainerOptions {
   int64_t replica_check_every = 100;  ///< steps between cross-rank weight checks (0: never)
   int64_t eval_every =
       0;  ///< steps between evaluations on the test split (0: never; needs an evaluator)
-  /// Evaluation score (eval::metric_names(); lower is better) whose best value so far keeps
-  /// its checkpoint as checkpoints/ckpt_best.pt, outside the rotation. Needs FID/KID.
-  std::string best_metric = "fid-AtoB";
+  /// Evaluation score (lower is better) whose best value so far keeps its checkpoint as
+  /// checkpoints/ckpt_best.pt, outside the rotation. Needs FID/KID.
+  eval::Metric best_metric = eval::Metric::kFidAtoB;
   std::string resume;  ///< "" (fresh run), "auto" (newest valid) or a path
   /// Identity of the run, recorded in every checkpoint: a resume continues the run of the
   /// checkpoint it loads, and refuses one of another run unless resume_other_run is set.
