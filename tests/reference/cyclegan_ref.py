@@ -233,6 +233,7 @@ class Trainer:
         for param in self.d_params:
             param.requires_grad_(True)
         self.step_count += 1
+        # In the order of src/train/loss_terms.h's kLossTerms (reference_test.cpp reads it so).
         return torch.stack([loss_d_a, loss_d_b, loss_g_adv, loss_f_adv, loss_cycle_a, loss_cycle_b,
                             loss_idt_a, loss_idt_b, loss_g]).detach().double()
 

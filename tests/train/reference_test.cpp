@@ -11,6 +11,7 @@
 #include <map>
 
 #include "common/file_util.h"
+#include "train/loss_terms.h"
 #include "trainer_test_util.h"
 
 namespace cg::train {
@@ -66,21 +67,20 @@ void replay(const std::string& preset, testing::Setup s, Precision precision = P
     for (auto& item : trainer.model()->named_parameters())
       item.value().copy_(ref[p + "init/" + item.key()]);
   }
-  static const char* kNames[] = {"D_A",     "D_B",   "G_adv", "F_adv",  "cycle_A",
-                                 "cycle_B", "idt_A", "idt_B", "G_total"};
   double worst_loss = 0, worst_weight = 0;
   for (int64_t k = 0; k < steps; ++k) {
     const std::string step = std::to_string(k);
     StepLosses l = trainer.step({ref[p + "batch" + step + "/a"], ref[p + "batch" + step + "/b"]});
-    const double got[] = {l.d_a,     l.d_b,   l.g_adv, l.f_adv,  l.cycle_a,
-                          l.cycle_b, l.idt_a, l.idt_b, l.g_total};
+    // The reference's Trainer.step returns its losses in the order of kLossTerms.
     torch::Tensor want = ref[p + "losses" + step];
-    for (int i = 0; i < 9; ++i) {
-      double w = want[i].item<double>();
-      worst_loss = std::max(worst_loss, std::abs(got[i] - w) / (std::abs(w) + 1e-12));
-      EXPECT_LE(std::abs(got[i] - w), kRelTol * std::abs(w) + 1e-12)
-          << preset << " step " << k << " loss " << kNames[i] << ": C++ " << got[i] << ", PyTorch "
-          << w;
+    ASSERT_EQ(want.numel(), static_cast<int64_t>(kLossTerms.size()));
+    for (size_t i = 0; i < kLossTerms.size(); ++i) {
+      const double got = l.*kLossTerms[i].value;
+      const double w = want[static_cast<int64_t>(i)].item<double>();
+      worst_loss = std::max(worst_loss, std::abs(got - w) / (std::abs(w) + 1e-12));
+      EXPECT_LE(std::abs(got - w), kRelTol * std::abs(w) + 1e-12)
+          << preset << " step " << k << " loss " << kLossTerms[i].name << ": C++ " << got
+          << ", PyTorch " << w;
     }
   }
   int64_t compared = 0, moved = 0;
