@@ -1,11 +1,12 @@
-// fuzz-sources: src/image/image.cpp src/image/color.cpp src/image/resize.cpp src/image/jpeg.cpp
-// src/image/png.cpp src/image/image_file.cpp src/common/file_util.cpp fuzz-flags: -lturbojpeg -lpng
-// -lz fuzz-seeds: build-fuzz/image_fuzz --write-seeds libFuzzer target: any bytes through
-// decode_image_memory (libjpeg-turbo, libpng); a decoded image then goes through to_channels,
-// resize and crop at sizes taken from the input's first bytes. Only cg::Error may come out of
-// decoding, and what succeeds must be a valid image of the promised shape. Run by scripts/fuzz;
-// `image_fuzz --write-seeds DIR` writes small PNGs (encode_png's) and JPEGs (libjpeg-turbo's:
-// 4:2:0, 4:4:4, progressive, CMYK, and a hand-made one-component one) to start from.
+// fuzz-sources: src/image/image.cpp src/image/color.cpp src/image/resize.cpp src/image/jpeg.cpp src/image/png.cpp src/image/image_file.cpp src/common/file_util.cpp
+// fuzz-flags: -lturbojpeg -lpng -lz
+// fuzz-seeds: build-fuzz/image_fuzz --write-seeds
+// libFuzzer target: any bytes through decode_image_memory (libjpeg-turbo, libpng); a decoded
+// image then goes through to_channels, resize and crop at sizes taken from the input's first
+// bytes. Only cg::Error may come out of decoding, and what succeeds must be a valid image of
+// the promised shape. Run by scripts/fuzz; `image_fuzz --write-seeds DIR` writes small PNGs
+// (encode_png's) and JPEGs (libjpeg-turbo's: 4:2:0, 4:4:4, progressive, CMYK, and a
+// hand-made one-component one) to start from.
 #include <turbojpeg.h>
 
 #include <cstdint>
