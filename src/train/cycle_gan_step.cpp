@@ -198,30 +198,33 @@ CycleGanStep::Forward CycleGanStep::forward_generators(const data::UnpairedBatch
 
 // The pools keep fakes in the master dtype, whatever precision made them, so that a
 // checkpoint's pools do not depend on --precision.
-torch::Tensor CycleGanStep::update_d_b(const Forward& fwd) {
-  opt_d_b_->zero_grad();
+torch::Tensor CycleGanStep::update_discriminator(const char* name, Discriminator discriminator,
+                                                 const torch::Tensor& real,
+                                                 const torch::Tensor& fake, model::ImagePool& pool,
+                                                 torch::optim::Optimizer& optimizer,
+                                                 parallel::GradientReducer* reducer,
+                                                 GradScaler& scaler) {
+  optimizer.zero_grad();
+  model::CycleGanImpl& nets = *model_;
   torch::Tensor loss;
   {
     const model::AutocastGuard autocast(device_.type(), autocast_);
     loss = model::discriminator_loss(
-        model_->d_b(fwd.real_b), model_->d_b(pool_b_.query(fwd.fake_b.detach().to(options_.dtype))),
-        options_.gan_loss);
+        (nets.*discriminator)(real),
+        (nets.*discriminator)(pool.query(fake.detach().to(options_.dtype))), options_.gan_loss);
   }
-  update("D_B", loss, *opt_d_b_, reduce_d_b_.get(), scaler_d_b_);
+  update(name, loss, optimizer, reducer, scaler);
   return loss.detach();
 }
 
+torch::Tensor CycleGanStep::update_d_b(const Forward& fwd) {
+  return update_discriminator("D_B", &model::CycleGanImpl::d_b, fwd.real_b, fwd.fake_b, pool_b_,
+                              *opt_d_b_, reduce_d_b_.get(), scaler_d_b_);
+}
+
 torch::Tensor CycleGanStep::update_d_a(const Forward& fwd) {
-  opt_d_a_->zero_grad();
-  torch::Tensor loss;
-  {
-    const model::AutocastGuard autocast(device_.type(), autocast_);
-    loss = model::discriminator_loss(
-        model_->d_a(fwd.real_a), model_->d_a(pool_a_.query(fwd.fake_a.detach().to(options_.dtype))),
-        options_.gan_loss);
-  }
-  update("D_A", loss, *opt_d_a_, reduce_d_a_.get(), scaler_d_a_);
-  return loss.detach();
+  return update_discriminator("D_A", &model::CycleGanImpl::d_a, fwd.real_a, fwd.fake_a, pool_a_,
+                              *opt_d_a_, reduce_d_a_.get(), scaler_d_a_);
 }
 
 CycleGanStep::GeneratorLosses CycleGanStep::update_generators(const Forward& fwd) {

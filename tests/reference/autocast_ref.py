@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cyclegan_ref import PRESETS, CycleGan, init_weights, random_images  # noqa: E402
+from device_choice import test_device  # noqa: E402
 
 # preset: (image size, batch, ResNet blocks); the paper preset at 32x32 keeps the
 # CPU's emulated bf16/fp16 convolutions to seconds.
@@ -108,21 +109,9 @@ def as_bytes(text):
     return torch.tensor(list(text.encode()), dtype=torch.uint8)
 
 
-def test_device():
-    """CYCLEGAN_TEST_DEVICE as tests/test_device.h reads it: "cuda" -> "cuda", else "cpu"."""
-    value = os.environ.get("CYCLEGAN_TEST_DEVICE", "")
-    if value in ("", "cpu"):
-        return "cpu"
-    if value != "cuda":
-        sys.exit(f"autocast_ref: CYCLEGAN_TEST_DEVICE={value}: expected cpu or cuda")
-    if not torch.cuda.is_available():
-        sys.exit("autocast_ref: CYCLEGAN_TEST_DEVICE=cuda but torch.cuda.is_available() is False")
-    return "cuda"
-
-
 def main():
     torch.set_num_threads(1)
-    device = test_device()
+    device = test_device("autocast_ref")
     if device == "cuda":
         # The kernels the C++ test runs too (tests/test_device.h, use_deterministic_cudnn):
         # chosen by heuristics, not by timing, among deterministic ones.
