@@ -24,20 +24,38 @@ namespace {
 // colorizer can learn their colours from gray (green foliage, orange and yellow petals,
 // sand, blue sky), and the test photographs show the same kinds of scene (a flower before
 // foliage, a meadow, a weathered plank) without being any of the training ones.
-const std::vector<std::string> kTrainPhotos = {
-    "Aqua.jpg",      "Blinds.jpg", "Dune.jpg",     "FreshFlower.jpg",  "LadyBird.jpg",
-    "RainDrops.jpg", "Storm.jpg",  "TwoWings.jpg", "YellowFlower.jpg",
+const PhotoSet kMate = {
+    "/usr/share/backgrounds/mate/nature",
+    "mate-backgrounds",
+    "demo: crops of mate-backgrounds nature photographs, gray -> colour",
+    {"Aqua.jpg", "Blinds.jpg", "Dune.jpg", "FreshFlower.jpg", "LadyBird.jpg", "RainDrops.jpg",
+     "Storm.jpg", "TwoWings.jpg", "YellowFlower.jpg"},
+    {"Garden.jpg", "GreenMeadow.jpg", "Wood.jpg"},
 };
-const std::vector<std::string> kTestPhotos = {"Garden.jpg", "GreenMeadow.jpg", "Wood.jpg"};
 
-std::vector<Image> load_photos(const std::string& root, const std::vector<std::string>& names,
-                               int threads) {
+// The colour photographs among OpenCV's sample images (drawings, paintings, charts and gray
+// pictures left out): towns from the air, fruit, a baboon, a butterfly, streets, a car, a
+// football match, toys. Other scenes and other cameras than the demo's; the test photographs
+// (a building under a blue sky, a squirrel in foliage, cut fruit, a football player on grass)
+// were chosen for their variety before any model saw them.
+const PhotoSet kOpencv = {
+    "/usr/share/doc/opencv-doc/examples/data",
+    "opencv-doc",
+    "demo: crops of opencv-doc sample photographs, gray -> colour",
+    {"aero1.jpg", "aero3.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "board.jpg", "butterfly.jpg",
+     "ela_original.jpg", "graf1.png", "home.jpg", "leuvenA.jpg", "licenseplate_motion.jpg",
+     "orange.jpg", "rubberwhale1.png", "smarties.png", "stuff.jpg", "left.jpg"},
+    {"building.jpg", "squirrel_cls.jpg", "fruits.jpg", "messi5.jpg"},
+};
+
+std::vector<Image> load_photos(const std::string& root, const std::string& package,
+                               const std::vector<std::string>& names, int threads) {
   std::vector<Image> photos(names.size());
   parallel_for(0, static_cast<int64_t>(names.size()), threads, [&](int64_t i) {
     const std::string path = root + "/" + names[size_t(i)];
     CG_REQUIRE(std::filesystem::exists(path), FileError, path,
-               ": missing. HINT: the demo data set is cut from the nature photographs of Debian's "
-               "mate-backgrounds (apt-get install mate-backgrounds), or pass --photos DIR");
+               ": missing. HINT: this demo data set is cut from the photographs of Debian's ",
+               package, " (apt-get install ", package, "), or pass --photos DIR");
     photos[size_t(i)] = to_channels(decode_image(path), 3);
   });
   return photos;
@@ -81,8 +99,9 @@ void write_crops(data::DatasetWriter& writer, const std::vector<Image>& photos,
 
 }  // namespace
 
-const std::vector<std::string>& demo_train_photos() { return kTrainPhotos; }
-const std::vector<std::string>& demo_test_photos() { return kTestPhotos; }
+const PhotoSet& photo_set(PhotoSetName name) {
+  return name == PhotoSetName::kOpencv ? kOpencv : kMate;
+}
 
 data::DatasetManifest write_demo_dataset(const std::string& output, const DemoOptions& o) {
   CG_REQUIRE(o.size >= 8 && o.size <= 512, ConfigError, "--size must be in [8, 512], got ", o.size);
@@ -91,12 +110,13 @@ data::DatasetManifest write_demo_dataset(const std::string& output, const DemoOp
   const int threads = o.threads > 0
                           ? o.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const std::vector<Image> train = load_photos(o.photos, kTrainPhotos, threads);
-  const std::vector<Image> test = load_photos(o.photos, kTestPhotos, threads);
+  const PhotoSet& set = photo_set(o.photo_set);
+  const std::string folder = o.photos.empty() ? set.folder : o.photos;
+  const std::vector<Image> train = load_photos(folder, set.package, set.train, threads);
+  const std::vector<Image> test = load_photos(folder, set.package, set.test, threads);
   data::DatasetWriterOptions writer_options;
   writer_options.overwrite = o.overwrite;
-  data::DatasetWriter writer(
-      output, "demo: crops of mate-backgrounds nature photographs, gray -> colour", writer_options);
+  data::DatasetWriter writer(output, set.description, writer_options);
   // Separate crop streams for A and B: the domains share no crop.
   write_crops(writer, train, o, 0xA, o.train_images, {{"A", 1}}, "train", threads);
   write_crops(writer, train, o, 0xB, o.train_images, {{"B", 3}}, "train", threads);

@@ -79,7 +79,9 @@ int run(int argc, char** argv) {
   std::vector<int64_t> demo_sizes = {32, 128};
   cg::tools::DemoOptions demo_options;
   auto* demo = app.add_subcommand(
-      "demo", "the demo gray -> colour data sets, cut from mate-backgrounds nature photographs");
+      "demo",
+      "the demo gray -> colour data sets, cut from photographs a Debian package ships "
+      "(mate-backgrounds' nature photographs, or opencv-doc's sample photographs)");
   demo->add_option("--output", demo_out,
                    "directory; one data set per size goes into <output>/<size>x<size>")
       ->required();
@@ -88,8 +90,14 @@ int run(int argc, char** argv) {
                    "training images per domain (0: 2000 up to 64 px, 500 above)");
   demo->add_option("--test-images", demo_options.test_images,
                    "test images (0: a tenth of --train-images)");
-  demo->add_option("--photos", demo_options.photos, "mate-backgrounds' nature folder")
+  std::string photo_set = "mate";
+  demo->add_option("--photo-set", photo_set,
+                   "mate (mate-backgrounds' nature photographs: the demo's) or opencv "
+                   "(opencv-doc's sample photographs: other scenes)")
       ->capture_default_str();
+  demo->add_option("--photos", demo_options.photos,
+                   "folder holding the set's photographs (default: where its package installs "
+                   "them)");
   demo->add_option("--seed", demo_options.seed, "which crops")->capture_default_str();
   demo->add_flag("--overwrite", demo_options.overwrite, "replace data sets already there");
   demo_options.train_images = 0;
@@ -129,6 +137,10 @@ int run(int argc, char** argv) {
     cg::data::DatasetWriter writer(folder_out.output, "folder " + folder_in, folder_out.options());
     report(cg::tools::write_folder_dataset(folder_in, folder_options, writer), folder_out.output);
   } else if (*demo) {
+    CG_REQUIRE(photo_set == "mate" || photo_set == "opencv", cg::ConfigError,
+               "--photo-set must be mate or opencv, got '", photo_set, "'");
+    demo_options.photo_set =
+        photo_set == "opencv" ? cg::tools::PhotoSetName::kOpencv : cg::tools::PhotoSetName::kMate;
     for (int64_t size : demo_sizes) {
       cg::tools::DemoOptions o = demo_options;
       o.size = size;

@@ -106,6 +106,13 @@ expect_error 1 "already holds a data set" "$tool" folder --input "$work/photos" 
   || { cat "$work/d.log"; fail "demo"; }
 "$tool" inspect "$work/demo/32x32" | grep -q "train A: 40 images 32x32x1 (gray)" || fail "demo inspect"
 expect_error 1 "mate-backgrounds" "$tool" demo --output "$work/demo2" --photos "$work/nowhere"
+# The second photo set (opencv-doc's sample photographs), paired test split like the demo's.
+"$tool" demo --photo-set opencv --output "$work/photos2" --sizes 32 --train-images 40 --test-images 8 \
+  > "$work/d2.log" 2>&1 || { cat "$work/d2.log"; fail "demo --photo-set opencv"; }
+"$tool" inspect "$work/photos2/32x32" | grep -q "opencv-doc sample photographs" || fail "opencv set inspect"
+"$tool" inspect "$work/photos2/32x32" | grep -q "test split paired" || fail "opencv set not paired"
+expect_error 1 "opencv-doc" "$tool" demo --photo-set opencv --output "$work/demo3" --photos "$work/nowhere"
+expect_error 2 "--photo-set must be mate or opencv" "$tool" demo --photo-set bogus --output "$work/demo4"
 
 # Damage: verify finds it, training refuses it with the file's name.
 shard="$work/demo/32x32/train_B_00000.h5"
