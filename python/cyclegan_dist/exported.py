@@ -140,11 +140,13 @@ def generator_info(directory, direction="AtoB"):
 def build_generator(info):
     """A freshly initialised module of the architecture `info` describes."""
     a = info.arguments
+    # Exports written before --upsample existed have no "upsample": theirs was transposed.
+    upsample = a.get("upsample", "transposed")
     if info.generator == "UnetGenerator":
         return UnetGenerator(info.in_channels, info.out_channels, enc=tuple(a["enc"]), dec=tuple(a["dec"]),
-                             k=a["k"], activation=a["activation"])
+                             k=a["k"], activation=a["activation"], upsample=upsample)
     return ResnetGenerator(info.in_channels, info.out_channels, ngf=a["ngf"], n_blocks=a["n_blocks"],
-                           activation=a["activation"])
+                           activation=a["activation"], upsample=upsample)
 
 
 def load_exported(directory, direction="AtoB", map_location="cpu"):

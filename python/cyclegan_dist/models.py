@@ -9,8 +9,25 @@ values are in [0, 1] with a sigmoid output and in [-1, 1] with tanh.
 import torch
 from torch import nn
 
-__all__ = ["UnetGenerator", "ResnetBlock", "ResnetGenerator", "SeedDiscriminator",
+__all__ = ["UPSAMPLE_MODES", "UnetGenerator", "ResnetBlock", "ResnetGenerator", "SeedDiscriminator",
            "PatchDiscriminator"]
+
+# How a generator's decoder doubles the size (cyclegan_train --upsample; src/model/upsample.h):
+# a stride-2 transposed convolution (the seed's and the paper's), or a x2 resize then a
+# stride-1 convolution.
+UPSAMPLE_MODES = ("transposed", "nearest", "bilinear")
+
+
+def _check_upsample(name, upsample):
+    if upsample not in UPSAMPLE_MODES:
+        raise ValueError(f"{name}: upsample must be one of {', '.join(UPSAMPLE_MODES)}, got {upsample!r}")
+
+
+def _resize(upsample):
+    """The x2 resize of the "nearest" and "bilinear" modes (src/model/upsample.cpp)."""
+    if upsample == "nearest":
+        return nn.Upsample(scale_factor=2, mode="nearest")
+    return nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
 
 
 class UnetGenerator(nn.Module):
@@ -18,16 +35,21 @@ class UnetGenerator(nn.Module):
 
     x: (N, in_ch, H, W) float in the image range, H and W multiples of
     2 ** (len(enc) - 1) (`size_multiple`) -> (N, out_ch, H, W) float in the image range.
+    Decoder layer j: Sequential(IN, ReLU, ConvTranspose2d stride 2) with upsample
+    "transposed", Sequential(IN, ReLU, Upsample x2, Conv2d stride 1 zero-padded) otherwise.
     """
 
     def __init__(self, in_ch, out_ch, enc=(32, 64, 128, 128), dec=(128, 64, 64), k=3,
-                 affine=True, activation="sigmoid"):
+                 affine=True, activation="sigmoid", upsample="transposed"):
         super().__init__()
         if len(dec) != len(enc) - 1:
             raise ValueError(f"UnetGenerator: {len(enc)} encoder filters need {len(enc) - 1} decoder filters, "
                              f"got {len(dec)}")
         if activation not in ("sigmoid", "tanh"):
             raise ValueError(f"UnetGenerator: activation must be 'sigmoid' or 'tanh', got {activation!r}")
+        _check_upsample("UnetGenerator", upsample)
+        if upsample != "transposed" and k % 2 == 0:
+            raise ValueError(f"UnetGenerator: upsample {upsample!r} needs an odd k, got {k}")
         pad = (k - 1) // 2
         out_pad = 2 + 2 * pad - k
         self.encoder = nn.ModuleList()
@@ -39,9 +61,11 @@ class UnetGenerator(nn.Module):
             ch = f
         self.decoder = nn.ModuleList()
         for j, f in enumerate(dec):
-            self.decoder.append(nn.Sequential(
-                nn.InstanceNorm2d(ch, affine=affine), nn.ReLU(),
-                nn.ConvTranspose2d(ch, f, k, stride=2, padding=pad, output_padding=out_pad)))
+            if upsample == "transposed":
+                up = [nn.ConvTranspose2d(ch, f, k, stride=2, padding=pad, output_padding=out_pad)]
+            else:
+                up = [_resize(upsample), nn.Conv2d(ch, f, k, stride=1, padding=pad)]
+            self.decoder.append(nn.Sequential(nn.InstanceNorm2d(ch, affine=affine), nn.ReLU(), *up))
             ch = f + enc[len(enc) - 2 - j]
         self.output = nn.ConvTranspose2d(ch, out_ch, k, stride=1, padding=pad)
         self.activation = activation
@@ -75,22 +99,28 @@ class ResnetGenerator(nn.Module):
     """The paper's ResNet generator (src/model/resnet_generator.h; Zhu et al. 2017).
 
     x: (N, in_ch, H, W) float in the image range, H and W multiples of 4 (`size_multiple`)
-    -> (N, out_ch, H, W) float in the image range.
+    -> (N, out_ch, H, W) float in the image range. Each upsampling layer: ConvTranspose2d
+    stride 2 with upsample "transposed" (the official module's indices); Upsample x2,
+    ReflectionPad2d(1), Conv2d 3x3 otherwise; then InstanceNorm, ReLU.
     """
 
-    def __init__(self, in_ch, out_ch, ngf=64, n_blocks=9, activation="tanh"):
+    def __init__(self, in_ch, out_ch, ngf=64, n_blocks=9, activation="tanh", upsample="transposed"):
         super().__init__()
         if activation not in ("sigmoid", "tanh"):
             raise ValueError(f"ResnetGenerator: activation must be 'sigmoid' or 'tanh', got {activation!r}")
+        _check_upsample("ResnetGenerator", upsample)
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_ch, ngf, 7), nn.InstanceNorm2d(ngf), nn.ReLU()]
         for mult in (1, 2):
             layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1),
                        nn.InstanceNorm2d(ngf * mult * 2), nn.ReLU()]
         layers += [ResnetBlock(ngf * 4) for _ in range(n_blocks)]
         for mult in (4, 2):
-            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1,
-                                          output_padding=1),
-                       nn.InstanceNorm2d(ngf * mult // 2), nn.ReLU()]
+            if upsample == "transposed":
+                layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1,
+                                              output_padding=1)]
+            else:
+                layers += [_resize(upsample), nn.ReflectionPad2d(1), nn.Conv2d(ngf * mult, ngf * mult // 2, 3)]
+            layers += [nn.InstanceNorm2d(ngf * mult // 2), nn.ReLU()]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_ch, 7),
                    nn.Tanh() if activation == "tanh" else nn.Sigmoid()]
         self.model = nn.Sequential(*layers)

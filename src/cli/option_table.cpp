@@ -150,6 +150,7 @@ std::vector<OptionSpec> build_table() {
     field("unet-encoder-filters", "U-Net encoder filters, comma-separated", [](Config& c) -> auto& { return c.model.unet_encoder_filters; }),
     field("unet-decoder-filters", "U-Net decoder filters, one fewer", [](Config& c) -> auto& { return c.model.unet_decoder_filters; }),
     field("unet-kernel-size", "U-Net kernel size", [](Config& c) -> auto& { return c.model.unet_kernel_size; }),
+    choice<model::Upsample>("upsample", "how both generators' decoders double the size: transposed (stride-2 transposed convolution, the seed's and the paper's; both presets), or nearest/bilinear (resize x2, then a stride-1 convolution: 3x3 reflection-padded in the ResNet, --unet-kernel-size zero-padded in the U-Net; no checkerboard artifacts)", {{"transposed", model::Upsample::kTransposed}, {"nearest", model::Upsample::kNearest}, {"bilinear", model::Upsample::kBilinear}}, [](Config& c) -> auto& { return c.model.upsample; }),
     field("ngf", "ResNet generator base filters", [](Config& c) -> auto& { return c.model.ngf; }),
     field("n-blocks", "ResNet generator residual blocks", [](Config& c) -> auto& { return c.model.n_blocks; }),
     field("seed-d-filters", "seed discriminator filters, comma-separated", [](Config& c) -> auto& { return c.model.seed_d_filters; }),

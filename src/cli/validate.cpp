@@ -156,6 +156,12 @@ void validate(const Config& c, const ValueSources& sources) {
   CG_REQUIRE(m.unet_decoder_filters.size() + 1 == m.unet_encoder_filters.size(), ConfigError,
              n("unet-decoder-filters"), " needs one entry fewer than ", n("unet-encoder-filters"),
              " (", m.unet_encoder_filters.size(), "), got ", m.unet_decoder_filters.size());
+  if (m.generator == model::GeneratorArch::kUnet && m.upsample != model::Upsample::kTransposed) {
+    CG_REQUIRE(m.unet_kernel_size % 2 == 1, ConfigError, n("upsample"), " ",
+               model::to_string(m.upsample), " needs an odd ", n("unet-kernel-size"),
+               " (its stride-1 convolution keeps the size only with odd kernels), got ",
+               m.unet_kernel_size);
+  }
   const int64_t factor = m.generator == model::GeneratorArch::kUnet
                              ? int64_t{1} << (m.unet_encoder_filters.size() - 1)
                              : 4;

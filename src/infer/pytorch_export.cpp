@@ -86,6 +86,7 @@ std::vector<std::string> export_pytorch(const SavedModel& saved, const std::stri
                                   : nlohmann::json{{"ngf", m.ngf}, {"n_blocks", m.n_blocks}};
   arguments["activation"] =
       m.output_activation == model::OutputActivation::kTanh ? "tanh" : "sigmoid";
+  arguments["upsample"] = model::to_string(m.upsample);
   const auto range = saved.net->range();
   const nlohmann::json description = {
       {"format", "cyclegan_dist pytorch export v1"},

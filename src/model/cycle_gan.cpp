@@ -16,6 +16,7 @@ torch::nn::AnyModule make_generator(const CycleGanOptions& o, int64_t in, int64_
                           .decoder_filters(o.unet_decoder_filters)
                           .kernel_size(o.unet_kernel_size)
                           .output_activation(o.output_activation)
+                          .upsample(o.upsample)
                           .checkpoint_activations(o.checkpoint_activations)));
   }
   return torch::nn::AnyModule(
@@ -23,6 +24,7 @@ torch::nn::AnyModule make_generator(const CycleGanOptions& o, int64_t in, int64_
                           .ngf(o.ngf)
                           .n_blocks(o.n_blocks)
                           .output_activation(o.output_activation)
+                          .upsample(o.upsample)
                           .checkpoint_activations(o.checkpoint_activations)));
 }
 

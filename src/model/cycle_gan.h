@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/output_activation.h"
+#include "model/upsample.h"
 
 namespace cg::model {
 
@@ -28,6 +29,9 @@ struct CycleGanOptions {
   std::vector<int64_t> seed_d_filters = {32, 64, 128, 256};  ///< seed discriminator layers
   int64_t ndf = 64;                                          ///< PatchGAN base filters
   int64_t n_layers = 3;                                      ///< PatchGAN layers (3: 70x70 patches)
+  /// How both generators' decoders double the size (U-Net and ResNet alike): transposed
+  /// convolutions (the seed's and the paper's) or a resize then a stride-1 convolution.
+  Upsample upsample = Upsample::kTransposed;
   /// Generators recompute their blocks in backward instead of keeping their activations
   /// (ResNet: residual blocks; U-Net: encoder and decoder layers). Same numbers, less memory.
   bool checkpoint_activations = false;

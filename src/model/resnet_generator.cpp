@@ -49,10 +49,20 @@ void ResnetGeneratorImpl::reset() {
   }
   for (int64_t i = 0; i < options.n_blocks(); ++i) model->push_back(ResnetBlock(ngf * 4));
   for (int64_t mult : {4, 2}) {
-    model->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(ngf * mult, ngf * mult / 2, 3)
-                                             .stride(2)
-                                             .padding(1)
-                                             .output_padding(1)));
+    if (options.upsample() == Upsample::kTransposed) {
+      model->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(ngf * mult, ngf * mult / 2, 3)
+                                               .stride(2)
+                                               .padding(1)
+                                               .output_padding(1)));
+    } else {
+      // Reflection, not zero, padding: every other stride-1 convolution of this generator
+      // (c7s1, the residual blocks) pads by reflection, which the paper chose to reduce
+      // artifacts; zeros would put a dark frame around each upsampled map that the next
+      // InstanceNorm's statistics and the 7x7 output convolution carry into the image.
+      model->push_back(make_resize(options.upsample()));
+      model->push_back(nn::ReflectionPad2d(1));
+      model->push_back(nn::Conv2d(nn::Conv2dOptions(ngf * mult, ngf * mult / 2, 3)));
+    }
     model->push_back(instance_norm(ngf * mult / 2));
     model->push_back(nn::ReLU());
   }

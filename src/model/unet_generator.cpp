@@ -30,6 +30,10 @@ void UnetGeneratorImpl::reset() {
   TORCH_CHECK(dec.size() + 1 == enc.size(), "UnetGenerator needs one decoder layer fewer than ",
               "encoder layers, got ", enc.size(), " and ", dec.size());
   TORCH_CHECK(k >= 2, "UnetGenerator kernel_size must be at least 2, got ", k);
+  const bool transposed = options.upsample() == Upsample::kTransposed;
+  TORCH_CHECK(transposed || k % 2 == 1, "UnetGenerator with upsample ",
+              to_string(options.upsample()), " needs an odd kernel_size (a stride-1 convolution ",
+              "keeps the size only with odd kernels), got ", k);
   // "same" padding: a stride-2 conv halves H, a stride-2 transposed conv doubles it.
   const int64_t pad = (k - 1) / 2;
   const int64_t out_pad = 2 + 2 * pad - k;
@@ -45,13 +49,20 @@ void UnetGeneratorImpl::reset() {
   }
   decoder = nn::ModuleList();
   for (size_t j = 0; j < dec.size(); ++j) {
-    decoder->push_back(nn::Sequential(
+    nn::Sequential layer(
         nn::InstanceNorm2d(nn::InstanceNorm2dOptions(channels).affine(options.norm_affine())),
-        nn::ReLU(),
-        nn::ConvTranspose2d(nn::ConvTranspose2dOptions(channels, dec[j], k)
-                                .stride(2)
-                                .padding(pad)
-                                .output_padding(out_pad))));
+        nn::ReLU());
+    if (transposed) {
+      layer->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(channels, dec[j], k)
+                                               .stride(2)
+                                               .padding(pad)
+                                               .output_padding(out_pad)));
+    } else {
+      // Zero "same" padding, as every other convolution of this U-Net.
+      layer->push_back(make_resize(options.upsample()));
+      layer->push_back(nn::Conv2d(nn::Conv2dOptions(channels, dec[j], k).stride(1).padding(pad)));
+    }
+    decoder->push_back(layer);
     channels = dec[j] + enc[enc.size() - 2 - j];
   }
   output = nn::ConvTranspose2d(
@@ -63,8 +74,13 @@ void UnetGeneratorImpl::reset() {
     encoder[i]->as<nn::Sequential>()->ptr(2)->as<nn::Conv2d>()->bias.set_requires_grad(false);
   }
   for (size_t j = 0; j + 1 < decoder->size(); ++j) {
-    decoder[j]->as<nn::Sequential>()->ptr(2)->as<nn::ConvTranspose2d>()->bias.set_requires_grad(
-        false);
+    auto layer = decoder[j]->as<nn::Sequential>();
+    const auto conv = layer->ptr(layer->size() - 1);
+    if (auto* deconv = conv->as<nn::ConvTranspose2d>()) {
+      deconv->bias.set_requires_grad(false);
+    } else {
+      conv->as<nn::Conv2d>()->bias.set_requires_grad(false);
+    }
   }
   register_module("encoder", encoder);
   register_module("decoder", decoder);

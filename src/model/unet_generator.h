@@ -4,11 +4,18 @@
 // then stride 2). Decoder layer: InstanceNorm -> ReLU -> ConvTranspose stride 2, then
 // concatenation with the encoder output of the same resolution. Output: ConvTranspose
 // stride 1 to out_channels, then sigmoid or tanh.
+//
+// Module layout (state_dict names; src/infer walks it): encoder[i] = Sequential(0 IN,
+// 1 LeakyReLU, 2 Conv2d); decoder[j] = Sequential(0 IN, 1 ReLU, 2 ConvTranspose2d) with
+// upsample kTransposed, Sequential(0 IN, 1 ReLU, 2 Upsample x2, 3 Conv2d stride 1, "same"
+// zero padding) with kNearest/kBilinear; the upsampling convolution is always the last
+// element. output = ConvTranspose2d stride 1 whatever the upsampling (it does not upsample).
 #include <torch/torch.h>
 
 #include <vector>
 
 #include "model/output_activation.h"
+#include "model/upsample.h"
 
 namespace cg::model {
 
@@ -28,6 +35,9 @@ struct UnetGeneratorOptions {
   /// InstanceNorm with learnable scale and shift (Keras' InstanceNormalization default).
   TORCH_ARG(bool, norm_affine) = true;
   TORCH_ARG(OutputActivation, output_activation) = OutputActivation::kSigmoid;
+  /// How each decoder layer doubles the size: a stride-2 transposed convolution (the seed's),
+  /// or a nearest/bilinear resize then a stride-1 convolution of kernel_size (odd only).
+  TORCH_ARG(Upsample, upsample) = Upsample::kTransposed;
   /// Recompute each encoder and decoder layer in backward instead of keeping its
   /// activations (see activation_checkpoint.h): less memory, one more forward; same numbers.
   TORCH_ARG(bool, checkpoint_activations) = false;

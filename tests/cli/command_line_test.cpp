@@ -365,6 +365,41 @@ TEST(CommandLine, ACheckpointOfAMixedPrecisionRunDescribesTheSameModel) {
   EXPECT_EQ(from_json(old, "checkpoint old.pt: config").train.precision, train::Precision::kFp32);
 }
 
+TEST(CommandLine, UpsampleDefaultsToTransposedInBothPresetsAndParses) {
+  EXPECT_EQ(parse({}).model.upsample, model::Upsample::kTransposed);
+  EXPECT_EQ(parse({"--preset", "paper-256"}).model.upsample, model::Upsample::kTransposed);
+  EXPECT_EQ(parse({"--upsample", "nearest"}).model.upsample, model::Upsample::kNearest);
+  const Config bilinear = parse({"--preset", "paper-256", "--upsample", "bilinear"});
+  EXPECT_EQ(bilinear.model.upsample, model::Upsample::kBilinear);
+  EXPECT_EQ(to_json(parse({}))["upsample"], "transposed");
+  EXPECT_EQ(to_json(bilinear)["upsample"], "bilinear");
+  std::string file = write_config("upsample_roundtrip", to_json(bilinear).dump());
+  EXPECT_EQ(to_json(parse({"--config", file})), to_json(bilinear));
+  EXPECT_EQ(one_line_error_of({"--upsample", "pixelshuffle"}),
+            "--upsample: expected one of transposed|nearest|bilinear, got 'pixelshuffle'");
+  // The U-Net's resize convolution keeps the size only with an odd kernel.
+  const std::string even = one_line_error_of({"--upsample", "nearest", "--unet-kernel-size", "4"});
+  EXPECT_NE(even.find("--upsample nearest needs an odd --unet-kernel-size"), std::string::npos)
+      << even;
+  EXPECT_EQ(one_line_error_of({"--unet-kernel-size", "4"}), "");
+}
+
+TEST(CommandLine, ACheckpointWithoutUpsampleDescribesATransposedModel) {
+  const Config resized =
+      parse({"--preset", "paper-256", "--ngf", "8", "--n-blocks", "2", "--upsample", "nearest"});
+  const infer::ModelDescription d = model_description(to_json(resized), "checkpoint x.pt: config");
+  EXPECT_EQ(d.model.upsample, model::Upsample::kNearest);
+  // Written before --upsample existed: no key, and the weights are a transposed model's.
+  nlohmann::json old = to_json(resized);
+  old.erase("upsample");
+  EXPECT_EQ(model_description(old, "checkpoint old.pt: config").model.upsample,
+            model::Upsample::kTransposed);
+  nlohmann::json old_seed = to_json(parse({}));
+  old_seed.erase("upsample");
+  EXPECT_EQ(model_description(old_seed, "checkpoint old.pt: config").model.upsample,
+            model::Upsample::kTransposed);
+}
+
 TEST(CommandLine, AnUnknownFlagOrAStrayValueIsNamedFirst) {
   // CLI11 itself says "The following arguments were not expected: 0.1 --lr".
   EXPECT_EQ(one_line_error_of({"--lr", "0.1"}), "unknown option --lr (see --help)");

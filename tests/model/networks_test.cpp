@@ -121,6 +121,78 @@ TEST(InitWeights, ConvWeightsFollowNormal002AndBiasesAreZero) {
   EXPECT_EQ(params["model.1.bias"].abs().max().item<float>(), 0.0f);
 }
 
+// --upsample nearest/bilinear: each decoder layer is Sequential(IN, ReLU, Upsample, Conv2d)
+// (unet_generator.h), same parameter count as the transposed convolution's, same size out.
+TEST(UnetGenerator, ResizeUpsamplingLayoutSizeAndInertBiases) {
+  const int64_t transposed = count_parameters(*UnetGenerator(UnetGeneratorOptions(1, 3)));
+  for (Upsample mode : {Upsample::kNearest, Upsample::kBilinear}) {
+    SCOPED_TRACE(to_string(mode));
+    torch::manual_seed(0);
+    UnetGenerator g(UnetGeneratorOptions(1, 3).upsample(mode));
+    EXPECT_EQ(count_parameters(*g), transposed);
+    for (size_t j = 0; j < g->decoder->size(); ++j) {
+      auto layer = g->decoder[j]->as<torch::nn::Sequential>();
+      ASSERT_EQ(layer->size(), 4u);
+      EXPECT_NE(layer->ptr(2)->as<torch::nn::Upsample>(), nullptr);
+      auto* conv = layer->ptr(3)->as<torch::nn::Conv2d>();
+      ASSERT_NE(conv, nullptr);
+      EXPECT_EQ(conv->options.stride()->at(0), 1);
+      EXPECT_EQ(conv->bias.requires_grad(), j + 1 == g->decoder->size()) << "decoder " << j;
+    }
+    EXPECT_NE(g->output->as<torch::nn::ConvTranspose2d>(), nullptr);
+    torch::Tensor y = g(torch::rand({2, 1, 32, 32}));
+    EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
+    EXPECT_GE(y.min().item<float>(), 0.0f);
+    EXPECT_LE(y.max().item<float>(), 1.0f);
+  }
+  EXPECT_THROW(
+      UnetGenerator(UnetGeneratorOptions(1, 3).kernel_size(4).upsample(Upsample::kNearest)),
+      c10::Error);
+}
+
+// The ResNet's u(2 ngf) and u(ngf) become Upsample, ReflectionPad2d(1), Conv2d 3x3 (two
+// modules more each, resnet_generator.h): the paper's parameter count, the size kept.
+TEST(ResnetGenerator, ResizeUpsamplingLayoutSizeAndInertBiases) {
+  for (Upsample mode : {Upsample::kNearest, Upsample::kBilinear}) {
+    SCOPED_TRACE(to_string(mode));
+    torch::manual_seed(0);
+    ResnetGenerator g(ResnetGeneratorOptions(3, 3).upsample(mode));
+    EXPECT_EQ(count_parameters(*g), 11378179);
+    for (size_t first : {19u, 24u}) {
+      EXPECT_NE(g->model->ptr(first)->as<torch::nn::Upsample>(), nullptr) << first;
+      EXPECT_NE(g->model->ptr(first + 1)->as<torch::nn::ReflectionPad2d>(), nullptr) << first;
+      EXPECT_NE(g->model->ptr(first + 3)->as<torch::nn::InstanceNorm2d>(), nullptr) << first;
+      auto* conv = g->model->ptr(first + 2)->as<torch::nn::Conv2d>();
+      ASSERT_NE(conv, nullptr) << first;
+      EXPECT_EQ(conv->options.stride()->at(0), 1);
+      EXPECT_FALSE(conv->bias.requires_grad()) << "it feeds an InstanceNorm";
+    }
+    auto params = g->named_parameters();
+    EXPECT_TRUE(params["model.30.bias"].requires_grad()) << "the output conv feeds tanh";
+    init_weights(*g);
+    EXPECT_NEAR(params["model.21.weight"].std().item<double>(), 0.02, 0.002);
+    EXPECT_EQ(params["model.21.bias"].abs().max().item<float>(), 0.0f);
+    torch::NoGradGuard no_grad;
+    torch::Tensor y = g(torch::rand({1, 3, 64, 64}) * 2 - 1);
+    EXPECT_EQ(y.sizes(), (std::vector<int64_t>{1, 3, 64, 64}));
+    EXPECT_GE(y.min().item<float>(), -1.0f);
+    EXPECT_LE(y.max().item<float>(), 1.0f);
+  }
+}
+
+TEST(CycleGan, UpsampleReachesBothGenerators) {
+  CycleGanOptions options;
+  options.upsample = Upsample::kBilinear;
+  CycleGan net(options);
+  auto names = net->named_parameters().keys();
+  for (const std::string name : {"G.decoder.0.3.weight", "F.decoder.2.3.weight"})
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+  EXPECT_EQ(std::find(names.begin(), names.end(), "G.decoder.0.2.weight"), names.end());
+  EXPECT_EQ(to_string(Upsample::kTransposed), "transposed");
+  EXPECT_EQ(to_string(Upsample::kNearest), "nearest");
+  EXPECT_EQ(to_string(Upsample::kBilinear), "bilinear");
+}
+
 TEST(CycleGan, NamesSubmodulesAndSplitsParameters) {
   CycleGan net(CycleGanOptions{});
   auto names = net->named_parameters().keys();

@@ -18,8 +18,8 @@ from torch import nn
 
 # The checkout's package first: this reference tests the modules of this source tree.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
-from cyclegan_dist.models import (PatchDiscriminator, ResnetGenerator, SeedDiscriminator,  # noqa: E402
-                                  UnetGenerator)
+from cyclegan_dist.models import (UPSAMPLE_MODES, PatchDiscriminator, ResnetGenerator,  # noqa: E402
+                                  SeedDiscriminator, UnetGenerator)
 
 MASK64 = (1 << 64) - 1
 
@@ -76,7 +76,7 @@ def freeze_inert_biases(net):
             for layer in list(m.encoder)[1:]:
                 layer[2].bias.requires_grad_(False)
             for layer in list(m.decoder)[:-1]:
-                layer[2].bias.requires_grad_(False)
+                layer[-1].bias.requires_grad_(False)  # its upsampling convolution, whichever
 
 
 def trainable(module):
@@ -84,14 +84,16 @@ def trainable(module):
 
 
 class CycleGan(nn.Module):
-    def __init__(self, p, n_blocks=9):
+    def __init__(self, p, n_blocks=9, upsample="transposed"):
         super().__init__()
         if p["generator"] == "unet":
-            self.G = UnetGenerator(p["ch_a"], p["ch_b"], activation=p["activation"])
-            self.F = UnetGenerator(p["ch_b"], p["ch_a"], activation=p["activation"])
+            self.G = UnetGenerator(p["ch_a"], p["ch_b"], activation=p["activation"], upsample=upsample)
+            self.F = UnetGenerator(p["ch_b"], p["ch_a"], activation=p["activation"], upsample=upsample)
         else:
-            self.G = ResnetGenerator(p["ch_a"], p["ch_b"], n_blocks=n_blocks, activation=p["activation"])
-            self.F = ResnetGenerator(p["ch_b"], p["ch_a"], n_blocks=n_blocks, activation=p["activation"])
+            self.G = ResnetGenerator(p["ch_a"], p["ch_b"], n_blocks=n_blocks, activation=p["activation"],
+                                     upsample=upsample)
+            self.F = ResnetGenerator(p["ch_b"], p["ch_a"], n_blocks=n_blocks, activation=p["activation"],
+                                     upsample=upsample)
         disc = SeedDiscriminator if p["discriminator"] == "seed" else PatchDiscriminator
         self.D_A = disc(p["ch_a"])
         self.D_B = disc(p["ch_b"])
@@ -257,13 +259,17 @@ def generate(args):
     cases += [(name + "@" + precision, dict(case, precision=precision, batch=1, steps=2,
                                             loss_scale_init=1024.0 if name == "paper-256" else 65536.0))
               for precision in ("bf16", "fp16") for name, case in cases]
+    # --upsample nearest and bilinear (resize, then a stride-1 convolution), fp32, in both
+    # generator families: keys "<preset>+<upsample>".
+    cases += [(f"{name}+{upsample}", dict(case, upsample=upsample))
+              for upsample in ("nearest", "bilinear") for name, case in cases[:2]]
     for name, case in cases:
-        p = dict(PRESETS[name.split("@")[0]])
+        p = dict(PRESETS[name.split("@")[0].split("+")[0]])
         if case["pool"] is not None:
             p["pool"] = case["pool"]
         seed = 1234
         torch.manual_seed(seed)
-        net = CycleGan(p, n_blocks=case["n_blocks"])
+        net = CycleGan(p, n_blocks=case["n_blocks"], upsample=case.get("upsample", "transposed"))
         init_weights(net)
         prefix = name + "/"
         out[prefix + "meta"] = torch.tensor([case["size"], case["batch"], case["steps"], p["pool"],
@@ -296,7 +302,7 @@ def bench(args):
     torch.set_num_threads(args.threads)
     p = dict(PRESETS[args.preset])
     torch.manual_seed(0)
-    net = CycleGan(p, n_blocks=args.n_blocks)
+    net = CycleGan(p, n_blocks=args.n_blocks, upsample=args.upsample)
     init_weights(net)
     trainer = Trainer(net, p, 0, total_steps=args.warmup + args.steps)
     gen = torch.Generator().manual_seed(0)
@@ -324,6 +330,7 @@ def main():
     b.add_argument("--warmup", type=int, default=1)
     b.add_argument("--threads", type=int, default=1)
     b.add_argument("--n-blocks", type=int, default=9)
+    b.add_argument("--upsample", choices=UPSAMPLE_MODES, default="transposed")
     args = parser.parse_args()
     generate(args) if args.command == "generate" else bench(args)
 

@@ -131,12 +131,42 @@ void replay_paper(Precision precision) {
   replay(key, s, precision);
 }
 
+// --upsample nearest/bilinear (resize x2, then a stride-1 convolution) in each generator
+// family, fp32: the reference file's "<preset>+<upsample>" cases.
+void replay_seed_upsample(model::Upsample upsample) {
+  const std::string key = "cifar-colorize+" + model::to_string(upsample);
+  auto s = testing::seed_setup(testing::fresh_dir("reference_" + key));
+  s.model.upsample = upsample;
+  replay(key, s);
+}
+
+void replay_paper_upsample(model::Upsample upsample) {
+  const std::string key = "paper-256+" + model::to_string(upsample);
+  auto s = testing::paper_setup(testing::fresh_dir("reference_" + key));
+  s.model.ngf = 64;
+  s.model.ndf = 64;
+  s.model.upsample = upsample;
+  replay(key, s);
+}
+
 TEST(Reference, SeedPresetMatchesPyTorch) { replay_seed(Precision::kFp32); }
 TEST(Reference, PaperPresetMatchesPyTorch) { replay_paper(Precision::kFp32); }
 TEST(Reference, SeedPresetMatchesPyTorchUnderBf16) { replay_seed(Precision::kBf16); }
 TEST(Reference, PaperPresetMatchesPyTorchUnderBf16) { replay_paper(Precision::kBf16); }
 TEST(Reference, SeedPresetMatchesPyTorchUnderFp16) { replay_seed(Precision::kFp16); }
 TEST(Reference, PaperPresetMatchesPyTorchUnderFp16) { replay_paper(Precision::kFp16); }
+TEST(Reference, SeedPresetNearestUpsampleMatchesPyTorch) {
+  replay_seed_upsample(model::Upsample::kNearest);
+}
+TEST(Reference, SeedPresetBilinearUpsampleMatchesPyTorch) {
+  replay_seed_upsample(model::Upsample::kBilinear);
+}
+TEST(Reference, PaperPresetNearestUpsampleMatchesPyTorch) {
+  replay_paper_upsample(model::Upsample::kNearest);
+}
+TEST(Reference, PaperPresetBilinearUpsampleMatchesPyTorch) {
+  replay_paper_upsample(model::Upsample::kBilinear);
+}
 
 }  // namespace
 }  // namespace cg::train
