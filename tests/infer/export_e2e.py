@@ -9,7 +9,7 @@ generators with cyclegan_translate --export-pytorch, writes the C++ outputs on f
   - torch::jit::load in a program that links only LibTorch (cyclegan_torchscript_check)
     runs each TorchScript file and gives the C++ outputs to 1e-4.
 
-  python export_e2e.py --preset seed|paper --work DIR --cyclegan-dist X --translate X
+  python export_e2e.py --preset seed|paper|seed-bilinear|paper-nearest --work DIR --cyclegan-dist X --translate X
                        --probe X --torchscript-check X
 """
 import argparse
@@ -51,6 +51,11 @@ PRESETS = {
         cases={"AtoB": ["1x256x256", "3x256x256", "1x200x320", "3x200x320"]},
         channels={"AtoB": (3, 3)}, value_range=[-1.0, 1.0], multiple=4),
 }
+# --upsample's resize convolutions: the seed U-Net with bilinear (both ways, as above), the
+# ResNet with nearest (A -> B at two sizes; 256x256 is the transposed case's).
+PRESETS["seed-bilinear"] = dict(PRESETS["seed"], train=PRESETS["seed"]["train"] + ["--upsample", "bilinear"])
+PRESETS["paper-nearest"] = dict(PRESETS["paper"], train=PRESETS["paper"]["train"] + ["--upsample", "nearest"],
+                                cases={"AtoB": ["1x64x64", "3x200x320"]})
 FILES = {"AtoB": "G_AtoB", "BtoA": "F_BtoA"}
 
 

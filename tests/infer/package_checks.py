@@ -43,8 +43,9 @@ def main():
                f"cyclegan_dist imported from the venv's site-packages: {cyclegan_dist.__file__}")
     soft_check(importlib.util.find_spec("onnx") is None, "onnx is not installed here (only torch)")
 
-    # The C++ exports of both presets, with the C++ outputs on their probe inputs.
-    for case in ("seed", "paper"):
+    # The C++ exports of both presets (and with --upsample nearest/bilinear), with the C++
+    # outputs on their probe inputs.
+    for case in ("seed", "paper", "seed_nearest", "paper_bilinear"):
         d = os.path.join(args.export, case)
         probe = torch.load(os.path.join(d, "probe.pt"))
         for direction, x, y in (("AtoB", "a", "g_a"), ("AtoB", "a_wide", "g_a_wide"), ("BtoA", "b", "f_b")):

@@ -57,12 +57,27 @@ void export_case(const std::string& name, cli::Config config) {
 
 TEST(PytorchExport, SeedPresetForPython) { export_case("seed", cli::preset("cifar-colorize")); }
 
-TEST(PytorchExport, PaperPresetForPython) {
+cli::Config small_paper_preset() {
   cli::Config config = cli::preset("paper-256");
   config.model.ngf = 8;
   config.model.n_blocks = 2;
   config.model.ndf = 8;
-  export_case("paper", config);
+  return config;
+}
+
+TEST(PytorchExport, PaperPresetForPython) { export_case("paper", small_paper_preset()); }
+
+// --upsample: resize-convolution decoders load in Python too (model.json's "upsample").
+TEST(PytorchExport, SeedPresetWithNearestUpsampleForPython) {
+  cli::Config config = cli::preset("cifar-colorize");
+  config.model.upsample = model::Upsample::kNearest;
+  export_case("seed_nearest", config);
+}
+
+TEST(PytorchExport, PaperPresetWithBilinearUpsampleForPython) {
+  cli::Config config = small_paper_preset();
+  config.model.upsample = model::Upsample::kBilinear;
+  export_case("paper_bilinear", config);
 }
 
 }  // namespace
