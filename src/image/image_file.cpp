@@ -120,4 +120,24 @@ std::vector<std::string> list_images(const std::string& dir) {
   return paths;
 }
 
+std::vector<std::string> list_images_recursive(const std::string& dir) {
+  list_images(dir);  // the same errors for a missing or unreadable top folder
+  std::vector<std::string> found;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code type_ec;
+    if (name.empty() || name[0] == '.') {
+      if (it->is_directory(type_ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (!has_image_extension(name) || !it->is_regular_file(type_ec)) continue;
+    found.push_back(it->path().lexically_relative(dir).generic_string());
+  }
+  CG_REQUIRE(!ec, FileError, "cannot list image folder ", dir, ": ", ec.message());
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
 }  // namespace cg::image

@@ -34,4 +34,10 @@ void write_png(const std::string& path, const Image& image);
 /// Throws cg::FileError naming `dir` when it is missing, not a directory, or unreadable.
 std::vector<std::string> list_images(const std::string& dir);
 
+/// As list_images, but through every subfolder too: paths relative to `dir`
+/// ("sub/folder/name.jpg"), sorted by that path (byte order). Hidden files and hidden
+/// folders are skipped; links to folders are not followed (no cycles).
+/// Throws cg::FileError naming `dir` (or the subfolder) when one cannot be read.
+std::vector<std::string> list_images_recursive(const std::string& dir);
+
 }  // namespace cg::image
