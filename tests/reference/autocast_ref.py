@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cyclegan_ref import PRESETS, CycleGan, init_weights, random_images  # noqa: E402
-from device_choice import test_device  # noqa: E402
+from device_choice import as_bytes, test_device  # noqa: E402
 
 # preset: (image size, batch, ResNet blocks); the paper preset at 32x32 keeps the
 # CPU's emulated bf16/fp16 convolutions to seconds.
@@ -86,15 +86,16 @@ def cycle_steps(name, dtype, out, prefix, scaler=None, device="cpu"):
         out[f"{prefix}/final/{key}"] = value.cpu().clone()
 
 
-def steps_determinism(name, dtype, device, recorded, prefix):
-    """Runs cycle_steps once more under torch.use_deterministic_algorithms(True, warn_only=True):
-    (whether no op warned and the run gave `recorded`'s bits, the ops that warned)."""
+def steps_determinism(name, dtype, device, recorded, prefix, make_scaler=None):
+    """Runs cycle_steps once more under torch.use_deterministic_algorithms(True, warn_only=True)
+    (with a fresh make_scaler() where given): (whether no op warned and the run gave
+    `recorded`'s bits, the ops that warned)."""
     again = {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         torch.use_deterministic_algorithms(True, warn_only=True)
         try:
-            cycle_steps(name, dtype, again, prefix, device=device)
+            cycle_steps(name, dtype, again, prefix, make_scaler() if make_scaler else None, device=device)
         finally:
             torch.use_deterministic_algorithms(False)
     ops = sorted({str(w.message).split(" does not have")[0][:80] for w in caught
@@ -103,10 +104,6 @@ def steps_determinism(name, dtype, device, recorded, prefix):
     if not same and not ops:
         ops = ["(no op warned, but two runs differ)"]
     return same and not ops, ops
-
-
-def as_bytes(text):
-    return torch.tensor(list(text.encode()), dtype=torch.uint8)
 
 
 def main():

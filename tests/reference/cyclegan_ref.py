@@ -6,6 +6,11 @@ structure and parameter names as the C++ ones in src/model, so a state_dict move
 the two unchanged. The training step follows src/train/trainer.cpp operation for operation.
 
   python cyclegan_ref.py generate --out FILE    write the reference file the C++ test reads
+
+generate runs the steps on the CPU, or on cuda:0 when CYCLEGAN_TEST_DEVICE=cuda
+(tests/test_device.h; the script fails when CUDA is asked for and missing), and writes the
+device as `device`; weights and inputs are made on the CPU and every result is written back
+as a CPU tensor.
   python cyclegan_ref.py bench --preset P ...   training images/s of the Python reference
 """
 import argparse
@@ -18,6 +23,8 @@ from torch import nn
 
 # The checkout's package first: this reference tests the modules of this source tree.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from device_choice import as_bytes, use_device  # noqa: E402
 from cyclegan_dist.models import (UPSAMPLE_MODES, PatchDiscriminator, ResnetGenerator,  # noqa: E402
                                   SeedDiscriminator, UnetGenerator)
 
@@ -167,10 +174,12 @@ class Trainer:
                         for _ in range(3)]
         g_params = trainable(net.G) + trainable(net.F)
 
+        # One tensor at a time, as torch::optim steps (the default on the CPU; on CUDA the
+        # default is the foreach kernels, whose rounding need not be the same).
         def make(params, lr):
             if p["optimizer"] == "adam":
-                return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
-            return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7)
+                return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999), foreach=False)
+            return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7, foreach=False)
 
         self.opt_g = make(g_params, p["lr_g"])
         self.d_params = trainable(net.D_A) + trainable(net.D_B)
@@ -224,8 +233,8 @@ class Trainer:
         loss_cycle_a = nn.functional.l1_loss(net.F(fake_b), real_a) * self.lam
         loss_cycle_b = nn.functional.l1_loss(net.G(fake_a), real_b) * self.lam
         loss_g = loss_g_adv + loss_f_adv + loss_cycle_a + loss_cycle_b
-        loss_idt_a = torch.zeros(())
-        loss_idt_b = torch.zeros(())
+        loss_idt_a = torch.zeros((), device=real_a.device)
+        loss_idt_b = torch.zeros((), device=real_a.device)
         if self.identity > 0:
             loss_idt_a = nn.functional.l1_loss(net.F(real_a), real_a) * self.identity
             loss_idt_b = nn.functional.l1_loss(net.G(real_b), real_b) * self.identity
@@ -248,7 +257,8 @@ def random_images(n, ch, size, activation, gen):
 def generate(args):
     """Runs K steps of each preset from fixed weights and inputs; saves everything."""
     torch.set_num_threads(1)
-    out = {}
+    device = use_device("cyclegan_ref")
+    out = {"device": as_bytes(device)}
     cases = [("cifar-colorize", dict(size=32, batch=4, steps=3, pool=None, n_blocks=9)),
              ("paper-256", dict(size=32, batch=2, steps=4, pool=2, n_blocks=2))]
     # Mixed precision: batch 1, two steps (bf16/fp16 convolutions are emulated, ~40x slower,
@@ -276,6 +286,7 @@ def generate(args):
                                              case["n_blocks"], seed], dtype=torch.long)
         for k, v in net.state_dict().items():
             out[prefix + "init/" + k] = v.clone()
+        net.to(device)
         trainer = Trainer(net, p, seed, total_steps=case["steps"],
                           precision=case.get("precision", "fp32"),
                           loss_scale_init=case.get("loss_scale_init", 65536.0))
@@ -285,9 +296,9 @@ def generate(args):
             b = random_images(case["batch"], p["ch_b"], case["size"], p["activation"], gen)
             out[prefix + f"batch{s}/a"] = a
             out[prefix + f"batch{s}/b"] = b
-            out[prefix + f"losses{s}"] = trainer.step(a, b)
+            out[prefix + f"losses{s}"] = trainer.step(a.to(device), b.to(device)).cpu()
         for k, v in net.state_dict().items():
-            out[prefix + "final/" + k] = v.clone()
+            out[prefix + "final/" + k] = v.cpu().clone()
         out[prefix + "loss_scale_init"] = torch.tensor(case.get("loss_scale_init", 65536.0),
                                                        dtype=torch.double)
         out[prefix + "loss_scales"] = torch.tensor([s.get_scale() if s.is_enabled() else 0.0

@@ -1,14 +1,24 @@
 // Mixed precision and activation checkpointing in the trainer: fp16 runs resume bit for bit
 // with their loss scalers, overflowing steps are skipped without stopping the run, and
-// recomputing activations in backward changes no bit of an fp32 run.
+// recomputing activations in backward changes no bit of an fp32 run. On the CPU, or on
+// cuda:0 under CYCLEGAN_TEST_DEVICE=cuda (tests/test_device.h; the gpu-labelled copy
+// TrainMixedPrecisionGpuTests), with cuDNN's deterministic algorithms.
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "test_device.h"
 #include "trainer_test_util.h"
 
 namespace cg::train {
 namespace {
+
+// `s` on the test device.
+testing::Setup on_test_device(testing::Setup s) {
+  s.train.device = cg::test::test_device().str();
+  cg::test::use_deterministic_cudnn();
+  return s;
+}
 
 constexpr int64_t kHalf = 3;
 
@@ -17,7 +27,7 @@ constexpr int64_t kHalf = 3;
 TEST(MixedPrecision, Fp16SplitRunIsBitwiseIdenticalToOneRunWithItsScalers) {
   const testing::ScopedEnv nan_steps("CYCLEGAN_TEST_NONFINITE", "2,3,4");
   auto setup = [](const std::string& name) {
-    auto s = testing::seed_setup(testing::fresh_dir(name));
+    auto s = on_test_device(testing::seed_setup(testing::fresh_dir(name)));
     s.train.batch_size = 2;
     s.train.steps = 2 * kHalf;
     s.train.precision = Precision::kFp16;
@@ -59,7 +69,7 @@ TEST(MixedPrecision, Fp16SplitRunIsBitwiseIdenticalToOneRunWithItsScalers) {
 
 // Under fp16 the weights move (the updates are unscaled, not lost) and stay finite.
 TEST(MixedPrecision, Fp16StepsUpdateTheWeights) {
-  auto s = testing::seed_setup(testing::fresh_dir("fp16_updates"));
+  auto s = on_test_device(testing::seed_setup(testing::fresh_dir("fp16_updates")));
   s.train.batch_size = 2;
   s.train.precision = Precision::kFp16;
   auto source = testing::make_source(s, 2);
@@ -87,11 +97,13 @@ TEST(MixedPrecision, Fp16StepsUpdateTheWeights) {
 
 class CheckpointActivations : public ::testing::TestWithParam<bool> {};
 
-// Recomputing the generators' blocks in backward gives the same bits (fp32, CPU).
+// Recomputing the generators' blocks in backward gives the same bits (fp32; on CUDA too,
+// as far as the backward kernels are deterministic: the paper preset's ReflectionPad2d
+// backward accumulates with atomicAdd there, which this check would show).
 TEST_P(CheckpointActivations, WeightsAfterStepsAreBitwiseEqual) {
   auto setup = [](const std::string& name, bool recompute) {
-    auto s = GetParam() ? testing::paper_setup(testing::fresh_dir(name + "_paper"))
-                        : testing::seed_setup(testing::fresh_dir(name + "_seed"));
+    auto s = on_test_device(GetParam() ? testing::paper_setup(testing::fresh_dir(name + "_paper"))
+                                       : testing::seed_setup(testing::fresh_dir(name + "_seed")));
     s.train.steps = 3;
     s.model.checkpoint_activations = recompute;
     return s;

@@ -1,16 +1,17 @@
 // Replays the steps of tests/reference/cyclegan_ref.py (PyTorch, same wheel) from the same
 // initial weights and inputs, and matches every loss and every updated weight to 1e-5
 // relative; under bf16/fp16 autocast (and fp16 loss scaling) to the tolerances below. The
-// reference file comes from the ReferenceGenerate CTest fixture.
+// reference file comes from the ReferenceGenerate CTest fixture. On the CPU, or on cuda:0
+// under CYCLEGAN_TEST_DEVICE=cuda (tests/test_device.h; the reference is then written on
+// CUDA too, and the file says which).
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <map>
+#include <stdexcept>
 
-#include "common/file_util.h"
+#include "reference_file.h"
+#include "test_device.h"
 #include "train/loss_terms.h"
 #include "trainer_test_util.h"
 
@@ -28,12 +29,16 @@ constexpr double kRelTol = 1e-5;
 
 class Reference {
  public:
-  Reference() {
-    const char* path = std::getenv("CYCLEGAN_REFERENCE_FILE");
-    if (path == nullptr) throw std::runtime_error("CYCLEGAN_REFERENCE_FILE is not set");
-    std::string bytes = read_file(path);
-    auto dict = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end())).toGenericDict();
-    for (const auto& item : dict) tensors_[item.key().toStringRef()] = item.value().toTensor();
+  // The reference file, written on the device this test runs on: a CPU reference says
+  // nothing about CUDA's kernels, and the reverse.
+  Reference() : tensors_(eval::testing::load_reference("CYCLEGAN_REFERENCE_FILE")) {
+    const std::string written = eval::testing::reference_text(tensors_, "device", "cpu");
+    const std::string here = cg::test::on_cuda() ? "cuda" : "cpu";
+    if (written != here)
+      throw std::runtime_error("the reference was written on " + written + ", this test runs on " +
+                               here +
+                               ": regenerate it (ReferenceGenerate) with the same "
+                               "CYCLEGAN_TEST_DEVICE");
   }
   torch::Tensor operator[](const std::string& key) const {
     auto found = tensors_.find(key);
@@ -56,6 +61,8 @@ void replay(const std::string& preset, testing::Setup s, Precision precision = P
   s.train.seed = static_cast<uint64_t>(meta[5].item<int64_t>());
   s.model.n_blocks = meta[4].item<int64_t>();
   s.train.precision = precision;
+  s.train.device = cg::test::test_device().str();
+  cg::test::use_deterministic_cudnn();
   if (precision == Precision::kFp16)
     s.train.loss_scale_init = ref[p + "loss_scale_init"].item<double>();
   torch::set_num_threads(1);
@@ -85,16 +92,18 @@ void replay(const std::string& preset, testing::Setup s, Precision precision = P
   }
   int64_t compared = 0, moved = 0;
   for (const auto& item : trainer.model()->named_parameters()) {
-    double err = testing::relative_error(item.value(), ref[p + "final/" + item.key()]);
+    const torch::Tensor got = item.value().detach().cpu();
+    double err = testing::relative_error(got, ref[p + "final/" + item.key()]);
     worst_weight = std::max(worst_weight, err);
-    moved += !item.value().equal(ref[p + "init/" + item.key()]);
+    moved += !got.equal(ref[p + "init/" + item.key()]);
     EXPECT_LE(err, kRelTol) << preset << " weight " << item.key() << " relative error " << err;
     ++compared;
   }
   EXPECT_GT(compared, 20);
   EXPECT_GT(moved, compared / 2) << preset << ": most weights kept their initial values";
-  std::printf("%s: worst relative error of a loss %.3g (tolerance %.3g), of a weight %.3g (%.3g)\n",
-              preset.c_str(), worst_loss, kRelTol, worst_weight, kRelTol);
+  std::printf(
+      "%s on %s: worst relative error of a loss %.3g (tolerance %.3g), of a weight %.3g (%.3g)\n",
+      preset.c_str(), s.train.device.c_str(), worst_loss, kRelTol, worst_weight, kRelTol);
   // The loss scales (fp16; 0 where scaling is off) follow the same skips and growth.
   if (precision == Precision::kFp16) {
     torch::Tensor scales = ref[p + "loss_scales"];
