@@ -8,10 +8,11 @@
 """
 from .exported import (DIRECTIONS, EXPORT_FORMAT, ExportFormatError, GeneratorInfo, build_generator,
                        generator_info, load_exported, read_model_json)
-from .models import PatchDiscriminator, ResnetBlock, ResnetGenerator, SeedDiscriminator, UnetGenerator
+from .models import (UPSAMPLE_MODES, PatchDiscriminator, ResnetBlock, ResnetGenerator, SeedDiscriminator,
+                     UnetGenerator)
 
 __version__ = "0.1.0"
 
 __all__ = ["DIRECTIONS", "EXPORT_FORMAT", "ExportFormatError", "GeneratorInfo", "build_generator",
-           "generator_info", "load_exported", "read_model_json", "PatchDiscriminator", "ResnetBlock",
+           "generator_info", "load_exported", "read_model_json", "UPSAMPLE_MODES", "PatchDiscriminator", "ResnetBlock",
            "ResnetGenerator", "SeedDiscriminator", "UnetGenerator"]
