@@ -180,6 +180,28 @@ TEST(ResnetGenerator, ResizeUpsamplingLayoutSizeAndInertBiases) {
   }
 }
 
+// What the option is for: on a constant feature map, a decoder's upsampling (the layer
+// after its IN and ReLU) gives a constant interior with nearest/bilinear, and the 2-periodic
+// checkerboard of uneven kernel overlap with a stride-2 transposed convolution.
+TEST(UnetGenerator, ResizeUpsamplingLeavesNoCheckerboardOnAConstantMap) {
+  auto interior_spread = [](Upsample mode) {
+    torch::manual_seed(1);
+    UnetGenerator g(UnetGeneratorOptions(1, 3).upsample(mode));
+    init_weights(*g);
+    auto layer = g->decoder[0]->as<torch::nn::Sequential>();
+    torch::NoGradGuard no_grad;
+    torch::Tensor h = torch::ones({1, 128, 8, 8});
+    for (auto module = layer->begin() + 2; module != layer->end(); ++module) h = module->forward(h);
+    EXPECT_EQ(h.sizes(), (std::vector<int64_t>{1, 128, 16, 16}));
+    const torch::Tensor inner = h.narrow(2, 2, 12).narrow(3, 2, 12);
+    return (inner.amax({2, 3}) - inner.amin({2, 3})).max().item<double>() /
+           inner.abs().max().item<double>();
+  };
+  EXPECT_GT(interior_spread(Upsample::kTransposed), 0.1);
+  EXPECT_LT(interior_spread(Upsample::kNearest), 1e-5);
+  EXPECT_LT(interior_spread(Upsample::kBilinear), 1e-5);
+}
+
 TEST(CycleGan, UpsampleReachesBothGenerators) {
   CycleGanOptions options;
   options.upsample = Upsample::kBilinear;
