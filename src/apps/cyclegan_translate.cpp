@@ -27,8 +27,10 @@ int run(int argc, char** argv) {
   std::string checkpoint, input, output, direction = "AtoB", device = "cpu", export_dir;
   int64_t batch_size = 8;
   bool evaluate = false, no_progress = false, keep_luma = false, best = false;
-  // The training run's defaults, so --eval gives the numbers its evaluations gave.
+  // The training run's defaults, but FID/KID on the whole test split (the field's
+  // protocol) unless --fid-images says otherwise.
   cg::eval::EvalOptions eval_options = cg::cli::default_eval_options();
+  eval_options.fid_images = cg::eval::EvalOptions::kWholeSplit;
   app.add_option("--checkpoint", checkpoint,
                  "checkpoint file, or run directory (its newest valid checkpoint)")
       ->required();
@@ -47,7 +49,9 @@ int run(int argc, char** argv) {
   app.add_flag("--eval", evaluate,
                "score the model on the test split of the data set --input (with FID/KID)");
   app.add_option("--fid-images", eval_options.fid_images,
-                 "--eval: images per set for FID/KID, spread over each split (0: no FID/KID)")
+                 "--eval: images per set for FID/KID, spread over each split (-1: the whole "
+                 "test split, as the field reports; 0: no FID/KID; a training run's "
+                 "--eval-every uses its own --fid-images)")
       ->capture_default_str();
   app.add_option("--inception", eval_options.inception,
                  "--eval: FID/KID Inception weights (missing: FID/KID unavailable)")
@@ -76,8 +80,12 @@ int run(int argc, char** argv) {
   CG_REQUIRE(evaluate || !export_dir.empty() || !output.empty(), cg::ConfigError,
              "translating needs --output DIR");
   CG_REQUIRE(batch_size >= 1, cg::ConfigError, "--batch-size must be at least 1, got ", batch_size);
-  CG_REQUIRE(eval_options.fid_images == 0 || eval_options.fid_images >= 2, cg::ConfigError,
-             "--fid-images must be 0 (no FID/KID) or at least 2, got ", eval_options.fid_images);
+  CG_REQUIRE(eval_options.fid_images == 0 ||
+                 eval_options.fid_images == cg::eval::EvalOptions::kWholeSplit ||
+                 eval_options.fid_images >= 2,
+             cg::ConfigError,
+             "--fid-images must be -1 (the whole test split), 0 (no FID/KID) or at least 2, got ",
+             eval_options.fid_images);
   // The report is written where --output says, a path typed relative to the working
   // directory included, and only there: never over a run's own eval/step_N.json.
   if (evaluate && !output.empty()) {
@@ -108,15 +116,7 @@ int run(int argc, char** argv) {
     if (!evaluator.fid_unavailable().empty()) cg::log::info(evaluator.fid_unavailable());
     cg::model::CycleGan net = saved.net;
     const cg::eval::EvalReport scores = evaluator.evaluate(net);
-    if (scores.fid) {
-      cg::log::info("FID A->B ", scores.fid_a_to_b.fid, " (KID ", scores.fid_a_to_b.kid, "), B->A ",
-                    scores.fid_b_to_a.fid, " (KID ", scores.fid_b_to_a.kid, ") on ",
-                    scores.fid_a_to_b.images, " images per set");
-      if (scores.fid_floor) {
-        cg::log::info("FID of real train vs test images (the floor): ", scores.floor_b.fid,
-                      " (B), ", scores.floor_a.fid, " (A)");
-      }
-    }
+    cg::log::info("eval: ", scores.summary());
     nlohmann::json report = scores.to_json();
     report["checkpoint"] = saved.path;
     report["step"] = saved.step;

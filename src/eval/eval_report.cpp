@@ -3,7 +3,12 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
+
+#include "eval/checkerboard.h"
+#include "eval/inception_features.h"
 
 namespace cg::eval {
 
@@ -12,12 +17,49 @@ std::string eval_report_path(const std::string& run_dir, int64_t step) {
       .string();
 }
 
+namespace {
+
+// NaN (no reference) as JSON null.
+nlohmann::json number_or_null(double value) {
+  return std::isnan(value) ? nlohmann::json(nullptr) : nlohmann::json(value);
+}
+
+}  // namespace
+
+std::string FidScores::note() const {
+  return std::min(images, reference_images) < InceptionFeatures::kFeatureDim
+             ? "comparable only at equal N"
+             : "";
+}
+
 nlohmann::json FidScores::to_json() const {
-  return {{"fid", fid},
-          {"kid", kid},
-          {"kid_std", kid_std},
-          {"images", images},
-          {"reference_images", reference_images}};
+  nlohmann::json j = {{"fid", fid},
+                      {"kid", kid},
+                      {"kid_std", kid_std ? nlohmann::json(*kid_std) : nlohmann::json(nullptr)},
+                      {"kid_subsets", kid_subsets},
+                      {"kid_subset_size", kid_subset_size},
+                      {"images", images},
+                      {"reference_images", reference_images},
+                      {"images_of", images_of},
+                      {"reference_of", reference_of}};
+  if (const std::string n = note(); !n.empty()) j["note"] = n;
+  return j;
+}
+
+double CheckerboardScores::ratio() const { return checkerboard_ratio(translated, real); }
+
+double CheckerboardScores::baseline_ratio() const { return checkerboard_ratio(input, real); }
+
+nlohmann::json CheckerboardScores::to_json() const {
+  return {{"translated", number_or_null(ratio())},
+          {"baseline", number_or_null(baseline_ratio())},
+          {"c_translated", translated},
+          {"c_input", input},
+          {"c_real", real}};
+}
+
+bool EvalReport::fid_subset() const {
+  return fid_a_to_b.images < fid_test_images_a || fid_b_to_a.images < fid_test_images_b;
 }
 
 nlohmann::json EvalReport::to_json() const {
@@ -39,10 +81,24 @@ nlohmann::json EvalReport::to_json() const {
     j["colorfulness_translated"] = colorfulness_translated;
     j["colorfulness_real"] = colorfulness_real;
   }
+  if (checkerboard_period > 0) {
+    j["checkerboard"] = {{"period", checkerboard_period},
+                         {"AtoB", checkerboard_a_to_b.to_json()},
+                         {"BtoA", checkerboard_b_to_a.to_json()}};
+  }
   if (fid) {
     nlohmann::json f = {{"AtoB", fid_a_to_b.to_json()},
                         {"BtoA", fid_b_to_a.to_json()},
+                        {"baseline_AtoB", baseline_a_to_b.to_json()},
+                        {"baseline_BtoA", baseline_b_to_a.to_json()},
+                        {"test_images_A", fid_test_images_a},
+                        {"test_images_B", fid_test_images_b},
+                        {"whole_test_split", !fid_subset()},
                         {"extractor_sha1", fid_extractor_sha1},
+                        {"resize", InceptionFeatures::kResizeRule},
+                        {"gray", std::string(InceptionFeatures::kGrayRule) +
+                                     "; the baseline's input in the target's channels: gray "
+                                     "repeated to RGB, colour to BT.601 luma"},
                         {"real_sets_cached", fid_real_sets_cached},
                         {"real_sets_computed", fid_real_sets_computed},
                         {"seconds", fid_seconds}};
@@ -54,6 +110,44 @@ nlohmann::json EvalReport::to_json() const {
   }
   if (!fid_unavailable.empty()) j["fid_unavailable"] = fid_unavailable;
   return j;
+}
+
+std::string EvalReport::summary() const {
+  std::string line;
+  const auto add = [&line](const char* format, auto... values) {
+    char part[160];
+    std::snprintf(part, sizeof(part), format, values...);
+    line += part;
+  };
+  if (paired) {
+    add("test PSNR %.2f dB (do nothing %.2f dB), ", translation_psnr_db, baseline_psnr_db);
+    if (colorization) add("colorized (input's luma) %.2f dB, ", colorized_psnr_db);
+    add("SSIM %.3f (do nothing %.3f), ", translation_ssim, baseline_ssim);
+  }
+  if (colour_b) add("colorfulness %.1f (real %.1f), ", colorfulness_translated, colorfulness_real);
+  add("cycle A %.2f dB, cycle B %.2f dB", cycle_a_psnr_db, cycle_b_psnr_db);
+  if (checkerboard_period > 0) {
+    add("; checkerboard (period %lld, real = 1) A->B %.2f (do nothing %.2f), B->A %.2f (do "
+        "nothing %.2f)",
+        static_cast<long long>(checkerboard_period), checkerboard_a_to_b.ratio(),
+        checkerboard_a_to_b.baseline_ratio(), checkerboard_b_to_a.ratio(),
+        checkerboard_b_to_a.baseline_ratio());
+  }
+  if (fid) {
+    add("; FID A->B %.2f (do nothing %.2f), KID %.4f (%.4f); B->A %.2f (do nothing %.2f), KID "
+        "%.4f (%.4f)",
+        fid_a_to_b.fid, baseline_a_to_b.fid, fid_a_to_b.kid, baseline_a_to_b.kid, fid_b_to_a.fid,
+        baseline_b_to_a.fid, fid_b_to_a.kid, baseline_b_to_a.kid);
+    add(" on %lld images of test A and %lld of test B", static_cast<long long>(fid_a_to_b.images),
+        static_cast<long long>(fid_b_to_a.images));
+    line += fid_subset() ? " (a subset of the test split's " + std::to_string(fid_test_images_a) +
+                               " and " + std::to_string(fid_test_images_b) + ")"
+                         : " (the whole test split)";
+    if (const std::string note = fid_a_to_b.note(); !note.empty()) line += ", " + note;
+    if (fid_floor) add("; real train vs test %.2f (B), %.2f (A)", floor_b.fid, floor_a.fid);
+  }
+  add(" [%.1f s]", seconds);
+  return line;
 }
 
 const char* metric_name(Metric metric) {

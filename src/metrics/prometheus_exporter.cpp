@@ -71,7 +71,8 @@ struct PrometheusExporter::Impl {
   prometheus::Histogram* step_duration = nullptr;
   // Evaluation families: their series appear with the first evaluation.
   prometheus::Family<Gauge>*eval_step = nullptr, *eval_psnr = nullptr, *eval_ssim = nullptr,
-  *eval_colorfulness = nullptr, *eval_cycle_l1 = nullptr, *eval_fid = nullptr, *eval_kid = nullptr;
+  *eval_colorfulness = nullptr, *eval_cycle_l1 = nullptr, *eval_fid = nullptr, *eval_kid = nullptr,
+  *eval_checkerboard = nullptr;
   // In the order of train::StepLosses' fields.
   std::vector<std::pair<prometheus::Histogram*, double train::StepLosses::*>> losses;
 
@@ -248,8 +249,9 @@ void PrometheusExporter::Impl::build(const Labels& labels, const RunInfo& info) 
                   .Name("cyclegan_eval_fid")
                   .Help(
                       "FID on the test split (--fid-images per set): G(test A) vs test B "
-                      "(AtoB), F(test B) vs test A (BtoA), and train vs test of real images "
-                      "(real_A, real_B: the floor).")
+                      "(AtoB), F(test B) vs test A (BtoA), the untranslated input vs the "
+                      "same real set (AtoB_baseline, BtoA_baseline: doing nothing), and "
+                      "train vs test of real images (real_A, real_B: the floor).")
                   .Labels(labels)
                   .Register(r);
   eval_kid = &BuildGauge()
@@ -257,6 +259,16 @@ void PrometheusExporter::Impl::build(const Labels& labels, const RunInfo& info) 
                   .Help("KID (mean over subsets) of the same sets as cyclegan_eval_fid.")
                   .Labels(labels)
                   .Register(r);
+  eval_checkerboard =
+      &BuildGauge()
+           .Name("cyclegan_eval_checkerboard")
+           .Help(
+               "Checkerboard measure on the test split: the share of the luminance energy at "
+               "the generator's upsampling period, over that of the real test images of the "
+               "target domain (1 = like real images): of the translations (image=translated) "
+               "and of the untranslated inputs (image=baseline), direction AtoB or BtoA.")
+           .Labels(labels)
+           .Register(r);
   step_duration =
       &prometheus::BuildHistogram()
            .Name("cyclegan_step_duration_seconds")
@@ -363,9 +375,21 @@ void PrometheusExporter::on_eval(int64_t step, const eval::EvalReport& r) {
     m.eval_colorfulness->Add({{"image", "translated"}}).Set(r.colorfulness_translated);
     m.eval_colorfulness->Add({{"image", "real"}}).Set(r.colorfulness_real);
   }
+  if (r.checkerboard_period > 0) {
+    for (const auto& [direction, scores] :
+         {std::pair{"AtoB", &r.checkerboard_a_to_b}, std::pair{"BtoA", &r.checkerboard_b_to_a}}) {
+      m.eval_checkerboard->Add({{"direction", direction}, {"image", "translated"}})
+          .Set(scores->ratio());
+      m.eval_checkerboard->Add({{"direction", direction}, {"image", "baseline"}})
+          .Set(scores->baseline_ratio());
+    }
+  }
   if (r.fid) {
-    std::vector<std::pair<const char*, const eval::FidScores*>> sets = {{"AtoB", &r.fid_a_to_b},
-                                                                        {"BtoA", &r.fid_b_to_a}};
+    std::vector<std::pair<const char*, const eval::FidScores*>> sets = {
+        {"AtoB", &r.fid_a_to_b},
+        {"BtoA", &r.fid_b_to_a},
+        {"AtoB_baseline", &r.baseline_a_to_b},
+        {"BtoA_baseline", &r.baseline_b_to_a}};
     if (r.fid_floor) {
       sets.push_back({"real_A", &r.floor_a});
       sets.push_back({"real_B", &r.floor_b});

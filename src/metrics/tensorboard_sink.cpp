@@ -78,9 +78,19 @@ void TensorBoardSink::on_eval(int64_t step, const eval::EvalReport& r) {
     s.scalar("eval/colorfulness/translated", r.colorfulness_translated);
     s.scalar("eval/colorfulness/real", r.colorfulness_real);
   }
+  if (r.checkerboard_period > 0) {
+    s.scalar("eval/checkerboard/AtoB", r.checkerboard_a_to_b.ratio())
+        .scalar("eval/checkerboard/BtoA", r.checkerboard_b_to_a.ratio());
+    s.scalar("eval/checkerboard/AtoB_baseline", r.checkerboard_a_to_b.baseline_ratio())
+        .scalar("eval/checkerboard/BtoA_baseline", r.checkerboard_b_to_a.baseline_ratio());
+  }
   if (r.fid) {
     s.scalar("eval/fid/AtoB", r.fid_a_to_b.fid).scalar("eval/fid/BtoA", r.fid_b_to_a.fid);
     s.scalar("eval/kid/AtoB", r.fid_a_to_b.kid).scalar("eval/kid/BtoA", r.fid_b_to_a.kid);
+    s.scalar("eval/fid/AtoB_baseline", r.baseline_a_to_b.fid)
+        .scalar("eval/fid/BtoA_baseline", r.baseline_b_to_a.fid);
+    s.scalar("eval/kid/AtoB_baseline", r.baseline_a_to_b.kid)
+        .scalar("eval/kid/BtoA_baseline", r.baseline_b_to_a.kid);
     if (r.fid_floor) {
       s.scalar("eval/fid/real_A", r.floor_a.fid).scalar("eval/fid/real_B", r.floor_b.fid);
       s.scalar("eval/kid/real_A", r.floor_a.kid).scalar("eval/kid/real_B", r.floor_b.kid);

@@ -10,7 +10,9 @@
 //   same values; each the value of that step);
 //   time/checkpoint_seconds (each checkpoint);
 //   eval/psnr_db/<image>, eval/ssim/<image>, eval/colorfulness/<image>,
-//   eval/cycle_l1/{a,b} (each evaluation; images as in the Prometheus metrics);
+//   eval/cycle_l1/{a,b}, eval/checkerboard/{AtoB,BtoA}[_baseline], and with FID/KID
+//   eval/{fid,kid}/{AtoB,BtoA,AtoB_baseline,BtoA_baseline,real_A,real_B} (each evaluation;
+//   images as in the Prometheus metrics; _baseline: the untranslated input, doing nothing);
 //   samples (each sample grid, PNG); run/config (text, once per process).
 #include <chrono>
 #include <memory>

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/accelerator.h"
+#include "common/error.h"
 #include "common/file_util.h"
 #include "common/log.h"
 #include "image/sample_grid.h"
@@ -79,34 +80,53 @@ void RunReport::eval(int64_t step, const eval::EvalReport& report) {
   const std::string path = eval::eval_report_path(run_dir_, step);
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   write_file_atomic(path, json.dump(2) + "\n");
-  std::string line = "eval at step " + std::to_string(step) + ":";
-  auto add = [&line](const char* format, double value) {
-    char part[64];
-    std::snprintf(part, sizeof(part), format, value);
-    line += part;
-  };
-  if (report.paired) {
-    add(" test PSNR %.2f dB,", report.translation_psnr_db);
-    if (report.colorization) add(" colorized (input's luma) %.2f dB,", report.colorized_psnr_db);
-    add(" input as output %.2f dB,", report.baseline_psnr_db);
-    add(" SSIM %.3f,", report.translation_ssim);
-  }
-  add(" cycle A %.2f dB,", report.cycle_a_psnr_db);
-  add(" cycle B %.2f dB", report.cycle_b_psnr_db);
-  if (report.fid) {
-    add(", FID A->B %.2f", report.fid_a_to_b.fid);
-    add(" (KID %.4f),", report.fid_a_to_b.kid);
-    add(" B->A %.2f", report.fid_b_to_a.fid);
-    add(" (KID %.4f)", report.fid_b_to_a.kid);
-    line += " on " + std::to_string(report.fid_a_to_b.images) + " images";
-    if (report.fid_floor) {
-      add("; real train vs test %.2f", report.floor_b.fid);
-      add(" (B), %.2f (A)", report.floor_a.fid);
-    }
-  }
-  add(" [%.1f s]", report.seconds);
-  log::info(line);
+  log::info("eval at step ", step, ": ", report.summary());
+  last_eval_ = {step, report};
   for (auto* sink : sinks_) sink->on_eval(step, report);
+}
+
+std::string eval_summary_path(const std::string& run_dir) {
+  return (std::filesystem::path(run_dir) / "eval" / "summary.json").string();
+}
+
+void RunReport::eval_summary(eval::Metric metric,
+                             const std::optional<std::pair<double, int64_t>>& best,
+                             const std::string& best_checkpoint) {
+  if (!last_eval_) return;
+  const auto& [last_step, last] = *last_eval_;
+  nlohmann::json summary;
+  summary["last"] = {{"step", last_step}, {"report", last.to_json()}};
+  log::info("last evaluation (step ", last_step, "): ", last.summary());
+  if (best) {
+    const auto& [value, step] = *best;
+    nlohmann::json report = nullptr;
+    // The best may be of an earlier session of this run (a resume): its report is on disk.
+    const std::string path = eval::eval_report_path(run_dir_, step);
+    try {
+      report = nlohmann::json::parse(read_file(path));
+    } catch (const std::exception& e) {
+      log::warn("the best evaluation's report ", path, " is not readable (", describe(e),
+                "): the run summary holds its value only");
+    }
+    summary["best"] = {{"metric", eval::metric_name(metric)},
+                       {"value", value},
+                       {"step", step},
+                       {"checkpoint", best_checkpoint},
+                       {"report", report}};
+    std::string last_value = "the last one";
+    if (step != last_step && last.fid) {
+      char text[64];
+      std::snprintf(text, sizeof(text), "the last one scored %g", last.metric(metric));
+      last_value = text;
+    }
+    log::info("best evaluation by ", eval::metric_name(metric), ": ", value, " at step ", step,
+              " (", best_checkpoint, "); ", last_value);
+  } else {
+    summary["best"] = nullptr;
+  }
+  const std::string path = eval_summary_path(run_dir_);
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  write_file_atomic(path, summary.dump(2) + "\n");
 }
 
 std::string progress_text(const StepLosses& l, int64_t peak_bytes,

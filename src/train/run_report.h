@@ -7,7 +7,9 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/unpaired_source.h"
@@ -59,13 +61,25 @@ class RunReport {
   /// Writes `report` (with "step") as <run dir>/eval/step_N.json, logs its scores on one
   /// line and hands it to every sink. Rank 0 only. Throws FileError when it cannot write.
   void eval(int64_t step, const eval::EvalReport& report);
+  /// At the end of a run that evaluated (after eval() was called at least once; otherwise
+  /// does nothing): logs the last evaluation and the best by `metric` (`best`: its value
+  /// and step, as BestCheckpoint::best() gives it, nullopt without FID/KID) and writes both
+  /// as eval_summary_path(): {"last": {"step", "report"}, "best": {"metric", "value",
+  /// "step", "checkpoint", "report" (that step's eval/step_N.json, null when it is not
+  /// there)} or null}. Rank 0 only. Throws FileError when it cannot write.
+  void eval_summary(eval::Metric metric, const std::optional<std::pair<double, int64_t>>& best,
+                    const std::string& best_checkpoint);
 
  private:
   std::string run_dir_;
   torch::Device device_;
   torch::Dtype dtype_;
   std::vector<MetricsSink*> sinks_;
+  std::optional<std::pair<int64_t, eval::EvalReport>> last_eval_;  // step, report
 };
+
+/// Where RunReport::eval_summary writes: <run_dir>/eval/summary.json.
+std::string eval_summary_path(const std::string& run_dir);
 
 /// The progress line's text of one step: the losses, the step's peak memory in MiB and,
 /// when `loss_scales` is given (fp16), the loss scales of G, D_A and D_B.

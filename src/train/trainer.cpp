@@ -152,9 +152,11 @@ void Trainer::train() {
     if (stop_poll_ && step_ < total && (stopped_by_ = agreed_stop_signal()) != 0) {
       const std::string path = save_checkpoint();
       if (scores) save_best(*scores);
-      if (rank() == 0)
+      if (rank() == 0) {
         log::info("stop requested (signal ", stopped_by_, ") at step ", step_, "; checkpoint ",
                   path);
+        report_.eval_summary(options_.best_metric, best_.best(), checkpoints_.best_path());
+      }
       return;
     }
     if (scores && step_ < total) {
@@ -167,6 +169,7 @@ void Trainer::train() {
   if (rank() == 0) {
     log::info("finished ", total, " steps (", total - first_step, " in this run); checkpoint ",
               last);
+    report_.eval_summary(options_.best_metric, best_.best(), checkpoints_.best_path());
   }
 }
 

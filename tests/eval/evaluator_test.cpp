@@ -1,8 +1,11 @@
 // The streaming Evaluator on small data sets written through the real DatasetWriter: its
-// image scores equal those of the whole split in memory at any batch size; its FID/KID equal
-// the Fréchet distance of features extracted here from the same picked images; the real
-// sets' features are cached in the data set and rebuilt when a shard changes; without the
-// Inception weights FID/KID are reported unavailable and nothing else changes.
+// image scores (the checkerboard measure included) equal those of the whole split in memory
+// at any batch size; its FID/KID, the do-nothing baseline's included, equal the Fréchet
+// distance of features extracted here from the same picked images; the data set's sets'
+// features are cached in the data set and rebuilt when a shard changes or an entry is
+// damaged; the report states its protocol (image counts, real set, extractor, KID subsets,
+// no spread where the subsets cannot differ); without the Inception weights FID/KID are
+// reported unavailable and nothing else changes.
 #include "eval/evaluator.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +16,7 @@
 #include <random>
 
 #include "common/file_util.h"
+#include "eval/checkerboard.h"
 #include "eval/feature_cache.h"
 #include "eval/feature_stats.h"
 #include "eval/fid.h"
@@ -77,6 +81,23 @@ TEST(Evaluator, StreamsTheScoresOfTheWholeSplitAtAnyBatchSize) {
     EXPECT_NEAR(r.cycle_b_l1, mean_abs_error(b_cycled, b), 1e-6);
     EXPECT_NEAR(r.colorfulness_translated, colorfulness(g_a), 1e-3);
     EXPECT_NEAR(r.colorfulness_real, colorfulness(b), 1e-9);
+    // The checkerboard measure at the seed U-Net's period 8, of every test image.
+    ASSERT_EQ(r.checkerboard_period, net->size_multiple());
+    ASSERT_EQ(r.checkerboard_period, 8);
+    const auto c = [](const torch::Tensor& x) {
+      return checkerboard_fractions(x, 8).mean().item<double>();
+    };
+    // Translations: float32 generators, whose last bits depend on the batch.
+    EXPECT_NEAR(r.checkerboard_a_to_b.translated, c(g_a), 1e-6 * c(g_a));
+    EXPECT_NEAR(r.checkerboard_a_to_b.input, c(a), 1e-9);
+    EXPECT_NEAR(r.checkerboard_a_to_b.real, c(b), 1e-9);
+    EXPECT_NEAR(r.checkerboard_b_to_a.translated, c(f_b), 1e-6 * c(f_b));
+    EXPECT_NEAR(r.checkerboard_b_to_a.input, c(b), 1e-9);
+    EXPECT_NEAR(r.checkerboard_b_to_a.real, c(a), 1e-9);
+    const nlohmann::json j = r.to_json().at("checkerboard");
+    EXPECT_EQ(j.at("period"), 8);
+    EXPECT_NEAR(j.at("AtoB").at("translated").get<double>(), c(g_a) / c(b), 1e-6 * c(g_a) / c(b));
+    EXPECT_NEAR(j.at("BtoA").at("baseline").get<double>(), c(b) / c(a), 1e-9);
   }
 }
 
@@ -128,10 +149,30 @@ TEST(Evaluator, FidAndKidOfPickedImagesCachedAndRebuiltWhenAShardChanges) {
   model::CycleGan net = seeded_net();
   const auto first = Evaluator(dir, 1, 3, options).evaluate(net);
   ASSERT_TRUE(first.fid && first.fid_floor);
-  EXPECT_EQ(first.fid_real_sets_computed, 4);
+  // Test B, test A (also A -> B's baseline input: gray repeated to RGB is what the extractor
+  // sees of gray), test B in gray (B -> A's baseline input), train B, train A.
+  EXPECT_EQ(first.fid_real_sets_computed, 5);
   EXPECT_EQ(first.fid_real_sets_cached, 0);
   EXPECT_EQ(first.fid_a_to_b.images, 3);
   EXPECT_EQ(first.fid_a_to_b.reference_images, 3);
+  EXPECT_EQ(first.baseline_b_to_a.images, 3);
+  EXPECT_TRUE(first.fid_subset());
+  {  // What the report says of its protocol.
+    const nlohmann::json f = first.to_json().at("fid");
+    EXPECT_EQ(f.at("AtoB").at("reference_of"), "test split of B");
+    EXPECT_EQ(f.at("baseline_BtoA").at("images_of"), "test split of B as A (do nothing)");
+    EXPECT_EQ(f.at("AtoB").at("note"), "comparable only at equal N");
+    EXPECT_EQ(f.at("test_images_A"), 5);
+    EXPECT_FALSE(f.at("whole_test_split").get<bool>());
+    EXPECT_EQ(f.at("extractor_sha1"), InceptionFeatures(default_inception_path()).sha1());
+    EXPECT_NE(f.at("resize").get<std::string>().find("299x299"), std::string::npos);
+    EXPECT_NE(f.at("gray").get<std::string>().find("BT.601"), std::string::npos);
+    // 3 features per set, subsets of up to 1000: every subset is the whole of both sets.
+    EXPECT_EQ(f.at("AtoB").at("kid_subsets"), 4);
+    EXPECT_EQ(f.at("AtoB").at("kid_subset_size"), 3);
+    EXPECT_TRUE(f.at("AtoB").at("kid_std").is_null());
+    EXPECT_FALSE(first.fid_a_to_b.kid_std.has_value());
+  }
 
   {  // The same numbers from features extracted here.
     torch::NoGradGuard no_grad;
@@ -151,13 +192,29 @@ TEST(Evaluator, FidAndKidOfPickedImagesCachedAndRebuiltWhenAShardChanges) {
     EXPECT_NEAR(first.floor_b.fid, floor, 1e-6 * floor);
     EXPECT_GT(first.fid_a_to_b.fid, first.floor_b.fid);  // an untrained G is far from real B
     EXPECT_GT(first.fid_a_to_b.kid, 0);
+    // The do-nothing baselines: gray test A (repeated to RGB) against test B, and test B in
+    // BT.601 gray against test A.
+    FeatureStats gray_a(InceptionFeatures::kFeatureDim), real_a(InceptionFeatures::kFeatureDim),
+        gray_b(InceptionFeatures::kFeatureDim);
+    const torch::Tensor a_features =
+        inception.extract(whole_split(dir, "A", "test", 3).index_select(0, picked));
+    gray_a.add(a_features);
+    real_a.add(inception.extract(whole_split(dir, "A", "test", 1).index_select(0, picked)));
+    gray_b.add(inception.extract(
+        image::to_gray(whole_split(dir, "B", "test", 3).index_select(0, picked))));
+    const double baseline_ab = frechet_distance(gray_a, real),
+                 baseline_ba = frechet_distance(gray_b, real_a);
+    EXPECT_NEAR(first.baseline_a_to_b.fid, baseline_ab, 1e-6 * baseline_ab);
+    EXPECT_NEAR(first.baseline_b_to_a.fid, baseline_ba, 1e-6 * baseline_ba);
+    EXPECT_NE(first.baseline_a_to_b.fid, first.fid_a_to_b.fid);
   }
 
   // The second evaluation reads all four real sets from the cache, to the same numbers.
   const auto second = Evaluator(dir, 1, 3, options).evaluate(net);
-  EXPECT_EQ(second.fid_real_sets_cached, 4);
+  EXPECT_EQ(second.fid_real_sets_cached, 5);
   EXPECT_EQ(second.fid_real_sets_computed, 0);
   EXPECT_EQ(second.fid_a_to_b.fid, first.fid_a_to_b.fid);
+  EXPECT_EQ(second.baseline_b_to_a.fid, first.baseline_b_to_a.fid);
   EXPECT_EQ(second.floor_a.kid, first.floor_a.kid);
   EXPECT_LT(second.fid_seconds, first.fid_seconds);
 
@@ -165,14 +222,44 @@ TEST(Evaluator, FidAndKidOfPickedImagesCachedAndRebuiltWhenAShardChanges) {
   // stale ones removed); the train sets' entries stay valid.
   testing::write_eval_dataset(dir, 6, 5, 99);
   const auto third = Evaluator(dir, 1, 3, options).evaluate(net);
-  EXPECT_GE(third.fid_real_sets_computed, 2);
-  EXPECT_EQ(third.fid_real_sets_cached + third.fid_real_sets_computed, 4);
+  EXPECT_GE(third.fid_real_sets_computed, 3);
+  EXPECT_EQ(third.fid_real_sets_cached + third.fid_real_sets_computed, 5);
   EXPECT_NE(third.floor_b.fid, first.floor_b.fid);
+  EXPECT_NE(third.baseline_b_to_a.fid, first.baseline_b_to_a.fid);
   int64_t entries = 0;
   for (const auto& e : fs::directory_iterator(fs::path(dir) / "fid_cache")) {
     entries += e.path().extension() == ".pt";
   }
-  EXPECT_EQ(entries, 4);
+  EXPECT_EQ(entries, 5);
+}
+
+TEST(Evaluator, WholeSplitByDefaultOfTranslateAndKidSpreadOnlyWhereSubsetsDiffer) {
+  if (!fs::exists(default_inception_path()))
+    GTEST_SKIP() << "FID/KID unavailable: no weights at " << default_inception_path();
+  const std::string dir = fresh_dataset("fid_whole", 1, 6);  // one train image: no floor
+  EvalOptions options;
+  options.fid_images = EvalOptions::kWholeSplit;
+  options.batch_size = 4;
+  options.kid.subsets = 5;
+  options.kid.subset_size = 4;
+  options.cache = false;
+  model::CycleGan net = seeded_net();
+  const EvalReport r = Evaluator(dir, 1, 3, options).evaluate(net);
+  ASSERT_TRUE(r.fid);
+  EXPECT_FALSE(r.fid_floor);
+  EXPECT_FALSE(r.fid_subset());
+  EXPECT_EQ(r.fid_a_to_b.images, 6);
+  EXPECT_EQ(r.fid_b_to_a.reference_images, 6);
+  EXPECT_EQ(r.fid_test_images_b, 6);
+  EXPECT_TRUE(r.to_json().at("fid").at("whole_test_split").get<bool>());
+  // Subsets of 4 of 6 differ: a spread, reported.
+  ASSERT_TRUE(r.fid_a_to_b.kid_std.has_value());
+  EXPECT_GT(*r.fid_a_to_b.kid_std, 0);
+  EXPECT_EQ(r.fid_a_to_b.kid_subset_size, 4);
+  EXPECT_EQ(r.to_json().at("fid").at("AtoB").at("kid_std").get<double>(), *r.fid_a_to_b.kid_std);
+  EXPECT_NE(r.summary().find("the whole test split"), std::string::npos) << r.summary();
+  EXPECT_NE(r.summary().find("do nothing"), std::string::npos) << r.summary();
+  EXPECT_THROW(Evaluator(dir, 1, 3, EvalOptions{0, 32, -2}), ConfigError);
 }
 
 // The cache entries of a data set, by file name.
@@ -201,9 +288,9 @@ TEST(Evaluator, DamagedOrStaleCacheEntriesAreRecomputedNeverUsed) {
   options.kid.subsets = 4;
   model::CycleGan net = seeded_net();
   const auto clean = Evaluator(dir, 1, 3, options).evaluate(net);
-  ASSERT_EQ(clean.fid_real_sets_computed, 4);
+  ASSERT_EQ(clean.fid_real_sets_computed, 5);
   const std::vector<fs::path> entries = cache_entries(dir);
-  ASSERT_EQ(entries.size(), 4u);
+  ASSERT_EQ(entries.size(), 5u);
 
   // 8 KiB of zeros inside each entry (the features' bytes), then random bytes over a whole
   // entry: each damaged entry is recomputed, to the clean run's numbers.
@@ -212,11 +299,13 @@ TEST(Evaluator, DamagedOrStaleCacheEntriesAreRecomputedNeverUsed) {
     overwrite_bytes(entry, fs::file_size(entry) / 2, std::string(8192, '\0'));
   }
   const auto repaired = Evaluator(dir, 1, 3, options).evaluate(net);
-  EXPECT_EQ(repaired.fid_real_sets_computed, 4);
+  EXPECT_EQ(repaired.fid_real_sets_computed, 5);
   EXPECT_EQ(repaired.fid_real_sets_cached, 0);
   for (const auto& [got, want] :
        {std::pair{repaired.fid_a_to_b, clean.fid_a_to_b},
         std::pair{repaired.fid_b_to_a, clean.fid_b_to_a},
+        std::pair{repaired.baseline_a_to_b, clean.baseline_a_to_b},
+        std::pair{repaired.baseline_b_to_a, clean.baseline_b_to_a},
         std::pair{repaired.floor_a, clean.floor_a}, std::pair{repaired.floor_b, clean.floor_b}}) {
     EXPECT_NEAR(got.fid, want.fid, 1e-9);
     EXPECT_NEAR(got.kid, want.kid, 1e-9);
@@ -252,7 +341,7 @@ TEST(Evaluator, DamagedOrStaleCacheEntriesAreRecomputedNeverUsed) {
   fs::remove_all(fs::path(dir) / "fid_cache");
   fs::rename(kept, fs::path(dir) / "fid_cache");
   const auto rewritten = Evaluator(dir, 1, 3, options).evaluate(net);
-  EXPECT_EQ(rewritten.fid_real_sets_computed, 2);  // test A and test B
+  EXPECT_EQ(rewritten.fid_real_sets_computed, 3);  // test A, test B and test B in gray
   EXPECT_EQ(rewritten.fid_real_sets_cached, 2);    // the train sets did not change
   EXPECT_NE(rewritten.floor_b.fid, clean.floor_b.fid);
 }

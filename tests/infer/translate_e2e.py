@@ -2,8 +2,10 @@
 """cyclegan_translate end to end, on the demo data set and on image folders:
 
   - --eval of a checkpoint after 1 step and after 150 steps on the demo test split: the
-    JSON report lands in the run directory, and the trained model scores better (PSNR of
-    the colorized test images, cycle error);
+    JSON report lands where --output says, the trained model scores better (PSNR of the
+    colorized test images, cycle error), the checkerboard measure and the do-nothing
+    baselines are reported (the baselines the same at both steps); --eval without
+    --fid-images scores the whole test split and states its protocol;
   - --keep-luma: the output has the gray input's luminance and the model's colours;
   - translation of the data set's test split and of a folder of JPEG/PNG files of odd
     sizes, gray and colour, in both directions: one PNG per input, same base name, the
@@ -127,6 +129,44 @@ def main():
     check(trained["cycle_a_l1"] < early["cycle_a_l1"], "150 steps do not reconstruct A better than 1 step")
     check(abs(trained["baseline_psnr_db"] - early["baseline_psnr_db"]) < 1e-9, "the gray baseline moved")
     check(15 < trained["colorfulness_real"] < 80, f"colorfulness of photographs: {trained['colorfulness_real']}")
+    for report in (early, trained):
+        board = report["checkerboard"]
+        check(board["period"] == 8 and all(board[d]["translated"] > 0 for d in ("AtoB", "BtoA")),
+              f"checkerboard measure: {board}")
+        # The input and the real set are the same every time: so is the baseline.
+        check(abs(board["AtoB"]["baseline"] - trained["checkerboard"]["AtoB"]["baseline"]) < 1e-12,
+              "the checkerboard baseline moved")
+        if "fid" in report:
+            check(report["fid"]["baseline_AtoB"]["images"] == 3 and not report["fid"]["whole_test_split"],
+                  f"--fid-images 3: a subset, and so stated: {report['fid']}")
+            check(report["fid"]["baseline_AtoB"]["fid"] == trained["fid"]["baseline_AtoB"]["fid"],
+                  "the do-nothing FID moved")
+
+    # By default --eval scores FID/KID on the whole test split (a small set of 6 here) and
+    # says how: image counts, real set, extractor, resize rule, gray handling, KID without a
+    # spread where every subset is the whole set, the small-N note.
+    small = os.path.join(work, "small")
+    run([ARGS.cyclegan_data, "demo", "--output", small, "--sizes", "32", "--train-images", "20",
+         "--test-images", "6"])
+    whole = json.loads(run([ARGS.translate, "--checkpoint", run_dir, "--eval", "--input",
+                            os.path.join(small, "32x32")]).stdout)
+    if "fid" in whole:
+        fid = whole["fid"]
+        check(fid["whole_test_split"] and fid["test_images_A"] == 6, f"not the whole split: {fid}")
+        for key, of, reference in (("AtoB", "G(test split of A)", "test split of B"),
+                                   ("baseline_AtoB", "test split of A as B (do nothing)", "test split of B"),
+                                   ("BtoA", "F(test split of B)", "test split of A"),
+                                   ("floor_B", "train split of B", "test split of B")):
+            scores = fid[key]
+            check(scores["images"] == 6 and scores["reference_images"] == 6, f"{key}: {scores}")
+            check(scores["images_of"] == of and scores["reference_of"] == reference, f"{key}: {scores}")
+            check(scores["kid_std"] is None and scores["kid_subset_size"] == 6, f"{key}: KID spread {scores}")
+            check(scores["note"] == "comparable only at equal N", f"{key}: {scores}")
+        check(len(fid["extractor_sha1"]) == 40 and "299x299" in fid["resize"] and "BT.601" in fid["gray"],
+              f"protocol: {fid}")
+    else:
+        check("fid_unavailable" in whole, "neither FID/KID nor why not")
+    print("--eval by default: the whole test split, its protocol stated")
 
     # The data set's test split.
     out = os.path.join(work, "out_dataset")

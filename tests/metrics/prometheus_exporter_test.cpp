@@ -211,8 +211,12 @@ TEST(PrometheusExporter, EvaluationSeriesAppearWithTheFirstEvaluation) {
   EXPECT_EQ(s.at("cyclegan_eval_cycle_l1{rank=\"0\",domain=\"a\"}"), 0.05);
   // Unpaired data: no translation scores; grey B: no colorfulness.
   EXPECT_EQ(s.count("cyclegan_eval_colorfulness{rank=\"0\",image=\"real\"}"), 0u);
-  // No FID/KID (no Inception weights): no series.
+  // No FID/KID (no Inception weights): no series; images smaller than the period: no
+  // checkerboard.
   EXPECT_EQ(s.count("cyclegan_eval_fid{rank=\"0\",direction=\"AtoB\"}"), 0u);
+  EXPECT_EQ(
+      s.count("cyclegan_eval_checkerboard{rank=\"0\",direction=\"AtoB\",image=\"translated\"}"),
+      0u);
 
   r.fid = true;
   r.fid_a_to_b.fid = 85.5;
@@ -222,6 +226,11 @@ TEST(PrometheusExporter, EvaluationSeriesAppearWithTheFirstEvaluation) {
   r.fid_floor = true;
   r.floor_a.fid = 12.5;
   r.floor_b.kid = 0.001;
+  r.baseline_a_to_b.fid = 99.5;
+  r.baseline_b_to_a.kid = 0.25;
+  r.checkerboard_period = 8;
+  r.checkerboard_a_to_b = {0.3, 0.05, 0.1};  // translated, input, real
+  r.checkerboard_b_to_a = {0.1, 0.1, 0.05};
   exporter.on_eval(800, r);
   const auto t = series(exporter.scrape_text());
   EXPECT_EQ(t.at("cyclegan_eval_fid{rank=\"0\",direction=\"AtoB\"}"), 85.5);
@@ -230,6 +239,13 @@ TEST(PrometheusExporter, EvaluationSeriesAppearWithTheFirstEvaluation) {
   EXPECT_EQ(t.at("cyclegan_eval_kid{rank=\"0\",direction=\"BtoA\"}"), 0.125);
   EXPECT_EQ(t.at("cyclegan_eval_fid{rank=\"0\",direction=\"real_A\"}"), 12.5);
   EXPECT_EQ(t.at("cyclegan_eval_kid{rank=\"0\",direction=\"real_B\"}"), 0.001);
+  EXPECT_EQ(t.at("cyclegan_eval_fid{rank=\"0\",direction=\"AtoB_baseline\"}"), 99.5);
+  EXPECT_EQ(t.at("cyclegan_eval_kid{rank=\"0\",direction=\"BtoA_baseline\"}"), 0.25);
+  const std::string checkerboard = "cyclegan_eval_checkerboard{rank=\"0\",direction=";
+  EXPECT_DOUBLE_EQ(t.at(checkerboard + "\"AtoB\",image=\"translated\"}"), 3.0);
+  EXPECT_DOUBLE_EQ(t.at(checkerboard + "\"AtoB\",image=\"baseline\"}"), 0.5);
+  EXPECT_DOUBLE_EQ(t.at(checkerboard + "\"BtoA\",image=\"translated\"}"), 2.0);
+  EXPECT_DOUBLE_EQ(t.at(checkerboard + "\"BtoA\",image=\"baseline\"}"), 2.0);
 }
 
 TEST(PrometheusExporter, PeakMemoryAndLossScalesFollowTheLastStep) {

@@ -188,10 +188,14 @@ def main():
 
     eval_steps = [4, 8, 12, 16, 20]
     eval_tags = [("eval/psnr_db/cycle_a", ["cycle_a_psnr_db"]), ("eval/psnr_db/cycle_b", ["cycle_b_psnr_db"]),
-                 ("eval/cycle_l1/a", ["cycle_a_l1"]), ("eval/colorfulness/real", ["colorfulness_real"])]
+                 ("eval/cycle_l1/a", ["cycle_a_l1"]), ("eval/colorfulness/real", ["colorfulness_real"]),
+                 ("eval/checkerboard/AtoB", ["checkerboard", "AtoB", "translated"]),
+                 ("eval/checkerboard/BtoA_baseline", ["checkerboard", "BtoA", "baseline"])]
     if "eval/fid/AtoB" in tags["scalars"] or os.path.exists(INCEPTION):
         eval_tags += [("eval/fid/AtoB", ["fid", "AtoB", "fid"]), ("eval/kid/BtoA", ["fid", "BtoA", "kid"]),
-                      ("eval/fid/real_B", ["fid", "floor_B", "fid"])]
+                      ("eval/fid/real_B", ["fid", "floor_B", "fid"]),
+                      ("eval/fid/AtoB_baseline", ["fid", "baseline_AtoB", "fid"]),
+                      ("eval/kid/BtoA_baseline", ["fid", "baseline_BtoA", "kid"])]
     for tag, keys in eval_tags:
         events = acc.Scalars(tag) if tag in tags["scalars"] else []
         check([e.step for e in events] == eval_steps, f"{tag}: steps {[e.step for e in events]}")

@@ -1,9 +1,10 @@
 // FID/KID during training, under mpirun (main: tests/parallel/mpi_test_main.cpp):
 // - DistributedEval: at any world size the trainer's evaluation (every rank its share, sums
-//   over the communicator) gives rank 0 the numbers one process computes alone, to 1e-6;
+//   over the communicator) gives rank 0 the numbers one process computes alone, to 1e-6,
+//   the do-nothing baselines and the checkerboard measure included;
 // - BestCheckpoint (one rank): ckpt_best.pt follows the lowest FID of a short run, stays
 //   out of the rotation, and carries its value across resumes, where a worse value stays
-//   and a better one replaces it.
+//   and a better one replaces it; eval/summary.json holds the last and the best evaluation.
 // Both need the Inception weights and skip without them.
 #include <gtest/gtest.h>
 
@@ -17,6 +18,7 @@
 #include "eval/evaluator.h"
 #include "eval_test_dataset.h"
 #include "parallel/mpi_communicator.h"
+#include "train/run_report.h"
 #include "trainer_test_util.h"
 
 namespace cg::train {
@@ -65,15 +67,29 @@ TEST(DistributedEval, EveryWorldSizeGivesTheNumbersOfOneProcess) {
   if (rank == 0) {
     const eval::EvalReport alone = evaluator.evaluate(trainer.model());
     ASSERT_TRUE(alone.fid && alone.fid_floor);
-    EXPECT_EQ(shared->fid_real_sets_computed, 4);
+    EXPECT_EQ(shared->fid_real_sets_computed, 5);
     for (const auto& [name, got, want] :
          {std::tuple{"FID A->B", &shared->fid_a_to_b, &alone.fid_a_to_b},
           std::tuple{"FID B->A", &shared->fid_b_to_a, &alone.fid_b_to_a},
+          std::tuple{"baseline A->B", &shared->baseline_a_to_b, &alone.baseline_a_to_b},
+          std::tuple{"baseline B->A", &shared->baseline_b_to_a, &alone.baseline_b_to_a},
           std::tuple{"floor A", &shared->floor_a, &alone.floor_a},
           std::tuple{"floor B", &shared->floor_b, &alone.floor_b}}) {
       expect_close(got->fid, want->fid, std::string(name) + " FID");
       expect_close(got->kid, want->kid, std::string(name) + " KID");
-      expect_close(got->kid_std, want->kid_std, std::string(name) + " KID std");
+      EXPECT_EQ(got->kid_std.has_value(), want->kid_std.has_value()) << name;
+      if (got->kid_std && want->kid_std) {
+        expect_close(*got->kid_std, *want->kid_std, std::string(name) + " KID std");
+      }
+    }
+    for (const auto& [name, got, want] :
+         {std::tuple{"checkerboard A->B", &shared->checkerboard_a_to_b, &alone.checkerboard_a_to_b},
+          std::tuple{"checkerboard B->A", &shared->checkerboard_b_to_a,
+                     &alone.checkerboard_b_to_a}}) {
+      ASSERT_GT(shared->checkerboard_period, 0);
+      expect_close(got->translated, want->translated, std::string(name) + " translated");
+      expect_close(got->input, want->input, std::string(name) + " input");
+      expect_close(got->real, want->real, std::string(name) + " real");
     }
     expect_close(shared->translation_psnr_db, alone.translation_psnr_db, "PSNR");
     expect_close(shared->translation_ssim, alone.translation_ssim, "SSIM");
@@ -144,6 +160,19 @@ TEST(BestCheckpoint, FollowsTheLowestFidThroughRotationAndResume) {
   ASSERT_TRUE(after_6.has_value());
   EXPECT_EQ(*after_6, lowest({2, 4, 6}));
   EXPECT_EQ(recorded_best(store), *after_6);
+  {  // The run summary: the last evaluation (step 6) and the best, with its report.
+    const nlohmann::json summary =
+        nlohmann::json::parse(read_file(eval_summary_path(s.train.run_dir)));
+    EXPECT_EQ(summary.at("last").at("step"), 6);
+    EXPECT_EQ(summary.at("last").at("report").at("fid").at("AtoB").at("fid").get<double>(),
+              fid_at(s.train.run_dir, 6));
+    EXPECT_EQ(summary.at("best").at("metric"), "fid-AtoB");
+    EXPECT_EQ(summary.at("best").at("value").get<double>(), after_6->first);
+    EXPECT_EQ(summary.at("best").at("step").get<int64_t>(), after_6->second);
+    EXPECT_EQ(summary.at("best").at("checkpoint"), store.best_path());
+    EXPECT_EQ(summary.at("best").at("report").at("fid").at("AtoB").at("fid").get<double>(),
+              after_6->first);
+  }
   ASSERT_EQ(store.list().size(), 1u);  // rotation kept ckpt_6 and left the best alone
   EXPECT_EQ(fs::path(store.list()[0]).filename(), "ckpt_00000006.pt");
 

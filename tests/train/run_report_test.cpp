@@ -1,12 +1,15 @@
 // The step's record: make_step_record fills every field from the step's result and the
 // loop's measurements (the learning rates as the optimizers held them, not recomputed),
-// and a trainer's sinks get the schedule's rates of the steps they ran.
+// and a trainer's sinks get the schedule's rates of the steps they ran; the evaluations'
+// reports and the run's summary of its last and best evaluation.
 #include "train/run_report.h"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <vector>
 
+#include "common/file_util.h"
 #include "train/lr_schedule.h"
 #include "trainer_test_util.h"
 
@@ -87,6 +90,74 @@ TEST(RunReport, ATrainersRecordsCarryTheScheduledRatesOfTheirSteps) {
     EXPECT_EQ(r.images, 2 * s.train.batch_size);
   }
   EXPECT_LT(sink.steps.back().lr_g, s.train.lr_g) << "the schedule did not decay";
+}
+
+eval::EvalReport fid_report(double fid_a_to_b, double baseline) {
+  eval::EvalReport r;
+  r.fid = true;
+  r.fid_a_to_b.fid = fid_a_to_b;
+  r.fid_a_to_b.images = 25;
+  r.fid_a_to_b.reference_images = 25;
+  r.baseline_a_to_b.fid = baseline;
+  r.fid_test_images_a = r.fid_test_images_b = 100;
+  r.checkerboard_period = 8;
+  r.checkerboard_a_to_b = {0.2, 0.02, 0.04};
+  return r;
+}
+
+TEST(RunReport, EvalSummaryHoldsTheLastAndTheBestEvaluation) {
+  TrainerOptions options;
+  options.run_dir = testing::fresh_dir("run_report_summary");
+  RunReport report(options);
+  const std::string path = eval_summary_path(options.run_dir);
+  report.eval_summary(eval::Metric::kFidAtoB, std::nullopt, "");
+  EXPECT_FALSE(std::filesystem::exists(path)) << "no evaluation, no summary";
+
+  report.eval(2, fid_report(150.5, 200));
+  report.eval(4, fid_report(160.25, 200));
+  const nlohmann::json step_2 =
+      nlohmann::json::parse(read_file(eval::eval_report_path(options.run_dir, 2)));
+  EXPECT_EQ(step_2.at("fid").at("baseline_AtoB").at("fid"), 200);
+  EXPECT_EQ(step_2.at("fid").at("AtoB").at("note"), "comparable only at equal N");
+  EXPECT_FALSE(step_2.at("fid").at("whole_test_split").get<bool>());
+  EXPECT_EQ(step_2.at("checkerboard").at("AtoB").at("translated"), 5.0);
+  EXPECT_EQ(step_2.at("checkerboard").at("AtoB").at("baseline"), 0.5);
+
+  report.eval_summary(eval::Metric::kFidAtoB, std::pair{150.5, int64_t{2}}, "ckpt_best.pt");
+  nlohmann::json summary = nlohmann::json::parse(read_file(path));
+  EXPECT_EQ(summary.at("last").at("step"), 4);
+  EXPECT_EQ(summary.at("last").at("report").at("fid").at("AtoB").at("fid"), 160.25);
+  EXPECT_EQ(summary.at("best").at("metric"), "fid-AtoB");
+  EXPECT_EQ(summary.at("best").at("value"), 150.5);
+  EXPECT_EQ(summary.at("best").at("step"), 2);
+  EXPECT_EQ(summary.at("best").at("checkpoint"), "ckpt_best.pt");
+  EXPECT_EQ(summary.at("best").at("report"), step_2) << "the best step's eval/step_N.json";
+
+  // A best of an earlier session whose report is gone: its value, no report.
+  report.eval_summary(eval::Metric::kFidAtoB, std::pair{99.0, int64_t{1}}, "ckpt_best.pt");
+  summary = nlohmann::json::parse(read_file(path));
+  EXPECT_EQ(summary.at("best").at("value"), 99.0);
+  EXPECT_TRUE(summary.at("best").at("report").is_null());
+  // Without FID/KID: no best.
+  report.eval_summary(eval::Metric::kFidAtoB, std::nullopt, "");
+  EXPECT_TRUE(nlohmann::json::parse(read_file(path)).at("best").is_null());
+}
+
+TEST(RunReport, EvalSummaryLineShowsEachScoreBesideDoingNothing) {
+  eval::EvalReport r = fid_report(150.5, 200);
+  r.paired = true;
+  r.translation_psnr_db = 16.1;
+  r.baseline_psnr_db = 19.1;
+  const std::string line = r.summary();
+  EXPECT_NE(line.find("test PSNR 16.10 dB (do nothing 19.10 dB)"), std::string::npos) << line;
+  EXPECT_NE(line.find("FID A->B 150.50 (do nothing 200.00)"), std::string::npos) << line;
+  EXPECT_NE(line.find("checkerboard (period 8, real = 1) A->B 5.00 (do nothing 0.50)"),
+            std::string::npos)
+      << line;
+  EXPECT_NE(line.find("a subset of the test split's 100 and 100"), std::string::npos) << line;
+  EXPECT_NE(line.find("comparable only at equal N"), std::string::npos) << line;
+  r.fid_a_to_b.images = r.fid_b_to_a.images = 100;
+  EXPECT_NE(r.summary().find("(the whole test split)"), std::string::npos) << r.summary();
 }
 
 }  // namespace
