@@ -14,6 +14,7 @@
 #include "image/image_file.h"
 #include "image/tensor_color.h"
 #include "image/tensor_image.h"
+#include "infer/tiled_generator.h"
 
 namespace cg::infer {
 namespace {
@@ -58,9 +59,27 @@ void check_writable(const std::string& dir) {
 
 }  // namespace
 
+int64_t choose_tile(torch::nn::Module& generator, int64_t batch, int64_t channels, int64_t height,
+                    int64_t width, const TranslateOptions& options) {
+  if (options.tile > 0) return options.tile;
+  if (options.max_memory <= 0 ||
+      batch * whole_pass_bytes(generator, channels, height, width) <= options.max_memory) {
+    return 0;
+  }
+  for (int64_t tile : {2048, 1024, 512, 256}) {
+    if (tile < std::max(height, width) &&
+        tiled_pass_bytes(generator, channels, height, width, tile) <= options.max_memory) {
+      return tile;
+    }
+  }
+  return 128;
+}
+
 int64_t translate(const SavedModel& saved, const std::string& input, const std::string& output_dir,
                   const TranslateOptions& options) {
   TORCH_CHECK(options.batch_size > 0, "translate: batch_size must be positive");
+  TORCH_CHECK(options.tile >= 0 && options.max_memory >= 0,
+              "translate: tile and max_memory must not be negative");
   model::CycleGan net = saved.net;
   const model::CycleGanOptions& m = net->options();
   const int64_t in_channels = options.a_to_b ? m.channels_a : m.channels_b;
@@ -95,6 +114,8 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
   const model::ImageRange range = net->range();
   const int64_t multiple = net->size_multiple();
   const torch::TensorOptions on_device = net->parameters().front().options();
+  const std::shared_ptr<torch::nn::Module> generator = generator_of(net, options.a_to_b);
+  int64_t last_tile = -1;
   std::unique_ptr<Progress> bar;
   if (options.progress) {
     bar = std::make_unique<Progress>("translate " + domain, static_cast<int64_t>(items.size()));
@@ -154,7 +175,32 @@ int64_t translate(const SavedModel& saved, const std::string& input, const std::
       padded += static_cast<int64_t>(batch.size());
     }
     x = x.to(on_device);
-    torch::Tensor y = options.a_to_b ? net->g(x) : net->f(x);
+    const int64_t tile =
+        choose_tile(*generator, x.size(0), in_channels, x.size(2), x.size(3), options);
+    torch::Tensor y;
+    if (tile > 0) {
+      if (tile != last_tile && options.tile == 0) {
+        const int64_t whole =
+            x.size(0) * whole_pass_bytes(*generator, in_channels, x.size(2), x.size(3));
+        const int64_t tiled = tiled_pass_bytes(*generator, in_channels, x.size(2), x.size(3), tile);
+        const std::string line =
+            detail::str_cat("translate: ", x.size(2), "x", x.size(3), " needs about ", whole >> 20,
+                            " MiB for a whole-image pass, over --max-memory; tiled pass with ",
+                            tile, "-pixel tiles (about ", tiled >> 20, " MiB)");
+        if (tiled <= options.max_memory) {
+          log::info(line);
+        } else {
+          log::warn(line, ", still over it");
+        }
+      }
+      last_tile = tile;
+      TiledOptions tiled_options;
+      tiled_options.tile = tile;
+      tiled_options.temp_dir = options.temp_dir;
+      y = tiled_forward(*generator, x, tiled_options);
+    } else {
+      y = options.a_to_b ? net->g(x) : net->f(x);
+    }
     if (options.keep_luma) y = image::with_luma(y, x).clamp(range.lo, range.hi);
     y = y.narrow(2, 0, height).narrow(3, 0, width).to(torch::kCPU, torch::kFloat);
     const torch::Tensor pixels = image::to_uint8_hwc(y, range.lo, range.hi);

@@ -1,5 +1,7 @@
 #pragma once
 // Translation of image files with a saved model: one PNG per input, at the input's size.
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <string>
 
@@ -14,7 +16,26 @@ struct TranslateOptions {
   /// Gray -> colour only: the output keeps the input's BT.601 luminance and takes only the
   /// colours from the generator (data::with_luma), the usual way to colorize.
   bool keep_luma = false;
+  /// Tile side in input pixels for the exact tiled forward pass (tiled_generator.h): the
+  /// same output as the whole-image pass (to float32 rounding, 1e-5), in memory that grows
+  /// with the tile, not the image. 0: the whole-image pass, unless max_memory asks for tiles.
+  int64_t tile = 0;
+  /// Budget in bytes for a batch's activations (0: none). Where the whole-image pass's
+  /// estimate (whole_pass_bytes of one image times the batch) exceeds it and tile is 0, that
+  /// batch is translated tiled, with the largest of 2048, 1024, 512, 256 or 128-pixel tiles
+  /// whose estimate (tiled_pass_bytes) fits (128 when none does, with a warning).
+  int64_t max_memory = 0;
+  /// Folder for the tiled pass's temporary feature-map files ("": the system's, honouring
+  /// TMPDIR). It needs room for a few full maps (about 12 GiB for a 4096x4096 ResNet-9).
+  std::string temp_dir;
 };
+
+/// The tile translate() uses for a batch of `batch` images of (channels, height, width)
+/// (sides already a multiple of the generator's downsampling) through `generator`:
+/// options.tile when set, else 0 (whole-image pass) when there is no max_memory or the
+/// whole-image estimate fits it, else the largest tile whose estimate fits.
+int64_t choose_tile(torch::nn::Module& generator, int64_t batch, int64_t channels, int64_t height,
+                    int64_t width, const TranslateOptions& options);
 
 /// Translates `input` into `output_dir`/<base name>.png: `input` is a folder of JPEG/PNG
 /// files (each at its own size) or a data set made by cyclegan_data (its test split of the
@@ -25,7 +46,9 @@ struct TranslateOptions {
 /// atomically, so an error (an unreadable image: FileError naming it) leaves the ones
 /// before it complete. Throws FileError when `output_dir` cannot be created or written,
 /// and ConfigError for keep_luma with a generator that does not map gray to colour,
-/// before any work. Returns the number of images written.
+/// before any work. With a tile (options.tile, or max_memory exceeded) each image goes
+/// through tiled_forward: the padding rule above is the same, so tiled output equals whole.
+/// Returns the number of images written.
 int64_t translate(const SavedModel& saved, const std::string& input, const std::string& output_dir,
                   const TranslateOptions& options);
 

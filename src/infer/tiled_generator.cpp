@@ -1,0 +1,288 @@
+#include "infer/tiled_generator.h"
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "infer/tiled_map.h"
+#include "infer/tiled_plan.h"
+
+namespace cg::infer {
+namespace {
+
+namespace F = torch::nn::functional;
+
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+int64_t reflect_index(int64_t i, int64_t n) { return i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i); }
+
+torch::Tensor activate(const torch::Tensor& x, Activation activation, double slope) {
+  switch (activation) {
+    case Activation::kNone:
+      return x;
+    case Activation::kRelu:
+      return torch::relu(x);
+    case Activation::kLeakyRelu:
+      return F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(slope));
+    case Activation::kTanh:
+      return torch::tanh(x);
+    case Activation::kSigmoid:
+      return torch::sigmoid(x);
+  }
+  return x;
+}
+
+// A (per-channel) scale and shift that is the InstanceNorm of `term` with its map's global
+// statistics (or the module's running statistics, where it tracks them in eval mode).
+struct Affine {
+  torch::Tensor scale, shift;  ///< (C, 1, 1) float32 on the device
+};
+
+Affine norm_affine(const TiledTerm& term, const torch::Tensor& mean, const torch::Tensor& var,
+                   int64_t channels, const torch::Device& device) {
+  const auto& norm = *term.norm;
+  torch::Tensor m = mean, v = var;
+  if (norm.options.track_running_stats() && !norm.is_training()) {
+    m = norm.running_mean.narrow(0, term.norm_offset, channels).to(torch::kCPU, torch::kDouble);
+    v = norm.running_var.narrow(0, term.norm_offset, channels).to(torch::kCPU, torch::kDouble);
+  }
+  torch::Tensor scale = (v + norm.options.eps()).rsqrt();
+  torch::Tensor shift = -m * scale;
+  if (norm.options.affine()) {
+    const torch::Tensor w = norm.weight.narrow(0, term.norm_offset, channels).to(torch::kDouble);
+    const torch::Tensor b = norm.bias.narrow(0, term.norm_offset, channels).to(torch::kDouble);
+    scale = scale * w.cpu();
+    shift = shift * w.cpu() + b.cpu();
+  }
+  return {scale.to(device, torch::kFloat).view({-1, 1, 1}),
+          shift.to(device, torch::kFloat).view({-1, 1, 1})};
+}
+
+class Runner {
+ public:
+  Runner(const TiledPlan& plan, const TiledOptions& options, torch::Device device)
+      : plan_(plan), options_(options), device_(device), maps_(plan.maps.size()) {}
+
+  // chw: (C, H, W) float32 CPU -> (C_out, H, W) float32 CPU.
+  torch::Tensor run(const torch::Tensor& chw) {
+    maps_[0] = std::make_unique<TiledMap>(chw.contiguous());
+    for (size_t s = 0; s < plan_.stages.size(); ++s) {
+      stage_ = &plan_.stages[s];
+      prepare();
+      const TiledMap& out = *maps_[stage_->output];
+      const int64_t t = map_tile(plan_, stage_->output, options_.tile);
+      for (int64_t y = 0; y < out.height(); y += t) {
+        for (int64_t x = 0; x < out.width(); x += t) {
+          tile(y, std::min(y + t, out.height()), x, std::min(x + t, out.width()));
+        }
+      }
+      for (size_t m = 1; m < maps_.size(); ++m) {
+        if (plan_.last_use[m] == static_cast<int>(s) && static_cast<int>(m) != plan_.output)
+          maps_[m].reset();
+      }
+    }
+    torch::Tensor result = maps_[plan_.output]->tensor();
+    maps_.clear();
+    return result;
+  }
+
+ private:
+  void prepare() {
+    const TiledMapShape& shape = plan_.maps[stage_->output];
+    if (stage_->output == plan_.output) {
+      maps_[stage_->output] = std::make_unique<TiledMap>(shape.channels, shape.height, shape.width);
+    } else {
+      maps_[stage_->output] =
+          std::make_unique<TiledMap>(shape.channels, shape.height, shape.width, options_.temp_dir);
+    }
+    if (stage_->save_input >= 0) {
+      const TiledMapShape& saved = plan_.maps[stage_->save_input];
+      maps_[stage_->save_input] =
+          std::make_unique<TiledMap>(saved.channels, saved.height, saved.width, options_.temp_dir);
+    }
+    affines_.clear();
+    for (const TiledPart& part : stage_->input) {
+      for (const TiledTerm& term : part.terms) {
+        const TiledMap& map = *maps_[term.map];
+        affines_.push_back(
+            term.norm ? norm_affine(term, map.mean(), map.variance(), map.channels(), device_)
+                      : Affine{});
+      }
+    }
+  }
+
+  const TiledMap& input_map() const { return *maps_[stage_->input[0].terms[0].map]; }
+
+  // The stage's input expression over rows [y0, y1), columns [x0, x1) of its (equal-sized)
+  // input maps, inside them -> (C_in, y1 - y0, x1 - x0) on the device.
+  torch::Tensor read_input(int64_t y0, int64_t y1, int64_t x0, int64_t x1) {
+    std::vector<torch::Tensor> parts;
+    size_t k = 0;
+    for (const TiledPart& part : stage_->input) {
+      torch::Tensor sum;
+      for (const TiledTerm& term : part.terms) {
+        torch::Tensor v = maps_[term.map]->read(y0, y1, x0, x1).to(device_);
+        if (term.norm && options_.per_tile_statistics) {
+          const torch::Tensor wide = v.to(torch::kDouble);
+          const torch::Tensor mean = wide.mean({1, 2}).cpu();
+          const torch::Tensor var = wide.var({1, 2}, /*unbiased=*/false).cpu();
+          const Affine a = norm_affine(term, mean, var, v.size(0), device_);
+          v = v * a.scale + a.shift;
+        } else if (term.norm) {
+          v = v * affines_[k].scale + affines_[k].shift;
+        }
+        sum = sum.defined() ? sum + v : v;
+        ++k;
+      }
+      parts.push_back(activate(sum, part.activation, part.negative_slope));
+    }
+    return parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
+  }
+
+  // The input, resized x2 when the stage resizes, over [y0, y1) x [x0, x1) of the resized
+  // map, inside it. A bilinear resize reads one more input pixel each side where there is
+  // one, so only the true border is clamped.
+  torch::Tensor read_resized(int64_t y0, int64_t y1, int64_t x0, int64_t x1) {
+    if (stage_->op.resize == Resize::kNone) return read_input(y0, y1, x0, x1);
+    const TiledMap& in = input_map();
+    const int64_t iy0 = std::max<int64_t>(0, y0 / 2 - 1),
+                  iy1 = std::min(in.height(), (y1 - 1) / 2 + 2);
+    const int64_t ix0 = std::max<int64_t>(0, x0 / 2 - 1),
+                  ix1 = std::min(in.width(), (x1 - 1) / 2 + 2);
+    auto o = F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0});
+    if (stage_->op.resize == Resize::kNearest) {
+      o.mode(torch::kNearest);
+    } else {
+      o.mode(torch::kBilinear).align_corners(false);
+    }
+    const torch::Tensor up = F::interpolate(read_input(iy0, iy1, ix0, ix1).unsqueeze(0), o);
+    return up.squeeze(0).slice(1, y0 - 2 * iy0, y1 - 2 * iy0).slice(2, x0 - 2 * ix0, x1 - 2 * ix0);
+  }
+
+  // Rows [y0, y1), columns [x0, x1) of the padded (resized) input, which may reach past its
+  // border by the stage's padding: reflected or zero there, the real map everywhere else.
+  torch::Tensor read_padded(int64_t y0, int64_t y1, int64_t x0, int64_t x1) {
+    const int scale = stage_->op.resize == Resize::kNone ? 1 : 2;
+    const int64_t h = input_map().height() * scale, w = input_map().width() * scale;
+    if (!stage_->op.reflect) {
+      const int64_t a = std::max<int64_t>(y0, 0), b = std::min(y1, h);
+      const int64_t c = std::max<int64_t>(x0, 0), d = std::min(x1, w);
+      const torch::Tensor inner = read_resized(a, b, c, d);
+      if (a == y0 && b == y1 && c == x0 && d == x1) return inner;
+      return F::pad(inner, F::PadFuncOptions({c - x0, x1 - d, a - y0, y1 - b}));
+    }
+    const auto sources = [](int64_t lo, int64_t hi, int64_t n) {
+      std::vector<int64_t> src;
+      for (int64_t i = lo; i < hi; ++i) src.push_back(reflect_index(i, n));
+      return src;
+    };
+    std::vector<int64_t> rows = sources(y0, y1, h), cols = sources(x0, x1, w);
+    const int64_t a = *std::min_element(rows.begin(), rows.end());
+    const int64_t b = *std::max_element(rows.begin(), rows.end()) + 1;
+    const int64_t c = *std::min_element(cols.begin(), cols.end());
+    const int64_t d = *std::max_element(cols.begin(), cols.end()) + 1;
+    torch::Tensor region = read_resized(a, b, c, d);
+    if (y0 < 0 || y1 > h) {
+      for (int64_t& r : rows) r -= a;
+      region = region.index_select(1, torch::tensor(rows).to(region.device()));
+    }
+    if (x0 < 0 || x1 > w) {
+      for (int64_t& col : cols) col -= c;
+      region = region.index_select(2, torch::tensor(cols).to(region.device()));
+    }
+    return region;
+  }
+
+  void tile(int64_t y0, int64_t y1, int64_t x0, int64_t x1) {
+    const TiledSpatial& op = stage_->op;
+    torch::Tensor out;
+    if (op.kind == SpatialKind::kIdentity) {
+      out = read_input(y0, y1, x0, x1);
+    } else if (op.kind == SpatialKind::kConv) {
+      const int64_t s = op.stride, p = op.padding, k = op.kernel;
+      const torch::Tensor x =
+          read_padded(y0 * s - p, (y1 - 1) * s - p + k, x0 * s - p, (x1 - 1) * s - p + k);
+      out = F::conv2d(x.unsqueeze(0), op.weight, F::Conv2dFuncOptions().bias(op.bias).stride(s))
+                .squeeze(0);
+      if (stage_->save_input >= 0) {
+        maps_[stage_->save_input]->write(y0, x0,
+                                         x.slice(1, p, p + y1 - y0).slice(2, p, p + x1 - x0));
+      }
+    } else {
+      out = transposed(y0, y1, x0, x1);
+    }
+    maps_[stage_->output]->write(y0, x0,
+                                 activate(out, stage_->output_activation, 0.0).to(torch::kCPU));
+  }
+
+  // A transposed convolution has no input padding: output o gathers inputs i with
+  // o = i * stride - padding + t, t in [0, kernel). The tile's inputs are convolved
+  // without bias into their full footprint, which is cut to the tile (output padding rows
+  // get no input) before the bias is added.
+  torch::Tensor transposed(int64_t y0, int64_t y1, int64_t x0, int64_t x1) {
+    const TiledSpatial& op = stage_->op;
+    const int64_t s = op.stride, p = op.padding, k = op.kernel;
+    const TiledMap& in = input_map();
+    const int64_t iy0 = std::max<int64_t>(0, floor_div(y0 + p - (k - 1) + s - 1, s));
+    const int64_t iy1 = std::min(in.height(), floor_div(y1 - 1 + p, s) + 1);
+    const int64_t ix0 = std::max<int64_t>(0, floor_div(x0 + p - (k - 1) + s - 1, s));
+    const int64_t ix1 = std::min(in.width(), floor_div(x1 - 1 + p, s) + 1);
+    torch::Tensor out = torch::zeros({op.weight.size(1), y1 - y0, x1 - x0}, op.weight.options());
+    if (iy0 < iy1 && ix0 < ix1) {
+      const torch::Tensor full =
+          F::conv_transpose2d(read_input(iy0, iy1, ix0, ix1).unsqueeze(0), op.weight,
+                              F::ConvTranspose2dFuncOptions().stride(s))
+              .squeeze(0);
+      const int64_t fy = iy0 * s - p, fx = ix0 * s - p;  // where `full` starts
+      const int64_t a = std::max(y0, fy), b = std::min(y1, fy + full.size(1));
+      const int64_t c = std::max(x0, fx), d = std::min(x1, fx + full.size(2));
+      if (a < b && c < d) {
+        out.slice(1, a - y0, b - y0)
+            .slice(2, c - x0, d - x0)
+            .copy_(full.slice(1, a - fy, b - fy).slice(2, c - fx, d - fx));
+      }
+    }
+    if (op.bias.defined()) out += op.bias.view({-1, 1, 1});
+    return out;
+  }
+
+  const TiledPlan& plan_;
+  const TiledOptions& options_;
+  torch::Device device_;
+  std::vector<std::unique_ptr<TiledMap>> maps_;
+  const TiledStage* stage_ = nullptr;
+  std::vector<Affine> affines_;
+};
+
+}  // namespace
+
+torch::Tensor tiled_forward(torch::nn::Module& generator, const torch::Tensor& x,
+                            const TiledOptions& options) {
+  TORCH_CHECK(x.dim() == 4, "tiled_forward expects NCHW, got ", x.sizes());
+  TORCH_CHECK(options.tile > 0, "tiled_forward: tile must be positive, got ", options.tile);
+  torch::NoGradGuard no_grad;
+  const TiledPlan plan = make_tiled_plan(generator, x.size(1), x.size(2), x.size(3));
+  const torch::Device device = generator.parameters().front().device();
+  std::vector<torch::Tensor> outputs;
+  for (int64_t n = 0; n < x.size(0); ++n) {
+    Runner runner(plan, options, device);
+    outputs.push_back(runner.run(x[n].to(torch::kCPU, torch::kFloat)));
+  }
+  return torch::stack(outputs).to(x.device());
+}
+
+std::shared_ptr<torch::nn::Module> generator_of(const model::CycleGan& net, bool a_to_b) {
+  return net->named_children()[a_to_b ? "G" : "F"];
+}
+
+int64_t whole_pass_bytes(torch::nn::Module& generator, int64_t channels, int64_t height,
+                         int64_t width) {
+  return whole_pass_bytes(make_tiled_plan(generator, channels, height, width));
+}
+
+int64_t tiled_pass_bytes(torch::nn::Module& generator, int64_t channels, int64_t height,
+                         int64_t width, int64_t tile) {
+  return tiled_pass_bytes(make_tiled_plan(generator, channels, height, width), tile);
+}
+
+}  // namespace cg::infer

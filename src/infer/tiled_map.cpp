@@ -1,0 +1,133 @@
+#include "infer/tiled_map.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <vector>
+
+#include "common/error.h"
+#include "common/file_util.h"
+
+namespace cg::infer {
+namespace {
+
+void pread_all(int fd, char* data, size_t bytes, off_t offset) {
+  while (bytes > 0) {
+    const ssize_t got = ::pread(fd, data, bytes, offset);
+    if (got < 0 && errno == EINTR) continue;
+    CG_REQUIRE(got > 0, FileError, "tiled translation: reading a feature map from its temporary ",
+               "file: ", got < 0 ? os_error_text(errno) : "unexpected end of file");
+    data += got;
+    bytes -= static_cast<size_t>(got);
+    offset += got;
+  }
+}
+
+void pwrite_all(int fd, const char* data, size_t bytes, off_t offset) {
+  while (bytes > 0) {
+    const ssize_t put = ::pwrite(fd, data, bytes, offset);
+    if (put < 0 && errno == EINTR) continue;
+    CG_REQUIRE(put > 0, FileError, "tiled translation: writing a feature map to its temporary ",
+               "file: ", put < 0 ? os_error_text(errno) : "nothing written");
+    data += put;
+    bytes -= static_cast<size_t>(put);
+    offset += put;
+  }
+}
+
+}  // namespace
+
+TiledMap::TiledMap(int64_t channels, int64_t height, int64_t width, const std::string& temp_dir)
+    : channels_(channels), height_(height), width_(width), temp_dir_(temp_dir) {
+  const std::string dir =
+      temp_dir.empty() ? std::filesystem::temp_directory_path().string() : temp_dir;
+  std::string name = (std::filesystem::path(dir) / "cyclegan_tile_XXXXXX").string();
+  std::vector<char> path(name.begin(), name.end());
+  path.push_back('\0');
+  fd_ = ::mkstemp(path.data());
+  CG_REQUIRE(fd_ >= 0, FileError, "tiled translation: cannot create a temporary file in ", dir,
+             ": ", os_error_text(errno));
+  ::unlink(path.data());
+  const off_t bytes = static_cast<off_t>(channels * height * width * sizeof(float));
+  if (::ftruncate(fd_, bytes) != 0) {
+    const int error = errno;
+    ::close(fd_);
+    throw FileError(detail::str_cat("tiled translation: cannot size a temporary file in ", dir,
+                                    " to ", bytes, " bytes: ", os_error_text(error)));
+  }
+  sum_ = torch::zeros({channels}, torch::kDouble);
+  sum_squares_ = torch::zeros({channels}, torch::kDouble);
+}
+
+TiledMap::TiledMap(torch::Tensor chw)
+    : channels_(chw.size(0)), height_(chw.size(1)), width_(chw.size(2)), tensor_(std::move(chw)) {
+  TORCH_CHECK(
+      tensor_.dim() == 3 && tensor_.scalar_type() == torch::kFloat && tensor_.device().is_cpu(),
+      "TiledMap expects a (C, H, W) float32 CPU tensor, got ", tensor_.sizes());
+  sum_ = torch::zeros({channels_}, torch::kDouble);
+  sum_squares_ = torch::zeros({channels_}, torch::kDouble);
+  accumulate(tensor_);
+}
+
+TiledMap::TiledMap(int64_t channels, int64_t height, int64_t width)
+    : channels_(channels),
+      height_(height),
+      width_(width),
+      tensor_(torch::zeros({channels, height, width})) {
+  sum_ = torch::zeros({channels}, torch::kDouble);
+  sum_squares_ = torch::zeros({channels}, torch::kDouble);
+}
+
+TiledMap::~TiledMap() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+torch::Tensor TiledMap::read(int64_t y0, int64_t y1, int64_t x0, int64_t x1) const {
+  TORCH_INTERNAL_ASSERT(0 <= y0 && y0 < y1 && y1 <= height_ && 0 <= x0 && x0 < x1 && x1 <= width_,
+                        "TiledMap::read outside the map");
+  if (in_ram()) return tensor_.slice(1, y0, y1).slice(2, x0, x1);
+  torch::Tensor hwc = torch::empty({y1 - y0, x1 - x0, channels_});
+  const size_t row_bytes = static_cast<size_t>((x1 - x0) * channels_) * sizeof(float);
+  char* out = static_cast<char*>(hwc.data_ptr());
+  for (int64_t y = y0; y < y1; ++y, out += row_bytes) {
+    const off_t offset = static_cast<off_t>((y * width_ + x0) * channels_ * sizeof(float));
+    pread_all(fd_, out, row_bytes, offset);
+  }
+  return hwc.permute({2, 0, 1}).contiguous();
+}
+
+void TiledMap::write(int64_t y0, int64_t x0, const torch::Tensor& chw) {
+  const int64_t h = chw.size(1), w = chw.size(2);
+  TORCH_INTERNAL_ASSERT(
+      chw.size(0) == channels_ && y0 >= 0 && x0 >= 0 && y0 + h <= height_ && x0 + w <= width_,
+      "TiledMap::write outside the map");
+  accumulate(chw);
+  if (in_ram()) {
+    tensor_.slice(1, y0, y0 + h).slice(2, x0, x0 + w).copy_(chw);
+    return;
+  }
+  const torch::Tensor hwc = chw.to(torch::kCPU, torch::kFloat).permute({1, 2, 0}).contiguous();
+  const size_t row_bytes = static_cast<size_t>(w * channels_) * sizeof(float);
+  const char* in = static_cast<const char*>(hwc.data_ptr());
+  for (int64_t y = y0; y < y0 + h; ++y, in += row_bytes) {
+    const off_t offset = static_cast<off_t>((y * width_ + x0) * channels_ * sizeof(float));
+    pwrite_all(fd_, in, row_bytes, offset);
+  }
+}
+
+void TiledMap::accumulate(const torch::Tensor& chw) {
+  const torch::Tensor wide = chw.to(torch::kCPU, torch::kDouble);
+  sum_ += wide.sum({1, 2});
+  sum_squares_ += wide.square().sum({1, 2});
+}
+
+torch::Tensor TiledMap::mean() const { return sum_ / static_cast<double>(height_ * width_); }
+
+torch::Tensor TiledMap::variance() const {
+  const torch::Tensor m = mean();
+  return (sum_squares_ / static_cast<double>(height_ * width_) - m * m).clamp_min(0.0);
+}
+
+}  // namespace cg::infer
