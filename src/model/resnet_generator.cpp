@@ -57,8 +57,8 @@ void ResnetGeneratorImpl::reset() {
     } else {
       // Reflection, not zero, padding: every other stride-1 convolution of this generator
       // (c7s1, the residual blocks) pads by reflection, which the paper chose to reduce
-      // artifacts; zeros would put a dark frame around each upsampled map that the next
-      // InstanceNorm's statistics and the 7x7 output convolution carry into the image.
+      // border artifacts; zero padding here would give each upsampled map a frame of zeros
+      // at the image border, the artifact the rest of the network avoids.
       model->push_back(make_resize(options.upsample()));
       model->push_back(nn::ReflectionPad2d(1));
       model->push_back(nn::Conv2d(nn::Conv2dOptions(ngf * mult, ngf * mult / 2, 3)));
