@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "eval/checkerboard.h"
 #include "eval/inception_features.h"
 
 namespace cg::eval {
@@ -46,16 +45,12 @@ nlohmann::json FidScores::to_json() const {
   return j;
 }
 
-double CheckerboardScores::ratio() const { return checkerboard_ratio(translated, real); }
-
-double CheckerboardScores::baseline_ratio() const { return checkerboard_ratio(input, real); }
-
 nlohmann::json CheckerboardScores::to_json() const {
-  return {{"translated", number_or_null(ratio())},
-          {"baseline", number_or_null(baseline_ratio())},
-          {"c_translated", translated},
-          {"c_input", input},
-          {"c_real", real}};
+  return {{"translated", number_or_null(translated)},
+          {"baseline", number_or_null(baseline)},
+          {"peak_translated", number_or_null(peak_translated)},
+          {"peak_input", number_or_null(peak_input)},
+          {"peak_real", number_or_null(peak_real)}};
 }
 
 bool EvalReport::fid_subset() const {
@@ -129,9 +124,8 @@ std::string EvalReport::summary() const {
   if (checkerboard_period > 0) {
     add("; checkerboard (period %lld, real = 1) A->B %.2f (do nothing %.2f), B->A %.2f (do "
         "nothing %.2f)",
-        static_cast<long long>(checkerboard_period), checkerboard_a_to_b.ratio(),
-        checkerboard_a_to_b.baseline_ratio(), checkerboard_b_to_a.ratio(),
-        checkerboard_b_to_a.baseline_ratio());
+        static_cast<long long>(checkerboard_period), checkerboard_a_to_b.translated,
+        checkerboard_a_to_b.baseline, checkerboard_b_to_a.translated, checkerboard_b_to_a.baseline);
   }
   if (fid) {
     add("; FID A->B %.2f (do nothing %.2f), KID %.4f (%.4f); B->A %.2f (do nothing %.2f), KID "

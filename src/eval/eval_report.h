@@ -37,17 +37,14 @@ struct FidScores {
   nlohmann::json to_json() const;
 };
 
-/// The checkerboard measure of one direction (eval/checkerboard.h): mean c of each set.
+/// The checkerboard measure of one direction (eval/checkerboard.h); NaN where undefined.
 struct CheckerboardScores {
-  double translated = 0;  ///< mean c of the translations of the test split
-  double input = 0;       ///< mean c of the untranslated test inputs (the do-nothing baseline)
-  double real = 0;        ///< mean c of the real test images of the target domain
-  /// translated / real: 1.0 is like real images (NaN when real is 0).
-  double ratio() const;
-  /// input / real: what doing nothing scores.
-  double baseline_ratio() const;
-  /// {"translated": ratio(), "baseline": baseline_ratio() (null when NaN), "c_translated",
-  /// "c_input", "c_real"}.
+  double translated = 0;       ///< checkerboard(translations, real): 1.0 is like real images
+  double baseline = 0;         ///< checkerboard(untranslated inputs, real): doing nothing
+  double peak_translated = 0;  ///< checkerboard_peak of the translations
+  double peak_input = 0;       ///< ... of the untranslated inputs
+  double peak_real = 0;        ///< ... of the real test images of the target domain
+  /// {"translated", "baseline", "peak_translated", "peak_input", "peak_real"}, NaN as null.
   nlohmann::json to_json() const;
 };
 
@@ -63,10 +60,10 @@ struct EvalReport {
   double cycle_a_l1 = 0, cycle_a_psnr_db = 0;                 ///< F(G(a)) vs a, values in [0, 1]
   double cycle_b_l1 = 0, cycle_b_psnr_db = 0;                 ///< G(F(b)) vs b
   /// The generator's upsampling period p the checkerboard scores below are measured at (its
-  /// size multiple); 0 when the images are smaller than p (no checkerboard scores).
+  /// size multiple); 0 when the images are smaller than 2p (no checkerboard scores).
   int64_t checkerboard_period = 0;
-  CheckerboardScores checkerboard_a_to_b;  ///< G(test A), test A, test B
-  CheckerboardScores checkerboard_b_to_a;  ///< F(test B), test B, test A
+  CheckerboardScores checkerboard_a_to_b;  ///< G(test A) and test A against test B
+  CheckerboardScores checkerboard_b_to_a;  ///< F(test B) and test B against test A
   bool fid = false;  ///< the FID/KID scores below are set (rank 0, Inception weights present)
   std::string fid_unavailable;  ///< why FID/KID are missing although asked for, else ""
   FidScores fid_a_to_b;         ///< G(test A) vs test B

@@ -82,10 +82,6 @@ enum Slot : int64_t {
   kColorizedSsim,
   kColorfulnessTranslated,
   kColorfulnessReal,
-  kCheckerboardGA,  // c of G(a)
-  kCheckerboardA,   // c of a: real A, and the input of A -> B
-  kCheckerboardFB,  // c of F(b)
-  kCheckerboardB,   // c of b: real B, and the input of B -> A
   kSlots
 };
 
@@ -200,13 +196,17 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
   const model::ImageRange range = net->range();
   auto g = [&](const torch::Tensor& x) { return net->g(x); };
   auto f = [&](const torch::Tensor& x) { return net->f(x); };
-  // The checkerboard measure at the generators' upsampling period, where images hold one.
+  // The checkerboard measure at the generators' upsampling period, where images allow it:
+  // the spectra of G(a), a, F(b) and b summed over this rank's images.
   const int64_t period = net->size_multiple();
   const bool checkerboard =
       period >= 2 && std::min({test_a_->height(), test_a_->width(), test_b_->height(),
-                               test_b_->width()}) >= period;
-  const auto checkerboard_sum = [&](const torch::Tensor& images) {
-    return checkerboard_fractions(images, period).sum().item<double>();
+                               test_b_->width()}) >= 2 * period;
+  enum { kSpectraGA, kSpectraA, kSpectraFB, kSpectraB };
+  torch::Tensor spectra =
+      torch::zeros({4, 2, checkerboard ? period * period - 1 : 1}, torch::kDouble);
+  const auto add_spectra = [&](int which, const torch::Tensor& images) {
+    spectra[which] += checkerboard_spectra(images, period).sum(0);
   };
 
   // Which test images are FID/KID rows, and the tables their translations go to.
@@ -259,8 +259,8 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
     }
     if (channels_b_ == 3) sums[kColorfulnessTranslated] += colorfulness(g_a) * n;
     if (checkerboard) {
-      sums[kCheckerboardGA] += checkerboard_sum(g_a);
-      sums[kCheckerboardA] += checkerboard_sum(a);
+      add_spectra(kSpectraGA, g_a);
+      add_spectra(kSpectraA, a);
     }
     if (fake_b) {
       const auto t = Clock::now();
@@ -278,8 +278,8 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
     sums[kCycleBAbs] += mean_abs_error(b_cycled, b) * n;
     if (channels_b_ == 3) sums[kColorfulnessReal] += colorfulness(b) * n;
     if (checkerboard) {
-      sums[kCheckerboardFB] += checkerboard_sum(f_b);
-      sums[kCheckerboardB] += checkerboard_sum(b);
+      add_spectra(kSpectraFB, f_b);
+      add_spectra(kSpectraB, b);
     }
     if (fake_a) {
       const auto t = Clock::now();
@@ -291,6 +291,7 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
 
   torch::Tensor total = torch::from_blob(sums, {kSlots}, torch::kDouble).clone();
   if (ranks.sum) ranks.sum(total);
+  if (ranks.sum && checkerboard) ranks.sum(spectra);
   const double* t = total.data_ptr<double>();
   const double na = static_cast<double>(n_a_), nb = static_cast<double>(n_b_);
   EvalReport r;
@@ -319,10 +320,15 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
   }
   if (checkerboard) {
     r.checkerboard_period = period;
-    r.checkerboard_a_to_b = {t[kCheckerboardGA] / na, t[kCheckerboardA] / na,
-                             t[kCheckerboardB] / nb};
-    r.checkerboard_b_to_a = {t[kCheckerboardFB] / nb, t[kCheckerboardB] / nb,
-                             t[kCheckerboardA] / na};
+    const auto scores = [&](int translated, int input, int real) {
+      return CheckerboardScores{checkerboard_measure(spectra[translated], spectra[real]),
+                                checkerboard_measure(spectra[input], spectra[real]),
+                                checkerboard_peak(spectra[translated]),
+                                checkerboard_peak(spectra[input]),
+                                checkerboard_peak(spectra[real])};
+    };
+    r.checkerboard_a_to_b = scores(kSpectraGA, kSpectraA, kSpectraB);
+    r.checkerboard_b_to_a = scores(kSpectraFB, kSpectraB, kSpectraA);
   }
   r.fid_unavailable = fid_unavailable_;
   if (fake_b) {

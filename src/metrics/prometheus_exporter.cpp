@@ -263,10 +263,11 @@ void PrometheusExporter::Impl::build(const Labels& labels, const RunInfo& info) 
       &BuildGauge()
            .Name("cyclegan_eval_checkerboard")
            .Help(
-               "Checkerboard measure on the test split: the share of the luminance energy at "
-               "the generator's upsampling period, over that of the real test images of the "
-               "target domain (1 = like real images): of the translations (image=translated) "
-               "and of the untranslated inputs (image=baseline), direction AtoB or BtoA.")
+               "Checkerboard measure on the test split: how the luminance spectrum peaks at "
+               "the frequencies of the generator's upsampling period, relative to the real "
+               "test images of the target domain (1 = like real images): of the "
+               "translations (image=translated) and of the untranslated inputs "
+               "(image=baseline), direction AtoB or BtoA.")
            .Labels(labels)
            .Register(r);
   step_duration =
@@ -379,9 +380,9 @@ void PrometheusExporter::on_eval(int64_t step, const eval::EvalReport& r) {
     for (const auto& [direction, scores] :
          {std::pair{"AtoB", &r.checkerboard_a_to_b}, std::pair{"BtoA", &r.checkerboard_b_to_a}}) {
       m.eval_checkerboard->Add({{"direction", direction}, {"image", "translated"}})
-          .Set(scores->ratio());
+          .Set(scores->translated);
       m.eval_checkerboard->Add({{"direction", direction}, {"image", "baseline"}})
-          .Set(scores->baseline_ratio());
+          .Set(scores->baseline);
     }
   }
   if (r.fid) {

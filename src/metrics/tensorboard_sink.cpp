@@ -79,10 +79,10 @@ void TensorBoardSink::on_eval(int64_t step, const eval::EvalReport& r) {
     s.scalar("eval/colorfulness/real", r.colorfulness_real);
   }
   if (r.checkerboard_period > 0) {
-    s.scalar("eval/checkerboard/AtoB", r.checkerboard_a_to_b.ratio())
-        .scalar("eval/checkerboard/BtoA", r.checkerboard_b_to_a.ratio());
-    s.scalar("eval/checkerboard/AtoB_baseline", r.checkerboard_a_to_b.baseline_ratio())
-        .scalar("eval/checkerboard/BtoA_baseline", r.checkerboard_b_to_a.baseline_ratio());
+    s.scalar("eval/checkerboard/AtoB", r.checkerboard_a_to_b.translated)
+        .scalar("eval/checkerboard/BtoA", r.checkerboard_b_to_a.translated);
+    s.scalar("eval/checkerboard/AtoB_baseline", r.checkerboard_a_to_b.baseline)
+        .scalar("eval/checkerboard/BtoA_baseline", r.checkerboard_b_to_a.baseline);
   }
   if (r.fid) {
     s.scalar("eval/fid/AtoB", r.fid_a_to_b.fid).scalar("eval/fid/BtoA", r.fid_b_to_a.fid);

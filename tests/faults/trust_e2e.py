@@ -46,7 +46,7 @@ def fid_of(run_dir, step):
 
 
 def same_fid(got, want, what):
-    for key in ("AtoB", "BtoA", "floor_A", "floor_B"):
+    for key in ("AtoB", "BtoA", "baseline_AtoB", "baseline_BtoA", "floor_A", "floor_B"):
         for score in ("fid", "kid"):
             check(abs(got[key][score] - want[key][score]) <= 1e-9,
                   f"{what}: {key} {score} {got[key][score]}, the clean run's {want[key][score]}")
@@ -74,7 +74,8 @@ def a_damaged_fid_cache_is_recomputed_not_used():
     clean = fid_of(clean_dir, 2)
     cache = os.path.join(data, "fid_cache")
     entries = sorted(os.path.join(cache, n) for n in os.listdir(cache) if n.endswith(".pt"))
-    check(len(entries) == 4, f"expected 4 cache entries, found {entries}")
+    # Test B, test A, train B, train A, and test B in gray (the B -> A baseline's input).
+    check(len(entries) == 5, f"expected 5 cache entries, found {entries}")
     # 8 KiB of zeros inside every entry.
     for entry in entries:
         size = os.path.getsize(entry)

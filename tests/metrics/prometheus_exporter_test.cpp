@@ -229,8 +229,10 @@ TEST(PrometheusExporter, EvaluationSeriesAppearWithTheFirstEvaluation) {
   r.baseline_a_to_b.fid = 99.5;
   r.baseline_b_to_a.kid = 0.25;
   r.checkerboard_period = 8;
-  r.checkerboard_a_to_b = {0.3, 0.05, 0.1};  // translated, input, real
-  r.checkerboard_b_to_a = {0.1, 0.1, 0.05};
+  r.checkerboard_a_to_b.translated = 3.0;
+  r.checkerboard_a_to_b.baseline = 0.5;
+  r.checkerboard_b_to_a.translated = 2.0;
+  r.checkerboard_b_to_a.baseline = 1.25;
   exporter.on_eval(800, r);
   const auto t = series(exporter.scrape_text());
   EXPECT_EQ(t.at("cyclegan_eval_fid{rank=\"0\",direction=\"AtoB\"}"), 85.5);
@@ -245,7 +247,7 @@ TEST(PrometheusExporter, EvaluationSeriesAppearWithTheFirstEvaluation) {
   EXPECT_DOUBLE_EQ(t.at(checkerboard + "\"AtoB\",image=\"translated\"}"), 3.0);
   EXPECT_DOUBLE_EQ(t.at(checkerboard + "\"AtoB\",image=\"baseline\"}"), 0.5);
   EXPECT_DOUBLE_EQ(t.at(checkerboard + "\"BtoA\",image=\"translated\"}"), 2.0);
-  EXPECT_DOUBLE_EQ(t.at(checkerboard + "\"BtoA\",image=\"baseline\"}"), 2.0);
+  EXPECT_DOUBLE_EQ(t.at(checkerboard + "\"BtoA\",image=\"baseline\"}"), 1.25);
 }
 
 TEST(PrometheusExporter, PeakMemoryAndLossScalesFollowTheLastStep) {

@@ -88,8 +88,8 @@ TEST(DistributedEval, EveryWorldSizeGivesTheNumbersOfOneProcess) {
                      &alone.checkerboard_b_to_a}}) {
       ASSERT_GT(shared->checkerboard_period, 0);
       expect_close(got->translated, want->translated, std::string(name) + " translated");
-      expect_close(got->input, want->input, std::string(name) + " input");
-      expect_close(got->real, want->real, std::string(name) + " real");
+      expect_close(got->baseline, want->baseline, std::string(name) + " baseline");
+      expect_close(got->peak_real, want->peak_real, std::string(name) + " real");
     }
     expect_close(shared->translation_psnr_db, alone.translation_psnr_db, "PSNR");
     expect_close(shared->translation_ssim, alone.translation_ssim, "SSIM");

@@ -101,7 +101,8 @@ eval::EvalReport fid_report(double fid_a_to_b, double baseline) {
   r.baseline_a_to_b.fid = baseline;
   r.fid_test_images_a = r.fid_test_images_b = 100;
   r.checkerboard_period = 8;
-  r.checkerboard_a_to_b = {0.2, 0.02, 0.04};
+  r.checkerboard_a_to_b.translated = 5.0;
+  r.checkerboard_a_to_b.baseline = 0.5;
   return r;
 }
 
