@@ -16,18 +16,19 @@ int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1)
 
 int64_t reflect_index(int64_t i, int64_t n) { return i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i); }
 
-torch::Tensor activate(const torch::Tensor& x, Activation activation, double slope) {
+// In place: x is a tile of our own.
+torch::Tensor activate_(torch::Tensor x, Activation activation, double slope) {
   switch (activation) {
     case Activation::kNone:
       return x;
     case Activation::kRelu:
-      return torch::relu(x);
+      return x.relu_();
     case Activation::kLeakyRelu:
-      return F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(slope));
+      return torch::leaky_relu_(x, slope);
     case Activation::kTanh:
-      return torch::tanh(x);
+      return x.tanh_();
     case Activation::kSigmoid:
-      return torch::sigmoid(x);
+      return x.sigmoid_();
   }
   return x;
 }
@@ -61,7 +62,19 @@ Affine norm_affine(const TiledTerm& term, const torch::Tensor& mean, const torch
 class Runner {
  public:
   Runner(const TiledPlan& plan, const TiledOptions& options, torch::Device device)
-      : plan_(plan), options_(options), device_(device), maps_(plan.maps.size()) {}
+      : plan_(plan),
+        options_(options),
+        device_(device),
+        maps_(plan.maps.size()),
+        normalised_(plan.maps.size(), false) {
+    for (const TiledStage& stage : plan.stages) {
+      for (const TiledPart& part : stage.input) {
+        for (const TiledTerm& term : part.terms) {
+          if (term.norm) normalised_[term.map] = true;
+        }
+      }
+    }
+  }
 
   // chw: (C, H, W) float32 CPU -> (C_out, H, W) float32 CPU.
   torch::Tensor run(const torch::Tensor& chw) {
@@ -127,14 +140,14 @@ class Runner {
           const torch::Tensor mean = wide.mean({1, 2}).cpu();
           const torch::Tensor var = wide.var({1, 2}, /*unbiased=*/false).cpu();
           const Affine a = norm_affine(term, mean, var, v.size(0), device_);
-          v = v * a.scale + a.shift;
+          v.mul_(a.scale).add_(a.shift);
         } else if (term.norm) {
-          v = v * affines_[k].scale + affines_[k].shift;
+          v.mul_(affines_[k].scale).add_(affines_[k].shift);
         }
-        sum = sum.defined() ? sum + v : v;
+        sum = sum.defined() ? sum.add_(v) : v;
         ++k;
       }
-      parts.push_back(activate(sum, part.activation, part.negative_slope));
+      parts.push_back(activate_(sum, part.activation, part.negative_slope));
     }
     return parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
   }
@@ -171,6 +184,18 @@ class Runner {
       if (a == y0 && b == y1 && c == x0 && d == x1) return inner;
       return F::pad(inner, F::PadFuncOptions({c - x0, x1 - d, a - y0, y1 - b}));
     }
+    const int64_t a0 = std::max<int64_t>(y0, 0), b0 = std::min(y1, h);
+    const int64_t c0 = std::max<int64_t>(x0, 0), d0 = std::min(x1, w);
+    const int64_t top = a0 - y0, bottom = y1 - b0, left = c0 - x0, right = x1 - d0;
+    if (b0 - a0 > std::max(top, bottom) && d0 - c0 > std::max(left, right)) {
+      // The reflected pixels lie inside the region read: one padding pass.
+      const torch::Tensor inner = read_resized(a0, b0, c0, d0);
+      if (top == 0 && bottom == 0 && left == 0 && right == 0) return inner;
+      return F::pad(inner.unsqueeze(0),
+                    F::PadFuncOptions({left, right, top, bottom}).mode(torch::kReflect))
+          .squeeze(0);
+    }
+    // A region narrower than its padding (tiny tiles): gather the reflected rows and columns.
     const auto sources = [](int64_t lo, int64_t hi, int64_t n) {
       std::vector<int64_t> src;
       for (int64_t i = lo; i < hi; ++i) src.push_back(reflect_index(i, n));
@@ -212,7 +237,7 @@ class Runner {
       out = transposed(y0, y1, x0, x1);
     }
     maps_[stage_->output]->write(y0, x0,
-                                 activate(out, stage_->output_activation, 0.0).to(torch::kCPU));
+                                 activate_(out, stage_->output_activation, 0.0).to(torch::kCPU));
   }
 
   // A transposed convolution has no input padding: output o gathers inputs i with
@@ -250,6 +275,7 @@ class Runner {
   const TiledOptions& options_;
   torch::Device device_;
   std::vector<std::unique_ptr<TiledMap>> maps_;
+  std::vector<bool> normalised_;  ///< per map: read through a norm, so it needs statistics
   const TiledStage* stage_ = nullptr;
   std::vector<Affine> affines_;
 };

@@ -18,9 +18,10 @@
 // tiled_map.h), not recomputed. Recomputation would keep no map but redo, for every tile
 // of every layer, all layers before it over a halo that grows with depth: quadratic in
 // depth (the ResNet-9 has 24 convolutions) where streaming costs one write and one read of
-// each map. Measured (README, bench/translate_memory): a 4096x4096 ResNet-9 translation on
-// CPU peaks far below the whole-image pass, at a time overhead of the order of the halos'.
-// The page cache holds the files while RAM allows; the kernel evicts it as needed.
+// each map. Measured (README, bench/translate_memory, 2 CPU cores shared with other work):
+// at 4096x4096 the ResNet-9's tiled pass (512) peaked at 1.4 GiB resident where the whole
+// pass had passed 10.7 GiB; its time overhead is still well above the halos' few percent
+// (3.3x at 1024x1024 under a load of 7). The page cache holds the files while RAM allows.
 //
 // Not thread-safe (the generator's parameters are read, not changed). No gradients.
 #include <torch/torch.h>

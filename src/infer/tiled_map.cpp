@@ -87,15 +87,17 @@ TiledMap::~TiledMap() {
 torch::Tensor TiledMap::read(int64_t y0, int64_t y1, int64_t x0, int64_t x1) const {
   TORCH_INTERNAL_ASSERT(0 <= y0 && y0 < y1 && y1 <= height_ && 0 <= x0 && x0 < x1 && x1 <= width_,
                         "TiledMap::read outside the map");
-  if (in_ram()) return tensor_.slice(1, y0, y1).slice(2, x0, x1);
-  torch::Tensor hwc = torch::empty({y1 - y0, x1 - x0, channels_});
-  const size_t row_bytes = static_cast<size_t>((x1 - x0) * channels_) * sizeof(float);
-  char* out = static_cast<char*>(hwc.data_ptr());
-  for (int64_t y = y0; y < y1; ++y, out += row_bytes) {
-    const off_t offset = static_cast<off_t>((y * width_ + x0) * channels_ * sizeof(float));
-    pread_all(fd_, out, row_bytes, offset);
+  if (in_ram()) return tensor_.slice(1, y0, y1).slice(2, x0, x1).clone();
+  torch::Tensor chw = torch::empty({channels_, y1 - y0, x1 - x0});
+  const size_t row_bytes = static_cast<size_t>(x1 - x0) * sizeof(float);
+  char* out = static_cast<char*>(chw.data_ptr());
+  for (int64_t c = 0; c < channels_; ++c) {
+    for (int64_t y = y0; y < y1; ++y, out += row_bytes) {
+      const off_t offset = static_cast<off_t>(((c * height_ + y) * width_ + x0) * sizeof(float));
+      pread_all(fd_, out, row_bytes, offset);
+    }
   }
-  return hwc.permute({2, 0, 1}).contiguous();
+  return chw;
 }
 
 void TiledMap::write(int64_t y0, int64_t x0, const torch::Tensor& chw) {
@@ -103,24 +105,27 @@ void TiledMap::write(int64_t y0, int64_t x0, const torch::Tensor& chw) {
   TORCH_INTERNAL_ASSERT(
       chw.size(0) == channels_ && y0 >= 0 && x0 >= 0 && y0 + h <= height_ && x0 + w <= width_,
       "TiledMap::write outside the map");
-  accumulate(chw);
+  const torch::Tensor cpu = chw.to(torch::kCPU, torch::kFloat).contiguous();
+  if (statistics_) accumulate(cpu);
   if (in_ram()) {
-    tensor_.slice(1, y0, y0 + h).slice(2, x0, x0 + w).copy_(chw);
+    tensor_.slice(1, y0, y0 + h).slice(2, x0, x0 + w).copy_(cpu);
     return;
   }
-  const torch::Tensor hwc = chw.to(torch::kCPU, torch::kFloat).permute({1, 2, 0}).contiguous();
-  const size_t row_bytes = static_cast<size_t>(w * channels_) * sizeof(float);
-  const char* in = static_cast<const char*>(hwc.data_ptr());
-  for (int64_t y = y0; y < y0 + h; ++y, in += row_bytes) {
-    const off_t offset = static_cast<off_t>((y * width_ + x0) * channels_ * sizeof(float));
-    pwrite_all(fd_, in, row_bytes, offset);
+  const size_t row_bytes = static_cast<size_t>(w) * sizeof(float);
+  const char* in = static_cast<const char*>(cpu.data_ptr());
+  for (int64_t c = 0; c < channels_; ++c) {
+    for (int64_t y = y0; y < y0 + h; ++y, in += row_bytes) {
+      const off_t offset = static_cast<off_t>(((c * height_ + y) * width_ + x0) * sizeof(float));
+      pwrite_all(fd_, in, row_bytes, offset);
+    }
   }
 }
 
 void TiledMap::accumulate(const torch::Tensor& chw) {
-  const torch::Tensor wide = chw.to(torch::kCPU, torch::kDouble);
-  sum_ += wide.sum({1, 2});
-  sum_squares_ += wide.square().sum({1, 2});
+  // Summed in float64 without a float64 copy of the tile (the reduction widens as it reads).
+  const torch::Tensor flat = chw.reshape({chw.size(0), -1});
+  sum_ += flat.sum(1, false, torch::kDouble);
+  sum_squares_ += (flat * flat).sum(1, false, torch::kDouble);
 }
 
 torch::Tensor TiledMap::mean() const { return sum_ / static_cast<double>(height_ * width_); }

@@ -3,8 +3,8 @@
 // between layers (see tiled_generator.h): either in RAM (the input and output images) or
 // in an unlinked temporary file read and written with pread/pwrite, so that a map of a
 // 4096x4096 image (4 GiB at 64 channels) lives in the page cache, which the kernel may
-// evict, and never in the process' resident set. The file stores the map pixel-major
-// (H, W, C): a region of h rows is h contiguous reads.
+// evict, and never in the process' resident set. The file stores the map as a tensor
+// (C, H, W): a region of h rows is C x h reads of a row's span, no transposition.
 //
 // Every write also adds the written pixels to per-channel sums and sums of squares in
 // float64, from which mean() and variance() give the statistics of the whole map once
@@ -39,11 +39,14 @@ class TiledMap {
   bool in_ram() const { return fd_ < 0; }
 
   /// Rows [y0, y1) and columns [x0, x1), inside the map -> (C, y1 - y0, x1 - x0) float32,
-  /// contiguous, on the CPU (a copy for a file-backed map, a view in RAM).
+  /// contiguous, on the CPU: a copy the caller may change in place.
   torch::Tensor read(int64_t y0, int64_t y1, int64_t x0, int64_t x1) const;
   /// Writes `chw` (C, h, w) float32 at rows [y0, y0 + h), columns [x0, x0 + w) and adds
   /// it to the statistics. Throws FileError on a failed write.
   void write(int64_t y0, int64_t x0, const torch::Tensor& chw);
+
+  /// Whether write() accumulates statistics (default true): off for maps no norm reads.
+  void set_statistics(bool on) { statistics_ = on; }
 
   /// Per-channel mean and biased variance (float64, (C)) of everything written so far,
   /// over H * W pixels.
@@ -57,6 +60,7 @@ class TiledMap {
 
   int64_t channels_, height_, width_;
   int fd_ = -1;
+  bool statistics_ = true;
   std::string temp_dir_;
   torch::Tensor tensor_;  ///< (C, H, W) when in RAM
   torch::Tensor sum_, sum_squares_;
