@@ -64,6 +64,27 @@ TEST(TiledGenerator, TinyTilesAndOneTileEqualWholePass) {
   EXPECT_LE(compare(unet, padded_input(unet, 1, 37, 45), 3, false).tiled_diff, kExact);
 }
 
+TEST(TiledGenerator, ResizeUpsamplingEqualsWholePass) {
+  // --upsample nearest/bilinear: resize x2 then a stride-1 convolution (zero-padded in the
+  // U-Net, reflection-padded in the ResNet); tiles that cut through the resize's halo.
+  for (model::Upsample upsample : {model::Upsample::kNearest, model::Upsample::kBilinear}) {
+    for (const char* preset : {"cifar-colorize", "paper-256"}) {
+      model::CycleGanOptions options = cli::preset(preset).model;
+      options.upsample = upsample;
+      options.ngf = 16;
+      options.n_blocks = 2;
+      torch::manual_seed(5);
+      model::CycleGan net(options);
+      model::init_weights(*net);
+      net->eval();
+      const int64_t channels = options.channels_a;
+      const Comparison c = compare(net, padded_input(net, channels, 61, 83), 22, true);
+      EXPECT_LE(c.tiled_diff, kExact) << preset << " " << model::to_string(upsample);
+      EXPECT_GT(c.per_tile_diff, kPerTile) << preset << " " << model::to_string(upsample);
+    }
+  }
+}
+
 TEST(TiledGenerator, BatchOfTwoAndDirectionF) {
   model::CycleGan net = perturbed_net("cifar-colorize", 3);
   torch::NoGradGuard no_grad;
