@@ -21,7 +21,7 @@
 // each map. Measured (README, bench/translate_memory, 2 CPU cores shared with other work):
 // at 4096x4096 the ResNet-9's tiled pass (512) peaked at 1.4 GiB resident where the whole
 // pass had passed 10.7 GiB; its time overhead is still well above the halos' few percent
-// (3.3x at 1024x1024 under a load of 7). The page cache holds the files while RAM allows.
+// (2.5x at 1024x2048 with 512 tiles). The page cache holds the files while RAM allows.
 //
 // Not thread-safe (the generator's parameters are read, not changed). No gradients.
 #include <torch/torch.h>
