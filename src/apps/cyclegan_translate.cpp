@@ -2,8 +2,10 @@
 // test split), scores a model on a data set's test split, or exports the generators for
 // PyTorch. The preset, channels and sizes come from the checkpoint. See README.md.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "cli/command_line.h"
 #include "cli/config.h"
@@ -14,18 +16,21 @@
 #include "infer/pytorch_export.h"
 #include "infer/saved_model.h"
 #include "infer/translator.h"
+#include "parallel/backend.h"
+#include "parallel/mpi_environment.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-int run(int argc, char** argv) {
+int run(int argc, char** argv, const cg::parallel::MpiEnvironment& mpi) {
   CLI::App app{
       "cyclegan_translate: translate images with a trained cyclegan_dist model, evaluate it, "
       "export it",
       "cyclegan_translate"};
   std::string checkpoint, input, output, direction = "AtoB", device = "cpu", export_dir;
-  int64_t batch_size = 8;
+  int64_t batch_size = 8, tile = 0, max_memory = 0;
+  std::string temp_dir;
   bool evaluate = false, no_progress = false, keep_luma = false, best = false;
   // The training run's defaults, but FID/KID on the whole test split (the field's
   // protocol) unless --fid-images says otherwise.
@@ -60,6 +65,17 @@ int run(int argc, char** argv) {
                  "write G and F as PyTorch state_dict files into this folder");
   app.add_flag("--keep-luma", keep_luma,
                "gray -> colour: keep the input's luminance, take only the colours from the model");
+  app.add_option("--tile", tile,
+                 "translate in tiles of this many pixels a side: the same output as the "
+                 "whole-image pass, in memory that grows with the tile (0: whole images)")
+      ->capture_default_str();
+  app.add_option("--max-memory", max_memory,
+                 "memory budget of a batch's activations, e.g. 4G (= 4 GiB): larger images are "
+                 "translated in tiles automatically, the largest that fit (0: no budget)")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  app.add_option("--temp-dir", temp_dir,
+                 "folder for the tiled pass's temporary feature maps (default: $TMPDIR or /tmp)");
   app.add_flag("--no-progress", no_progress, "no progress bar");
   try {
     app.parse(argc, argv);
@@ -80,6 +96,23 @@ int run(int argc, char** argv) {
   CG_REQUIRE(evaluate || !export_dir.empty() || !output.empty(), cg::ConfigError,
              "translating needs --output DIR");
   CG_REQUIRE(batch_size >= 1, cg::ConfigError, "--batch-size must be at least 1, got ", batch_size);
+  CG_REQUIRE(tile == 0 || tile >= 16, cg::ConfigError,
+             "--tile must be 0 (whole images) or at least 16 pixels, got ", tile);
+  CG_REQUIRE(max_memory >= 0, cg::ConfigError, "--max-memory must not be negative, got ",
+             max_memory);
+  CG_REQUIRE((tile == 0 && max_memory == 0) || (!evaluate && export_dir.empty()), cg::ConfigError,
+             "--tile and --max-memory are for translating a folder or data set, not for --eval "
+             "or --export-pytorch");
+  // A bare "cuda": each rank takes the GPU of its local rank, as training does.
+  torch::Device where(device);
+  if (where.is_cuda() && !where.has_index()) {
+    where = torch::Device(torch::kCUDA,
+                          static_cast<c10::DeviceIndex>(cg::parallel::cuda_index_for_rank(
+                              mpi.local_rank(), static_cast<int>(torch::cuda::device_count()))));
+  }
+  CG_REQUIRE(mpi.size() == 1 || (!evaluate && export_dir.empty()), cg::ConfigError,
+             "--eval and --export-pytorch run as one process: start them without mpirun/srun "
+             "(translating a folder uses every rank)");
   CG_REQUIRE(eval_options.fid_images == 0 ||
                  eval_options.fid_images == cg::eval::EvalOptions::kWholeSplit ||
                  eval_options.fid_images >= 2,
@@ -99,7 +132,7 @@ int run(int argc, char** argv) {
 
   const cg::infer::SavedModel saved =
       cg::infer::load_saved_model(best ? cg::infer::best_checkpoint(checkpoint) : checkpoint,
-                                  cg::cli::model_description, torch::Device(device));
+                                  cg::cli::model_description, where);
   cg::log::info("model: ", saved.path, " (step ", saved.step, ", preset ", saved.preset, ", ",
                 saved.net->options().channels_a, " -> ", saved.net->options().channels_b,
                 " channels)");
@@ -111,8 +144,7 @@ int run(int argc, char** argv) {
   if (evaluate) {
     eval_options.batch_size = batch_size;
     const cg::eval::Evaluator evaluator(input, saved.net->options().channels_a,
-                                        saved.net->options().channels_b, eval_options,
-                                        torch::Device(device));
+                                        saved.net->options().channels_b, eval_options, where);
     if (!evaluator.fid_unavailable().empty()) cg::log::info(evaluator.fid_unavailable());
     cg::model::CycleGan net = saved.net;
     const cg::eval::EvalReport scores = evaluator.evaluate(net);
@@ -133,23 +165,50 @@ int run(int argc, char** argv) {
   cg::infer::TranslateOptions options;
   options.a_to_b = direction == "AtoB";
   options.batch_size = batch_size;
-  options.progress = !no_progress;
+  options.progress = !no_progress && mpi.rank() == 0;
   options.keep_luma = keep_luma;
-  const int64_t n = cg::infer::translate(saved, input, output, options);
-  cg::log::info("translated ", n, " image(s) ", direction, " into ", output);
+  options.tile = tile;
+  options.max_memory = max_memory;
+  options.temp_dir = temp_dir;
+  options.rank = mpi.rank();
+  options.world = mpi.size();
+  const cg::infer::TranslateResult done = cg::infer::translate(saved, input, output, options);
+  // The job's totals: every rank's counts, and the slowest rank's time.
+  const auto comm = cg::parallel::make_communicator(cg::parallel::Backend::kMpi, torch::kCPU);
+  const auto sum = [&](int64_t value) {
+    int64_t total = 0;
+    for (int64_t v : comm->all_gather(value)) total += v;
+    return total;
+  };
+  const int64_t written = sum(done.written), done_before = sum(done.done_before);
+  double seconds = 0;
+  for (int64_t ms : comm->all_gather(static_cast<int64_t>(done.seconds * 1000)))
+    seconds = std::max(seconds, double(ms) / 1000);
+  cg::log::info("translated ", written + done_before, " image(s) ", direction, " into ", output,
+                " on ", mpi.size(), " process(es): ", written, " written, ", done_before,
+                " already done, in ", seconds, " s (",
+                seconds > 0 ? double(written) / seconds : 0.0, " images/s)");
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Run by mpirun or srun, the ranks share a folder; a rank may not fail alone: with more
+  // than one rank, any error ends the whole job.
+  std::unique_ptr<cg::parallel::MpiEnvironment> mpi;
+  int code = 0;
   try {
-    return run(argc, argv);
+    mpi = std::make_unique<cg::parallel::MpiEnvironment>(&argc, &argv);
+    cg::log::configure(mpi->rank());
+    return run(argc, argv, *mpi);
   } catch (const cg::ConfigError& e) {
     cg::log::error(e.what());
-    return 2;
+    code = 2;
   } catch (const std::exception& e) {
     cg::log::error(cg::describe(e));
-    return 1;
+    code = 1;
   }
+  if (mpi && mpi->size() > 1) cg::parallel::MpiEnvironment::abort(code);
+  return code;
 }

@@ -133,7 +133,7 @@ Config from_json(const nlohmann::json& doc, const std::string& where) {
 
 infer::ModelDescription model_description(const nlohmann::json& doc, const std::string& where) {
   const Config config = from_json(doc, where);
-  return {config.preset, config.model};
+  return {config.preset, config.model, config.data.image_size};
 }
 
 std::optional<Config> parse_command_line(int argc, const char* const* argv) {

@@ -22,6 +22,7 @@ SavedModel load_file(const std::string& path, const train::CheckpointStore& stor
   const ModelDescription description =
       read_model(metadata["config"], "checkpoint " + path + ": config");
   saved.preset = description.preset;
+  saved.image_size = description.image_size;
   saved.net = model::CycleGan(description.model);
   torch::serialize::InputArchive nets;
   archive.read("model", nets);

@@ -18,6 +18,7 @@ namespace cg::infer {
 struct ModelDescription {
   std::string preset;            ///< the preset its training run started from (logs, exports)
   model::CycleGanOptions model;  ///< the generators and discriminators the weights fit
+  int64_t image_size = 0;        ///< side of the square crops it was trained on (0: unknown)
 };
 
 /// Turns the "config" object of a checkpoint manifest (the training run's resolved
@@ -31,6 +32,7 @@ struct SavedModel {
   std::string path;              ///< the checkpoint file read
   int64_t step = 0;              ///< training steps behind it
   std::string preset;            ///< the preset its training run started from
+  int64_t image_size = 0;        ///< side of the square crops it was trained on (0: unknown)
   model::CycleGan net{nullptr};  ///< G, F, D_A and D_B, float32, in eval mode
 };
 

@@ -28,6 +28,18 @@ struct TranslateOptions {
   /// Folder for the tiled pass's temporary feature-map files ("": the system's, honouring
   /// TMPDIR). It needs room for a few full maps (about 12 GiB for a 4096x4096 ResNet-9).
   std::string temp_dir;
+  /// This process and how many translate together (see translate_items.h: blocks of
+  /// batch_size consecutive inputs dealt round robin).
+  int rank = 0;
+  int world = 1;
+};
+
+/// What one process did.
+struct TranslateResult {
+  int64_t items = 0;        ///< inputs dealt to this process
+  int64_t written = 0;      ///< outputs it wrote
+  int64_t done_before = 0;  ///< outputs already there and complete (output_complete): skipped
+  double seconds = 0;       ///< wall time of the call
 };
 
 /// The tile translate() uses for a batch of `batch` images of (channels, height, width)
@@ -37,19 +49,24 @@ struct TranslateOptions {
 int64_t choose_tile(torch::nn::Module& generator, int64_t batch, int64_t channels, int64_t height,
                     int64_t width, const TranslateOptions& options);
 
-/// Translates `input` into `output_dir`/<base name>.png: `input` is a folder of JPEG/PNG
-/// files (each at its own size) or a data set made by cyclegan_data (its test split of the
-/// source domain, written as A_00000.png, ...). Inputs are converted to the generator's
-/// channels (colour -> BT.601 gray, gray -> repeated) and range; sides that are not a
-/// multiple of the generator's downsampling are reflect-padded up to one and the output
-/// cropped back, so every output has its input's height and width. Each PNG is written
-/// atomically, so an error (an unreadable image: FileError naming it) leaves the ones
-/// before it complete. Throws FileError when `output_dir` cannot be created or written,
-/// and ConfigError for keep_luma with a generator that does not map gray to colour,
-/// before any work. With a tile (options.tile, or max_memory exceeded) each image goes
-/// through tiled_forward: the padding rule above is the same, so tiled output equals whole.
-/// Returns the number of images written.
-int64_t translate(const SavedModel& saved, const std::string& input, const std::string& output_dir,
-                  const TranslateOptions& options);
+/// Translates `input` into `output_dir`: `input` is a folder of JPEG/PNG files, searched
+/// through its subfolders (each output keeps its sub-folder and stem: "day/x.jpg" ->
+/// "day/x.png"; each image at its own size), or a data set made by cyclegan_data (its test
+/// split of the source domain, written as A_00000.png, ...). This process translates the
+/// blocks of options.batch_size inputs that blocks_of_rank deals to options.rank, so several
+/// processes share one folder and write the same files as one. An output that is already
+/// there and complete (output_complete) is not written again, so a run stopped midway goes
+/// on where it stopped. Inputs are converted to the generator's channels (colour -> BT.601
+/// gray, gray -> repeated) and range; sides that are not a multiple of the generator's
+/// downsampling are reflect-padded up to one and the output cropped back, so every output
+/// has its input's height and width. Each PNG is written atomically, so an error (an
+/// unreadable image: FileError naming it) leaves the ones before it complete. Throws
+/// FileError when `output_dir` cannot be created or written, and ConfigError for keep_luma
+/// with a generator that does not map gray to colour or an `output_dir` inside a folder
+/// `input`, before any work. With a tile (options.tile, or max_memory exceeded) each image
+/// goes through tiled_forward: the padding rule above is the same, so tiled output equals
+/// whole. Warns once when inputs are more than 4x the model's training crops.
+TranslateResult translate(const SavedModel& saved, const std::string& input,
+                          const std::string& output_dir, const TranslateOptions& options);
 
 }  // namespace cg::infer
