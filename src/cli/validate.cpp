@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "data/shard.h"
 #include "eval/eval_report.h"
+#include "eval/evaluator.h"
 
 // validate(), declared in command_line.h, apart from the parsing: the checks of every
 // option's range and the cross-checks between options.
@@ -123,8 +124,11 @@ void validate(const Config& c, const ValueSources& sources) {
   CG_REQUIRE(!t.run_dir.empty(), ConfigError, n("run-dir"), " must not be empty");
   CG_REQUIRE(c.eval.batch_size >= 1, ConfigError, n("eval-batch-size"), " must be at least 1, got ",
              c.eval.batch_size);
-  CG_REQUIRE(c.eval.fid_images == 0 || c.eval.fid_images >= 2, ConfigError, n("fid-images"),
-             " must be 0 (no FID/KID) or at least 2, got ", c.eval.fid_images);
+  CG_REQUIRE(c.eval.fid_images == 0 || c.eval.fid_images == eval::EvalOptions::kWholeSplit ||
+                 c.eval.fid_images >= 2,
+             ConfigError, n("fid-images"),
+             " must be -1 (the whole test split), 0 (no FID/KID) or at least 2, got ",
+             c.eval.fid_images);
   try {
     torch::Device device(t.device);
     (void)device;
