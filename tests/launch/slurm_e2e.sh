@@ -167,4 +167,18 @@ elapsed=$(( $(date +%s) - start ))
 [ "$(restarts "$job")" = 0 ] || fail "a failed job was requeued"
 grep -q "training failed with exit code" "$work/job/crash.out" || fail "no failure message"
 echo "slurm: job $job: a killed rank ended the job in ${elapsed}s, not requeued"
+
+# --- 4. launch/translate.sbatch: the test split translated by the job's 2 ranks
+translate_bin="$(dirname "$bin")/cyclegan_translate"
+job=$(cd "$work/job" && sbatch --parsable --job-name=translate --nodes=1 --ntasks-per-node=2 --gpus-per-node=0 \
+  --cpus-per-task=1 --time=10 --output="$work/job/translate.out" \
+  --export=ALL,TRANSLATE_BIN="$translate_bin",OMP_NUM_THREADS=1 \
+  "$repo/launch/translate.sbatch" --checkpoint "$work/run1" --input "$work/data/32x32" --output "$work/translated")
+wait_done "$job" 300
+[ "$(state "$job")" = COMPLETED ] || { cat "$work/job/translate.out"; fail "translate job $job ended $(state "$job")"; }
+grep -q "translate.sbatch: translation finished" "$work/job/translate.out" || fail "no translate finish message"
+grep -q "on 2 process(es): 8 written, 0 already done" "$work/job/translate.out" \
+  || { cat "$work/job/translate.out"; fail "the 2 ranks did not write the 8 test images"; }
+[ "$(ls "$work/translated" | grep -c '^A_0000[0-7].png$')" = 8 ] || fail "not 8 outputs in $work/translated"
+echo "slurm: job $job: launch/translate.sbatch translated the test split on 2 ranks"
 echo "slurm end-to-end: ok"
