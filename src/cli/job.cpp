@@ -181,13 +181,26 @@ std::string omp_wait_summary() {
   return "libgomp's default";
 }
 
+// Whether config.json waits for the resume: a run that resumes where a config.json is already
+// rewrites it only once its checkpoint has loaded (Trainer's start hook), so a resume that
+// fails (a checkpoint of another model) leaves the file describing the checkpoints there.
+bool config_waits_for_resume(const Config& config) {
+  std::error_code ec;
+  return !config.train.resume.empty() &&
+         std::filesystem::exists(config.train.run_dir + "/config.json", ec);
+}
+
+void write_config_json(const Config& config, const nlohmann::json& resolved) {
+  write_file_atomic(config.train.run_dir + "/config.json", resolved.dump(2) + "\n");
+}
+
 // Rank 0 makes the run directory this run's: claimed (after `lock` was taken), config.json
-// and train.log written, the banner logged, and what a killed run left half-written removed
-// (checkpoints/ is tidied by its store).
+// (unless it waits for the resume) and train.log written, the banner logged, and what a
+// killed run left half-written removed (checkpoints/ is tidied by its store).
 void open_run_directory(const Config& config, const parallel::MpiEnvironment& mpi,
                         const nlohmann::json& resolved) {
   const std::string claimed = claim_run_directory(config);
-  write_file_atomic(config.train.run_dir + "/config.json", resolved.dump(2) + "\n");
+  if (!config_waits_for_resume(config)) write_config_json(config, resolved);
   log::add_file(config.train.run_dir + "/train.log");
   log::info("cyclegan_dist ", CYCLEGAN_VERSION, " (LibTorch ", TORCH_VERSION, "; ",
             accelerator_summary(), "), ", mpi.size(), " rank(s), ", torch::get_num_threads(),
@@ -280,6 +293,7 @@ Job::Job(Config config, parallel::MpiEnvironment& mpi) {
   // directory is claimed: a run that cannot start leaves it as it was (--overwrite included).
   p.source = make_source(c, mpi.rank(), mpi.size(), torch::Device(c.train.device).is_cuda());
   p.evaluator = make_evaluator(c, mpi);
+  const bool config_waits = root && config_waits_for_resume(c);
   if (root) {
     if (!p.run_lock) p.run_lock = lock_run_directory(c.train.run_dir);
     open_run_directory(c, mpi, p.resolved);
@@ -299,6 +313,7 @@ Job::Job(Config config, parallel::MpiEnvironment& mpi) {
   if (p.tensorboard) p.trainer->add_metrics_sink(p.tensorboard.get());
   if (p.evaluator) p.trainer->set_evaluator(p.evaluator.get());
   p.trainer->set_stop_poll(stop_signal);
+  if (config_waits) p.trainer->set_start_hook([&p] { write_config_json(p.config, p.resolved); });
 }
 
 Job::~Job() = default;

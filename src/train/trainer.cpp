@@ -98,6 +98,7 @@ void Trainer::train() {
   }
   // Whatever each rank found, all continue from rank 0's state.
   if (!options_.resume.empty() && world() > 1) synchronize_replicas(*comm_, training_state());
+  if (start_hook_) start_hook_();
   const int64_t total = total_steps();
   CG_REQUIRE(total > 0, ConfigError, "nothing to train: --steps and --epochs give 0 steps");
   // A stop requested during start-up (data loading, the first collective): no new step,

@@ -80,6 +80,10 @@ class Trainer {
   /// After every step, train() calls `poll` (a signal number, 0 for none); when any rank
   /// reports one, all ranks write a checkpoint of that step and train() returns early.
   void set_stop_poll(std::function<int()> poll) { stop_poll_ = std::move(poll); }
+  /// Called once by train(), on every rank, when the run's state is in place (resumed from
+  /// its checkpoint, or none was found) and before the first step: a resume that fails
+  /// (a checkpoint of another model) ends train() before it.
+  void set_start_hook(std::function<void()> hook) { start_hook_ = std::move(hook); }
   /// The signal that stopped train() early (0: it ran to the end).
   int stopped_by() const { return stopped_by_; }
 
@@ -145,6 +149,7 @@ class Trainer {
   const eval::Evaluator* evaluator_ = nullptr;
   BestCheckpoint best_;  // rank 0's
   std::function<int()> stop_poll_;
+  std::function<void()> start_hook_;
   int stopped_by_ = 0;
 };
 

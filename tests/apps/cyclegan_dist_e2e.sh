@@ -30,6 +30,14 @@ grep -q -- "--batchsize" "$work/bad.log" || fail "the error does not name the un
 [ "$(grep -c . "$work/bad.log")" -eq 1 ] || { cat "$work/bad.log"; fail "expected one error line"; }
 [ "$(cat "$run/config.json")" = "$before" ] || fail "a rejected command line changed config.json"
 
+# A resume that cannot load the checkpoints (another model) leaves config.json describing them.
+set +e
+"$bin" "${common[@]}" --steps 8 --resume auto --upsample bilinear > "$work/other.log" 2>&1; rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "resuming checkpoints of another model succeeded"
+grep -q "written for a different model" "$work/other.log" || { cat "$work/other.log"; fail "no model-mismatch error"; }
+[ "$(cat "$run/config.json")" = "$before" ] || fail "a failed resume changed config.json"
+
 printf '{\n  "steps": 3,\n  "batch-size": ,\n}\n' > "$work/bad.json"
 set +e
 "$bin" --config "$work/bad.json" > "$work/badjson.log" 2>&1; rc=$?
