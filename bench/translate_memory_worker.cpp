@@ -8,21 +8,36 @@
 // Prints one line: "result <peak bytes> <bytes before the pass> <seconds> <resettable 0|1>",
 // the peak being train/peak_memory.h's (CPU: VmHWM, reset after set-up; CUDA: the caching
 // allocator's peak of tensor bytes).
+//
+// bench/translate_bench's C++ contender instead (--serve): G of a checkpoint, inference
+// mode, a batch of uniform noise in [-1, 1] from torch::manual_seed(0) (the same values as
+// torch.rand in Python), no peak measured:
+//
+//   translate_memory_worker --serve --checkpoint CKPT --height H --width W [--batch N]
+//                           [--threads N] [--output FILE]
+//
+// prints "ready", then answers each stdin line "run K" with "done <seconds of pass 1> ..."
+// (K passes) until "quit"; --output gets the first pass's output as raw float32 (NCHW).
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iostream>
 #include <string>
 
+#include "cli/command_line.h"
 #include "cli/presets.h"
+#include "infer/saved_model.h"
 #include "infer/tiled_generator.h"
 #include "model/cycle_gan.h"
 #include "model/init.h"
 #include "train/peak_memory.h"
 
 int main(int argc, char** argv) {
-  int64_t height = 4096, width = 4096, tile = 0;
+  int64_t height = 4096, width = 4096, tile = 0, batch = 1;
   int threads = 2;
-  std::string temp_dir, device_name = "cpu";
+  bool serve = false;
+  std::string temp_dir, device_name = "cpu", checkpoint, output;
   for (int i = 1; i < argc; ++i) {
     auto value = [&]() -> std::string {
       TORCH_CHECK(i + 1 < argc, argv[i], " needs a value");
@@ -40,6 +55,14 @@ int main(int argc, char** argv) {
       temp_dir = value();
     } else if (!std::strcmp(argv[i], "--device")) {
       device_name = value();
+    } else if (!std::strcmp(argv[i], "--serve")) {
+      serve = true;
+    } else if (!std::strcmp(argv[i], "--checkpoint")) {
+      checkpoint = value();
+    } else if (!std::strcmp(argv[i], "--batch")) {
+      batch = std::stoll(value());
+    } else if (!std::strcmp(argv[i], "--output")) {
+      output = value();
     } else {
       std::fprintf(stderr, "translate_memory_worker: unknown argument %s\n", argv[i]);
       return 2;
@@ -47,6 +70,34 @@ int main(int argc, char** argv) {
   }
   torch::set_num_threads(threads);
   const torch::Device device(device_name);
+  if (serve) {
+    TORCH_CHECK(!checkpoint.empty(), "--serve needs --checkpoint");
+    auto saved = cg::infer::load_saved_model(checkpoint, cg::cli::model_description, device);
+    torch::InferenceMode inference;
+    torch::manual_seed(0);
+    const torch::Tensor x = (torch::rand({batch, 3, height, width}) * 2 - 1).to(device);
+    std::printf("ready\n");
+    std::fflush(stdout);
+    std::string line;
+    bool first = true;
+    while (std::getline(std::cin, line) && line.rfind("run ", 0) == 0) {
+      std::string reply = "done";
+      for (int64_t k = std::stoll(line.substr(4)); k > 0; --k) {
+        const auto start = std::chrono::steady_clock::now();
+        torch::Tensor y = saved.net->g(x).cpu().contiguous();
+        reply += " " + std::to_string(
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        if (first && !output.empty()) {
+          std::ofstream(output, std::ios::binary)
+              .write(static_cast<const char*>(y.data_ptr()), y.numel() * sizeof(float));
+        }
+        first = false;
+      }
+      std::printf("%s\n", reply.c_str());
+      std::fflush(stdout);
+    }
+    return 0;
+  }
   torch::manual_seed(0);
   cg::model::CycleGan net(cg::cli::preset("paper-256").model);
   cg::model::init_weights(*net);
