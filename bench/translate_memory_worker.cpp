@@ -85,8 +85,10 @@ int main(int argc, char** argv) {
       for (int64_t k = std::stoll(line.substr(4)); k > 0; --k) {
         const auto start = std::chrono::steady_clock::now();
         torch::Tensor y = saved.net->g(x).cpu().contiguous();
-        reply += " " + std::to_string(
-                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        reply +=
+            " " +
+            std::to_string(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         if (first && !output.empty()) {
           std::ofstream(output, std::ios::binary)
               .write(static_cast<const char*>(y.data_ptr()), y.numel() * sizeof(float));
