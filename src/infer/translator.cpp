@@ -190,17 +190,17 @@ TranslateResult translate(const SavedModel& saved, const std::string& input,
         break;
       }
     }
-    std::vector<bool> todo;
+    std::vector<bool> missing;
     for (size_t k = 0; k < pictures.size(); ++k) {
       const Image& picture = pictures[k];
-      todo.push_back(!output_complete(output_path(items[size_t(first) + k]), picture.height,
-                                      picture.width, out_channels));
+      missing.push_back(!output_complete(output_path(items[size_t(first) + k]), picture.height,
+                                         picture.width, out_channels));
       const int64_t side = std::max(picture.height, picture.width);
       largest_side = std::max(largest_side, side);
       if (saved.image_size > 0 && side > 4 * saved.image_size) ++far_from_training;
     }
-    const bool any_todo = std::find(todo.begin(), todo.end(), true) != todo.end();
-    for (size_t start = 0; any_todo && start < pictures.size();) {
+    const bool any_missing = std::find(missing.begin(), missing.end(), true) != missing.end();
+    for (size_t start = 0; any_missing && start < pictures.size();) {
       const int64_t height = pictures[start].height, width = pictures[start].width;
       std::vector<torch::Tensor> batch;
       size_t end = start;
@@ -234,7 +234,7 @@ TranslateResult translate(const SavedModel& saved, const std::string& input,
       y = y.narrow(2, 0, height).narrow(3, 0, width).to(torch::kCPU, torch::kFloat);
       const torch::Tensor pixels = image::to_uint8_hwc(y, range.lo, range.hi);
       for (size_t k = start; k < end; ++k) {
-        if (!todo[k]) continue;
+        if (!missing[k]) continue;
         const std::string path = output_path(items[size_t(first) + k]);
         try {
           const fs::path folder = fs::path(path).parent_path();
@@ -254,7 +254,7 @@ TranslateResult translate(const SavedModel& saved, const std::string& input,
       start = end;
     }
     for (size_t k = 0; k < pictures.size(); ++k) {
-      if (!todo[k]) ++result.done_before;
+      if (!missing[k]) ++result.done_before;
       if (bar) bar->advance();
     }
     if (unreadable) {

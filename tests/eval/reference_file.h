@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "test_device.h"
+
 namespace cg::eval::testing {
 
 inline std::map<std::string, torch::Tensor> load_reference(const char* env_var) {
@@ -37,6 +39,24 @@ inline std::string reference_text(const std::map<std::string, torch::Tensor>& re
   std::string text(static_cast<size_t>(bytes.numel()), '\0');
   for (int64_t i = 0; i < bytes.numel(); ++i) text[i] = static_cast<char>(bytes[i].item<uint8_t>());
   return text;
+}
+
+/// load_reference, for a reference written on the device this test runs on (its "device"
+/// text; a file without one is a CPU reference): a CPU reference says nothing about CUDA's
+/// kernels, and the reverse. Throws std::runtime_error naming `what` and the CTest test
+/// `generator` that writes it otherwise.
+inline std::map<std::string, torch::Tensor> load_device_reference(const char* env_var,
+                                                                  const std::string& what,
+                                                                  const std::string& generator) {
+  auto loaded = load_reference(env_var);
+  const std::string written = reference_text(loaded, "device", "cpu");
+  const std::string here = cg::test::on_cuda() ? "cuda" : "cpu";
+  if (written != here)
+    throw std::runtime_error(what + " was written on " + written + ", this test runs on " + here +
+                             ": regenerate it (" + generator +
+                             ") with the same "
+                             "CYCLEGAN_TEST_DEVICE");
+  return loaded;
 }
 
 }  // namespace cg::eval::testing
