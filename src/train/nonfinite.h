@@ -16,8 +16,8 @@
 
 namespace cg::train {
 
-/// Whether every defined gradient of `params` is finite (one reduction per tensor, one
-/// host read for all).
+/// Whether every defined gradient of `params` is finite (on CPU one parallel pass over all
+/// of them; elsewhere one reduction per tensor and one host read for all).
 bool gradients_finite(const std::vector<torch::Tensor>& params);
 
 class NonFiniteSteps {

@@ -1,11 +1,11 @@
 #include "train/pytorch_optimizers.h"
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <vector>
+
+#include "train/element_loop.h"
 
 namespace cg::train {
 namespace {
@@ -28,27 +28,15 @@ bool fusable(const torch::Tensor& p, const torch::Tensor& grad) {
          p.numel() == grad.numel();
 }
 
-// Calls update(slice, begin, end) over all elements of all slices in one parallel loop.
-template <typename T, typename Update>
-void for_all_elements(const std::vector<Slice<T>>& slices, const Update& update) {
-  std::vector<int64_t> offsets(slices.size() + 1, 0);
-  for (size_t i = 0; i < slices.size(); ++i) offsets[i + 1] = offsets[i] + slices[i].n;
-  constexpr int64_t kGrain = 1 << 15;
-  at::parallel_for(0, offsets.back(), kGrain, [&](int64_t begin, int64_t end) {
-    auto i = static_cast<size_t>(std::upper_bound(offsets.begin(), offsets.end(), begin) -
-                                 offsets.begin() - 1);
-    for (; begin < end; ++i) {
-      const int64_t stop = std::min(end, offsets[i + 1]);
-      update(slices[i], begin - offsets[i], stop - offsets[i]);
-      begin = stop;
-    }
-  });
-}
-
 // torch's CPU kernels (AVX2 build) compute addcmul as one fused multiply-add; the
 // moment updates below do the same where the CPU has FMA, so they match torch bit for bit.
 bool cpu_has_fma() {
   static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+
+bool cpu_has_avx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
   return has;
 }
 
@@ -102,6 +90,41 @@ __attribute__((target("avx2,fma"))) void rmsprop_moments_fma(const Slice<T>& s, 
   rmsprop_moments<T, true>(s, begin, end, a, c);
 }
 
+// The parameter passes: p.addcdiv_(m, sqrt(v) / bc2 + eps, -step_size) for Adam,
+// p.addcdiv_(g, sqrt(sq) + eps, -lr) for RMSprop, with s2 holding the square roots;
+// (value * t1) / t2 as torch's kernel orders it. The avx2 copies (no FMA: nothing here may
+// be contracted) divide eight floats at a time; IEEE division gives the same results at
+// any width.
+template <typename T>
+__attribute__((always_inline)) inline void adam_parameters(const Slice<T>& s, int64_t begin,
+                                                           int64_t end, T lr, T bc2, T e) {
+  T* __restrict p = s.p;
+  const T* __restrict m = s.s1;
+  const T* __restrict root = s.s2;
+  for (int64_t k = begin; k < end; ++k) p[k] = p[k] + lr * m[k] / (root[k] / bc2 + e);
+}
+
+template <typename T>
+__attribute__((always_inline)) inline void rmsprop_parameters(const Slice<T>& s, int64_t begin,
+                                                              int64_t end, T step, T e) {
+  T* __restrict p = s.p;
+  const T* __restrict g = s.g;
+  const T* __restrict root = s.s2;
+  for (int64_t k = begin; k < end; ++k) p[k] = p[k] + step * g[k] / (root[k] + e);
+}
+
+template <typename T>
+__attribute__((target("avx2"))) void adam_parameters_avx2(const Slice<T>& s, int64_t begin,
+                                                          int64_t end, T lr, T bc2, T e) {
+  adam_parameters<T>(s, begin, end, lr, bc2, e);
+}
+
+template <typename T>
+__attribute__((target("avx2"))) void rmsprop_parameters_avx2(const Slice<T>& s, int64_t begin,
+                                                             int64_t end, T step, T e) {
+  rmsprop_parameters<T>(s, begin, end, step, e);
+}
+
 // `slices` with s2 pointing at torch's sqrt of each of `moments` (kept alive in `roots`):
 // the element-wise square root is torch's own, as the reference optimizers take it.
 template <typename T>
@@ -137,11 +160,12 @@ void adam_pass(const std::vector<Slice<T>>& slices, const std::vector<torch::Ten
   });
   std::vector<torch::Tensor> roots;
   const std::vector<Slice<T>> with_roots = with_square_roots(slices, second, roots);
+  const bool avx2 = cpu_has_avx2();
   for_all_elements(with_roots, [&](const Slice<T>& s, int64_t begin, int64_t end) {
-    T* __restrict p = s.p;
-    const T* __restrict m = s.s1;
-    const T* __restrict root = s.s2;
-    for (int64_t k = begin; k < end; ++k) p[k] = p[k] + lr * m[k] / (root[k] / bc2 + e);
+    if (avx2)
+      adam_parameters_avx2<T>(s, begin, end, lr, bc2, e);
+    else
+      adam_parameters<T>(s, begin, end, lr, bc2, e);
   });
 }
 
@@ -161,11 +185,12 @@ void rmsprop_pass(const std::vector<Slice<T>>& slices, const std::vector<torch::
   });
   std::vector<torch::Tensor> roots;
   const std::vector<Slice<T>> with_roots = with_square_roots(slices, square, roots);
+  const bool avx2 = cpu_has_avx2();
   for_all_elements(with_roots, [&](const Slice<T>& s, int64_t begin, int64_t end) {
-    T* __restrict p = s.p;
-    const T* __restrict g = s.g;
-    const T* __restrict root = s.s2;
-    for (int64_t k = begin; k < end; ++k) p[k] = p[k] + step * g[k] / (root[k] + e);
+    if (avx2)
+      rmsprop_parameters_avx2<T>(s, begin, end, step, e);
+    else
+      rmsprop_parameters<T>(s, begin, end, step, e);
   });
 }
 
