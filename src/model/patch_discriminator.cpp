@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "model/inert_bias.h"
+#include "model/instance_norm.h"
 
 namespace cg::model {
 namespace nn = torch::nn;
@@ -32,7 +33,7 @@ void PatchDiscriminatorImpl::reset() {
     int64_t prev = mult;
     mult = std::min<int64_t>(int64_t{1} << n, 8);
     model->push_back(conv4(ndf * prev, ndf * mult, n < options.n_layers() ? 2 : 1));
-    model->push_back(nn::InstanceNorm2d(nn::InstanceNorm2dOptions(ndf * mult).affine(false)));
+    model->push_back(InstanceNorm(nn::InstanceNorm2dOptions(ndf * mult).affine(false)));
     model->push_back(leaky());
   }
   model->push_back(conv4(ndf * mult, 1, 1));

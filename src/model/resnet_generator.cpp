@@ -2,13 +2,14 @@
 
 #include "model/activation_checkpoint.h"
 #include "model/inert_bias.h"
+#include "model/instance_norm.h"
 
 namespace cg::model {
 namespace nn = torch::nn;
 namespace {
 
-nn::InstanceNorm2d instance_norm(int64_t channels) {
-  return nn::InstanceNorm2d(nn::InstanceNorm2dOptions(channels).affine(false));
+InstanceNorm instance_norm(int64_t channels) {
+  return InstanceNorm(nn::InstanceNorm2dOptions(channels).affine(false));
 }
 
 }  // namespace

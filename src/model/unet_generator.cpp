@@ -2,6 +2,7 @@
 
 #include "model/activation_checkpoint.h"
 #include "model/inert_bias.h"
+#include "model/instance_norm.h"
 
 namespace cg::model {
 namespace nn = torch::nn;
@@ -42,7 +43,7 @@ void UnetGeneratorImpl::reset() {
   int64_t channels = options.in_channels();
   for (size_t i = 0; i < enc.size(); ++i) {
     encoder->push_back(nn::Sequential(
-        nn::InstanceNorm2d(nn::InstanceNorm2dOptions(channels).affine(options.norm_affine())),
+        InstanceNorm(nn::InstanceNorm2dOptions(channels).affine(options.norm_affine())),
         nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
         nn::Conv2d(nn::Conv2dOptions(channels, enc[i], k).stride(i == 0 ? 1 : 2).padding(pad))));
     channels = enc[i];
@@ -50,7 +51,7 @@ void UnetGeneratorImpl::reset() {
   decoder = nn::ModuleList();
   for (size_t j = 0; j < dec.size(); ++j) {
     nn::Sequential layer(
-        nn::InstanceNorm2d(nn::InstanceNorm2dOptions(channels).affine(options.norm_affine())),
+        InstanceNorm(nn::InstanceNorm2dOptions(channels).affine(options.norm_affine())),
         nn::ReLU());
     if (transposed) {
       layer->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(channels, dec[j], k)

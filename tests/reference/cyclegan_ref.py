@@ -273,8 +273,11 @@ def generate(args):
     # generator families: keys "<preset>+<upsample>".
     cases += [(f"{name}+{upsample}", dict(case, upsample=upsample))
               for upsample in ("nearest", "bilinear") for name, case in cases[:2]]
+    # fp32 at batch 1 (where the C++ InstanceNorm skips ATen's tiling of its affine
+    # parameters, model/instance_norm.h): keys "<preset>:b1".
+    cases += [(name + ":b1", dict(case, batch=1)) for name, case in cases[:2]]
     for name, case in cases:
-        p = dict(PRESETS[name.split("@")[0].split("+")[0]])
+        p = dict(PRESETS[name.split("@")[0].split("+")[0].split(":")[0]])
         if case["pool"] is not None:
             p["pool"] = case["pool"]
         seed = 1234

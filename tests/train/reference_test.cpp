@@ -152,6 +152,17 @@ void replay_paper_upsample(model::Upsample upsample) {
   replay(key, s);
 }
 
+// fp32 at batch 1, the reference file's "<preset>:b1" cases: the batch where
+// model::InstanceNorm takes its own path.
+TEST(Reference, SeedPresetAtBatchOneMatchesPyTorch) {
+  replay("cifar-colorize:b1", testing::seed_setup(testing::fresh_dir("reference_seed_b1")));
+}
+TEST(Reference, PaperPresetAtBatchOneMatchesPyTorch) {
+  auto s = testing::paper_setup(testing::fresh_dir("reference_paper_b1"));
+  s.model.ngf = 64;
+  s.model.ndf = 64;
+  replay("paper-256:b1", s);
+}
 TEST(Reference, SeedPresetMatchesPyTorch) { replay_seed(Precision::kFp32); }
 TEST(Reference, PaperPresetMatchesPyTorch) { replay_paper(Precision::kFp32); }
 TEST(Reference, SeedPresetMatchesPyTorchUnderBf16) { replay_seed(Precision::kBf16); }
