@@ -76,6 +76,7 @@ nlohmann::json EvalReport::to_json() const {
     j["colorfulness_translated"] = colorfulness_translated;
     j["colorfulness_real"] = colorfulness_real;
   }
+  if (colorizes) j["colorfulness_colorized"] = colorfulness_colorized;
   if (checkerboard_period > 0) {
     j["checkerboard"] = {{"period", checkerboard_period},
                          {"AtoB", checkerboard_a_to_b.to_json()},
@@ -97,6 +98,7 @@ nlohmann::json EvalReport::to_json() const {
                         {"real_sets_cached", fid_real_sets_cached},
                         {"real_sets_computed", fid_real_sets_computed},
                         {"seconds", fid_seconds}};
+    if (fid_colorized) f["colorized_AtoB"] = colorized_a_to_b.to_json();
     if (fid_floor) {
       f["floor_A"] = floor_a.to_json();
       f["floor_B"] = floor_b.to_json();
@@ -119,7 +121,11 @@ std::string EvalReport::summary() const {
     if (colorization) add("colorized (input's luma) %.2f dB, ", colorized_psnr_db);
     add("SSIM %.3f (do nothing %.3f), ", translation_ssim, baseline_ssim);
   }
-  if (colour_b) add("colorfulness %.1f (real %.1f), ", colorfulness_translated, colorfulness_real);
+  if (colour_b) {
+    add("colorfulness %.1f", colorfulness_translated);
+    if (colorizes) add(" (on the input's luma %.1f)", colorfulness_colorized);
+    add(" (real %.1f), ", colorfulness_real);
+  }
   add("cycle A %.2f dB, cycle B %.2f dB", cycle_a_psnr_db, cycle_b_psnr_db);
   if (checkerboard_period > 0) {
     add("; checkerboard (period %lld, real = 1) A->B %.2f (do nothing %.2f), B->A %.2f (do "
@@ -128,10 +134,13 @@ std::string EvalReport::summary() const {
         checkerboard_a_to_b.baseline, checkerboard_b_to_a.translated, checkerboard_b_to_a.baseline);
   }
   if (fid) {
-    add("; FID A->B %.2f (do nothing %.2f), KID %.4f (%.4f); B->A %.2f (do nothing %.2f), KID "
-        "%.4f (%.4f)",
-        fid_a_to_b.fid, baseline_a_to_b.fid, fid_a_to_b.kid, baseline_a_to_b.kid, fid_b_to_a.fid,
-        baseline_b_to_a.fid, fid_b_to_a.kid, baseline_b_to_a.kid);
+    add("; FID A->B %.2f (do nothing %.2f), KID %.4f (%.4f)", fid_a_to_b.fid, baseline_a_to_b.fid,
+        fid_a_to_b.kid, baseline_a_to_b.kid);
+    if (fid_colorized) {
+      add(", on the input's luma FID %.2f, KID %.4f", colorized_a_to_b.fid, colorized_a_to_b.kid);
+    }
+    add("; B->A %.2f (do nothing %.2f), KID %.4f (%.4f)", fid_b_to_a.fid, baseline_b_to_a.fid,
+        fid_b_to_a.kid, baseline_b_to_a.kid);
     add(" on %lld images of test A and %lld of test B", static_cast<long long>(fid_a_to_b.images),
         static_cast<long long>(fid_b_to_a.images));
     line += fid_subset() ? " (a subset of the test split's " + std::to_string(fid_test_images_a) +

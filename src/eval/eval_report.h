@@ -57,8 +57,12 @@ struct EvalReport {
   double colorized_psnr_db = 0, colorized_ssim = 0;  ///< G(a)'s colours on a's luma vs b
   bool colour_b = false;  ///< B has 3 channels: the colorfulness scores are set
   double colorfulness_translated = 0, colorfulness_real = 0;  ///< of G(a) and of b
-  double cycle_a_l1 = 0, cycle_a_psnr_db = 0;                 ///< F(G(a)) vs a, values in [0, 1]
-  double cycle_b_l1 = 0, cycle_b_psnr_db = 0;                 ///< G(F(b)) vs b
+  /// Gray A and colour B (colorization, paired or not): colorfulness_colorized is set, and
+  /// with `fid` colorized_a_to_b too.
+  bool colorizes = false;
+  double colorfulness_colorized = 0;           ///< of G(a)'s colours on a's luma (--keep-luma)
+  double cycle_a_l1 = 0, cycle_a_psnr_db = 0;  ///< F(G(a)) vs a, values in [0, 1]
+  double cycle_b_l1 = 0, cycle_b_psnr_db = 0;  ///< G(F(b)) vs b
   /// The generator's upsampling period p the checkerboard scores below are measured at (its
   /// size multiple); 0 when the images are smaller than 2p (no checkerboard scores).
   int64_t checkerboard_period = 0;
@@ -71,6 +75,10 @@ struct EvalReport {
   /// The do-nothing baseline: test A in B's channels (gray repeated to RGB, colour to BT.601
   /// gray) vs test B, the same picked images and real set as fid_a_to_b; and the reverse.
   FidScores baseline_a_to_b, baseline_b_to_a;
+  /// Colorization: G(test A)'s colours on test A's luma (what cyclegan_translate --keep-luma
+  /// writes) vs test B, the same picked images and real set as fid_a_to_b.
+  bool fid_colorized = false;
+  FidScores colorized_a_to_b;
   bool fid_floor = false;              ///< the floor scores below are set
   FidScores floor_a, floor_b;          ///< train vs test of A and of B: what real images score
   int64_t fid_test_images_a = 0;       ///< test images of A the FID/KID sets are picked from
@@ -86,8 +94,8 @@ struct EvalReport {
 
   /// The report as JSON, with names as in this struct (unset groups left out; the
   /// checkerboard under "checkerboard": {"period", "AtoB", "BtoA"}; FID/KID under "fid":
-  /// {"AtoB", "BtoA", "baseline_AtoB", "baseline_BtoA", "floor_A", "floor_B", and the
-  /// protocol: "extractor_sha1", "resize", "gray", "test_images_A", "test_images_B",
+  /// {"AtoB", "BtoA", "baseline_AtoB", "baseline_BtoA", "colorized_AtoB", "floor_A", "floor_B", and
+  /// the protocol: "extractor_sha1", "resize", "gray", "test_images_A", "test_images_B",
   /// "whole_test_split", ...}).
   nlohmann::json to_json() const;
 

@@ -82,6 +82,7 @@ enum Slot : int64_t {
   kColorizedSsim,
   kColorfulnessTranslated,
   kColorfulnessReal,
+  kColorfulnessColorized,
   kSlots
 };
 
@@ -213,10 +214,14 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
   std::unordered_map<int64_t, int64_t> row_a, row_b;
   for (int64_t j = 0; j < k_a_; ++j) row_a[picked(j, n_a_, k_a_)] = j;
   for (int64_t j = 0; j < k_b_; ++j) row_b[picked(j, n_b_, k_b_)] = j;
-  std::optional<FeatureCollector> fake_b, fake_a;
+  // Gray A, colour B: G(a)'s colours on a's luma, as cyclegan_translate --keep-luma
+  // colorizes, is scored beside G(a) itself.
+  const bool colorizes = channels_a_ == 1 && channels_b_ == 3;
+  std::optional<FeatureCollector> fake_b, fake_a, colorized_b;
   if (inception_) {
     fake_b.emplace(k_a_, *inception_, batch);  // G(picked test A)
     fake_a.emplace(k_b_, *inception_, batch);  // F(picked test B)
+    if (colorizes) colorized_b.emplace(k_a_, *inception_, batch);
   }
   const auto push_picked = [](FeatureCollector& to,
                               const std::unordered_map<int64_t, int64_t>& rows,
@@ -240,6 +245,8 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
     const torch::Tensor a = read_images(*test_a_, idx, channels_a_);
     const torch::Tensor g_a = translate(g, a, range, options);
     const torch::Tensor a_cycled = translate(f, g_a, range, options);
+    const torch::Tensor colorized =
+        colorizes ? image::with_luma(g_a, a).clamp(0, 1) : torch::Tensor();
     sums[kCycleASquared] += mean_squared_error(a_cycled, a) * n;
     sums[kCycleAAbs] += mean_abs_error(a_cycled, a) * n;
     if (paired_) {
@@ -251,13 +258,13 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
       sums[kTranslationSsim] += ssim(g_a, b) * n;
       sums[kBaselineSquared] += mean_squared_error(baseline, b) * n;
       sums[kBaselineSsim] += ssim(baseline, b) * n;
-      if (a.size(1) == 1 && b.size(1) == 3) {
-        const torch::Tensor colorized = image::with_luma(g_a, a).clamp(0, 1);
+      if (colorizes) {
         sums[kColorizedSquared] += mean_squared_error(colorized, b) * n;
         sums[kColorizedSsim] += ssim(colorized, b) * n;
       }
     }
     if (channels_b_ == 3) sums[kColorfulnessTranslated] += colorfulness(g_a) * n;
+    if (colorizes) sums[kColorfulnessColorized] += colorfulness(colorized) * n;
     if (checkerboard) {
       add_spectra(kSpectraGA, g_a);
       add_spectra(kSpectraA, a);
@@ -265,6 +272,7 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
     if (fake_b) {
       const auto t = Clock::now();
       push_picked(*fake_b, row_a, idx, g_a);
+      if (colorized_b) push_picked(*colorized_b, row_a, idx, colorized);
       fid_seconds += seconds_since(t);
     }
   }
@@ -318,6 +326,10 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
     r.colorfulness_translated = t[kColorfulnessTranslated] / na;
     r.colorfulness_real = t[kColorfulnessReal] / nb;
   }
+  if (colorizes) {
+    r.colorizes = true;
+    r.colorfulness_colorized = t[kColorfulnessColorized] / na;
+  }
   if (checkerboard) {
     r.checkerboard_period = period;
     const auto scores = [&](int translated, int input, int real) {
@@ -333,7 +345,7 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
   r.fid_unavailable = fid_unavailable_;
   if (fake_b) {
     const auto t0 = Clock::now();
-    score_fid(r, *fake_b, *fake_a, ranks, batch);
+    score_fid(r, *fake_b, *fake_a, colorized_b ? &*colorized_b : nullptr, ranks, batch);
     fid_seconds += seconds_since(t0);
     r.fid_seconds = fid_seconds;
   }
@@ -342,8 +354,10 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
 }
 
 void Evaluator::score_fid(EvalReport& r, FeatureCollector& fake_b, FeatureCollector& fake_a,
-                          const EvalRanks& ranks, int64_t batch) const {
+                          FeatureCollector* colorized_b, const EvalRanks& ranks,
+                          int64_t batch) const {
   const torch::Tensor g_a = fake_b.finish(ranks.sum), f_b = fake_a.finish(ranks.sum);
+  const torch::Tensor colorized = colorized_b ? colorized_b->finish(ranks.sum) : torch::Tensor();
 
   // The data set's image sets: test B and test A (the real sets), test A in B's channels and
   // test B in A's (the do-nothing baseline's inputs), and for the floor train B and train A.
@@ -437,6 +451,11 @@ void Evaluator::score_fid(EvalReport& r, FeatureCollector& fake_b, FeatureCollec
       distances(g_a, features[0], options_.kid, device, "G(test split of A)", "test split of B");
   r.fid_b_to_a =
       distances(f_b, features[1], options_.kid, device, "F(test split of B)", "test split of A");
+  if (colorized.defined()) {
+    r.fid_colorized = true;
+    r.colorized_a_to_b = distances(colorized, features[0], options_.kid, device,
+                                   "G(test split of A) on its luma", "test split of B");
+  }
   r.baseline_a_to_b = distances(features[2], features[0], options_.kid, device,
                                 "test split of A as B (do nothing)", "test split of B");
   r.baseline_b_to_a = distances(features[3], features[1], options_.kid, device,

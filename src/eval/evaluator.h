@@ -6,14 +6,16 @@
 //   do): PSNR and SSIM of G(a) against b and of the input copied to B's channels (the
 //   baseline a translation has to beat), and for gray A and colour B of G(a)'s colours on
 //   a's luminance (as `cyclegan_translate --keep-luma` colorizes);
-// - for colour B: the colorfulness of G(a) and of real b;
+// - for colour B: the colorfulness of G(a) and of real b, and for gray A of G(a)'s colours on
+//   a's luminance;
 // - the checkerboard measure (eval/checkerboard.h) at the generators' period (their size
 //   multiple) of G(a) against real b and of F(b) against real a, and of the untranslated
 //   inputs (the do-nothing baseline);
 // - with EvalOptions::fid_images != 0 and the Inception weights present: FID and KID of
 //   G(test A) against test B and of F(test B) against test A, of the do-nothing baseline
 //   (test A in B's channels against test B, and test B in A's against test A: gray is
-//   repeated to RGB, colour converted to BT.601 gray), and the real-vs-real floor (train vs
+//   repeated to RGB, colour converted to BT.601 gray), for gray A and colour B of G(a)'s colours
+//   on a's luminance against test B, and the real-vs-real floor (train vs
 //   test of each domain). Each test set is `fid_images` images (or the whole split) spread
 //   evenly over its split (image floor(j * n / k) for j < k), so a cap keeps them
 //   representative of sets stored in any order; the floor's train set has as many images as
@@ -99,7 +101,7 @@ class Evaluator {
  private:
   EvalReport run(model::CycleGan& net, const EvalRanks& ranks, int64_t batch) const;
   void score_fid(EvalReport& report, FeatureCollector& fake_b, FeatureCollector& fake_a,
-                 const EvalRanks& ranks, int64_t batch) const;
+                 FeatureCollector* colorized_b, const EvalRanks& ranks, int64_t batch) const;
 
   std::string dir_;
   data::DatasetManifest manifest_;

@@ -376,6 +376,7 @@ void PrometheusExporter::on_eval(int64_t step, const eval::EvalReport& r) {
     m.eval_colorfulness->Add({{"image", "translated"}}).Set(r.colorfulness_translated);
     m.eval_colorfulness->Add({{"image", "real"}}).Set(r.colorfulness_real);
   }
+  if (r.colorizes) m.eval_colorfulness->Add({{"image", "colorized"}}).Set(r.colorfulness_colorized);
   if (r.checkerboard_period > 0) {
     for (const auto& [direction, scores] :
          {std::pair{"AtoB", &r.checkerboard_a_to_b}, std::pair{"BtoA", &r.checkerboard_b_to_a}}) {
@@ -391,6 +392,7 @@ void PrometheusExporter::on_eval(int64_t step, const eval::EvalReport& r) {
         {"BtoA", &r.fid_b_to_a},
         {"AtoB_baseline", &r.baseline_a_to_b},
         {"BtoA_baseline", &r.baseline_b_to_a}};
+    if (r.fid_colorized) sets.push_back({"AtoB_colorized", &r.colorized_a_to_b});
     if (r.fid_floor) {
       sets.push_back({"real_A", &r.floor_a});
       sets.push_back({"real_B", &r.floor_b});

@@ -78,6 +78,7 @@ void TensorBoardSink::on_eval(int64_t step, const eval::EvalReport& r) {
     s.scalar("eval/colorfulness/translated", r.colorfulness_translated);
     s.scalar("eval/colorfulness/real", r.colorfulness_real);
   }
+  if (r.colorizes) s.scalar("eval/colorfulness/colorized", r.colorfulness_colorized);
   if (r.checkerboard_period > 0) {
     s.scalar("eval/checkerboard/AtoB", r.checkerboard_a_to_b.translated)
         .scalar("eval/checkerboard/BtoA", r.checkerboard_b_to_a.translated);
@@ -91,6 +92,10 @@ void TensorBoardSink::on_eval(int64_t step, const eval::EvalReport& r) {
         .scalar("eval/fid/BtoA_baseline", r.baseline_b_to_a.fid);
     s.scalar("eval/kid/AtoB_baseline", r.baseline_a_to_b.kid)
         .scalar("eval/kid/BtoA_baseline", r.baseline_b_to_a.kid);
+    if (r.fid_colorized) {
+      s.scalar("eval/fid/AtoB_colorized", r.colorized_a_to_b.fid)
+          .scalar("eval/kid/AtoB_colorized", r.colorized_a_to_b.kid);
+    }
     if (r.fid_floor) {
       s.scalar("eval/fid/real_A", r.floor_a.fid).scalar("eval/fid/real_B", r.floor_b.fid);
       s.scalar("eval/kid/real_A", r.floor_a.kid).scalar("eval/kid/real_B", r.floor_b.kid);

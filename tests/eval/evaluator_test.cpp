@@ -1,6 +1,7 @@
 // The streaming Evaluator on small data sets written through the real DatasetWriter: its
 // image scores (the checkerboard measure included) equal those of the whole split in memory
-// at any batch size; its FID/KID, the do-nothing baseline's included, equal the Fréchet
+// at any batch size; its FID/KID, the do-nothing baseline's and the colorization on the
+// input's luma included, equal the Fréchet
 // distance of features extracted here from the same picked images; the data set's sets'
 // features are cached in the data set and rebuilt when a shard changes or an entry is
 // damaged; the report states its protocol (image counts, real set, extractor, KID subsets,
@@ -81,6 +82,9 @@ TEST(Evaluator, StreamsTheScoresOfTheWholeSplitAtAnyBatchSize) {
     EXPECT_NEAR(r.cycle_b_l1, mean_abs_error(b_cycled, b), 1e-6);
     EXPECT_NEAR(r.colorfulness_translated, colorfulness(g_a), 1e-3);
     EXPECT_NEAR(r.colorfulness_real, colorfulness(b), 1e-9);
+    ASSERT_TRUE(r.colorizes);
+    EXPECT_NEAR(r.colorfulness_colorized, colorfulness(colorized), 1e-3);
+    EXPECT_NE(r.colorfulness_colorized, r.colorfulness_translated);
     // The checkerboard measure at the seed U-Net's period 8, of every test image.
     ASSERT_EQ(r.checkerboard_period, net->size_multiple());
     ASSERT_EQ(r.checkerboard_period, 8);
@@ -207,6 +211,18 @@ TEST(Evaluator, FidAndKidOfPickedImagesCachedAndRebuiltWhenAShardChanges) {
     EXPECT_NEAR(first.baseline_a_to_b.fid, baseline_ab, 1e-6 * baseline_ab);
     EXPECT_NEAR(first.baseline_b_to_a.fid, baseline_ba, 1e-6 * baseline_ba);
     EXPECT_NE(first.baseline_a_to_b.fid, first.fid_a_to_b.fid);
+    // Colorization: G(a)'s colours on a's luma (--keep-luma) against the same real set.
+    ASSERT_TRUE(first.fid_colorized);
+    FeatureStats colorized(InceptionFeatures::kFeatureDim);
+    colorized.add(inception.extract(
+        image::with_luma(g_a, whole_split(dir, "A", "test", 1).index_select(0, picked))
+            .clamp(0, 1)));
+    const double colorized_fid = frechet_distance(colorized, real);
+    EXPECT_NEAR(first.colorized_a_to_b.fid, colorized_fid, 1e-6 * colorized_fid);
+    EXPECT_NE(first.colorized_a_to_b.fid, first.fid_a_to_b.fid);
+    EXPECT_EQ(first.colorized_a_to_b.images, 3);
+    EXPECT_EQ(first.to_json().at("fid").at("colorized_AtoB").at("images_of"),
+              "G(test split of A) on its luma");
   }
 
   // The second evaluation reads all four real sets from the cache, to the same numbers.
