@@ -9,6 +9,7 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "image/sample_grid.h"
+#include "image/tensor_color.h"
 #include "image/tensor_image.h"
 #include "train/loss_terms.h"
 
@@ -67,8 +68,14 @@ void RunReport::samples(model::CycleGan& model, const data::UnpairedBatch& batch
   auto dir = std::filesystem::path(run_dir_) / "samples";
   std::filesystem::create_directories(dir);
   const model::ImageRange range = model->range();
-  const torch::Tensor grid =
-      image::sample_grid({a, g_a, model->f(g_a)}, {b, f_b, model->g(f_b)}, range.lo, range.hi);
+  std::vector<torch::Tensor> top = {a, g_a, model->f(g_a)}, bottom = {b, f_b, model->g(f_b)};
+  if (a.size(1) == 1 && b.size(1) == 3) {
+    // Colorization: a last column with G's colours on its gray input's luminance, what
+    // cyclegan_translate --keep-luma writes.
+    top.push_back(image::with_luma(g_a, a).clamp(range.lo, range.hi));
+    bottom.push_back(image::with_luma(bottom[2], f_b).clamp(range.lo, range.hi));
+  }
+  const torch::Tensor grid = image::sample_grid(top, bottom, range.lo, range.hi);
   SampleImage png{image::encode_png(grid), grid.size(0), grid.size(1), grid.size(2)};
   write_file_atomic((dir / name).string(), png.png);
   for (auto* sink : sinks_) sink->on_samples(step, png);

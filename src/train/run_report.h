@@ -55,7 +55,9 @@ class RunReport {
   /// Hands `record` to every sink.
   void checkpoint(const CheckpointRecord& record);
   /// Writes the sample grid of the first (up to) 4 images of `batch` after `step` steps
-  /// (rows a, G(a), F(G(a)) and b, F(b), G(F(b)), no grad, in the run's dtype) as
+  /// (rows a, G(a), F(G(a)) and b, F(b), G(F(b)), for gray A and colour B each with G's output
+  /// on its gray input's luminance, G(a) on a and G(F(b)) on F(b), as --keep-luma colorizes;
+  /// no grad, in the run's dtype) as
   /// <run dir>/samples/step_%08d.png and hands it to every sink. Rank 0 only.
   void samples(model::CycleGan& model, const data::UnpairedBatch& batch, int64_t step);
   /// Writes `report` (with "step") as <run dir>/eval/step_N.json, logs its scores on one

@@ -83,7 +83,10 @@ TEST(Trainer, TrainWritesSampleGridsAndAFinalCheckpoint) {
   auto be32 = [&](int at) {
     return (header[at] << 24) | (header[at + 1] << 16) | (header[at + 2] << 8) | header[at + 3];
   };
-  EXPECT_EQ(be32(16), 3 * 256) << "width: real | translated | reconstructed, 32 px tiles shown 8x";
+  // The seed preset colorizes (gray A, colour B): a fourth column with the translation on
+  // its gray input's luminance (--keep-luma).
+  EXPECT_EQ(be32(16), 4 * 256)
+      << "width: real | translated | reconstructed | on the input's luma, 32 px tiles shown 8x";
   EXPECT_EQ(be32(20), 2 * 4 * 256) << "height: 4 rows of A over 4 rows of B";
   EXPECT_EQ(trainer.checkpoints().list().size(), 1u);
   EXPECT_EQ(trainer.current_step(), 4);
