@@ -1,6 +1,7 @@
 #include "model/resnet_generator.h"
 
 #include "model/activation_checkpoint.h"
+#include "model/conv_transpose.h"
 #include "model/inert_bias.h"
 #include "model/instance_norm.h"
 
@@ -51,10 +52,10 @@ void ResnetGeneratorImpl::reset() {
   for (int64_t i = 0; i < options.n_blocks(); ++i) model->push_back(ResnetBlock(ngf * 4));
   for (int64_t mult : {4, 2}) {
     if (options.upsample() == Upsample::kTransposed) {
-      model->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(ngf * mult, ngf * mult / 2, 3)
-                                               .stride(2)
-                                               .padding(1)
-                                               .output_padding(1)));
+      model->push_back(ConvTranspose(nn::ConvTranspose2dOptions(ngf * mult, ngf * mult / 2, 3)
+                                         .stride(2)
+                                         .padding(1)
+                                         .output_padding(1)));
     } else {
       // Reflection, not zero, padding: every other stride-1 convolution of this generator
       // (c7s1, the residual blocks) pads by reflection, which the paper chose to reduce

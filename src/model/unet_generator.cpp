@@ -1,6 +1,7 @@
 #include "model/unet_generator.h"
 
 #include "model/activation_checkpoint.h"
+#include "model/conv_transpose.h"
 #include "model/inert_bias.h"
 #include "model/instance_norm.h"
 
@@ -54,10 +55,10 @@ void UnetGeneratorImpl::reset() {
         InstanceNorm(nn::InstanceNorm2dOptions(channels).affine(options.norm_affine())),
         nn::ReLU());
     if (transposed) {
-      layer->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(channels, dec[j], k)
-                                               .stride(2)
-                                               .padding(pad)
-                                               .output_padding(out_pad)));
+      layer->push_back(ConvTranspose(nn::ConvTranspose2dOptions(channels, dec[j], k)
+                                         .stride(2)
+                                         .padding(pad)
+                                         .output_padding(out_pad)));
     } else {
       // Zero "same" padding, as every other convolution of this U-Net.
       layer->push_back(make_resize(options.upsample()));
