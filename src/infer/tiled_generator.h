@@ -20,8 +20,13 @@
 // depth (the ResNet-9 has 24 convolutions) where streaming costs one write and one read of
 // each map. Measured (README, bench/translate_memory, 2 CPU cores shared with other work):
 // at 4096x4096 the ResNet-9's tiled pass (512) peaked at 1.4 GiB resident where the whole
-// pass had passed 10.7 GiB; its time overhead is still well above the halos' few percent
-// (2.5x at 1024x2048 with 512 tiles). The page cache holds the files while RAM allows.
+// pass had passed 10.7 GiB; at 1024x2048 with 512 tiles it took 1.22-1.28x the whole
+// pass's time (45-47 s against 37 s; 2.5x before the files were laid out pixel-major, see
+// tiled_map.h). The page cache holds the files while RAM allows.
+//
+// Tiles are built on the CPU, channels-last like the files: read straight from the files
+// into the inside of the padded tile, normalised and activated there in place, then
+// convolved on the generator's device with the module's weights.
 //
 // Not thread-safe (the generator's parameters are read, not changed). No gradients.
 #include <torch/torch.h>

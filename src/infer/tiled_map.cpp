@@ -85,19 +85,48 @@ TiledMap::~TiledMap() {
 }
 
 torch::Tensor TiledMap::read(int64_t y0, int64_t y1, int64_t x0, int64_t x1) const {
-  TORCH_INTERNAL_ASSERT(0 <= y0 && y0 < y1 && y1 <= height_ && 0 <= x0 && x0 < x1 && x1 <= width_,
-                        "TiledMap::read outside the map");
-  if (in_ram()) return tensor_.slice(1, y0, y1).slice(2, x0, x1).clone();
-  torch::Tensor chw = torch::empty({channels_, y1 - y0, x1 - x0});
-  const size_t row_bytes = static_cast<size_t>(x1 - x0) * sizeof(float);
-  char* out = static_cast<char*>(chw.data_ptr());
-  for (int64_t c = 0; c < channels_; ++c) {
-    for (int64_t y = y0; y < y1; ++y, out += row_bytes) {
-      const off_t offset = static_cast<off_t>(((c * height_ + y) * width_ + x0) * sizeof(float));
-      pread_all(fd_, out, row_bytes, offset);
-    }
-  }
+  torch::Tensor chw = torch::empty({y1 - y0, x1 - x0, channels_}).permute({2, 0, 1});
+  read_into(y0, x0, chw);
   return chw;
+}
+
+namespace {
+
+// Whether each row of `chw` (C, h, w) is w x C contiguous floats: channels-last, any row
+// stride.
+bool rows_contiguous(const torch::Tensor& chw) {
+  return (chw.size(0) == 1 || chw.stride(0) == 1) &&
+         (chw.size(2) == 1 || chw.stride(2) == chw.size(0));
+}
+
+}  // namespace
+
+void TiledMap::read_into(int64_t y0, int64_t x0, const torch::Tensor& chw) const {
+  const int64_t y1 = y0 + chw.size(1), x1 = x0 + chw.size(2);
+  TORCH_INTERNAL_ASSERT(0 <= y0 && y0 < y1 && y1 <= height_ && 0 <= x0 && x0 < x1 && x1 <= width_ &&
+                            chw.size(0) == channels_ && chw.scalar_type() == torch::kFloat &&
+                            chw.device().is_cpu(),
+                        "TiledMap::read_into outside the map");
+  if (in_ram()) {
+    chw.copy_(tensor_.slice(1, y0, y1).slice(2, x0, x1));
+    return;
+  }
+  if (!rows_contiguous(chw)) {
+    chw.copy_(read(y0, y1, x0, x1));
+    return;
+  }
+  const size_t pixel_bytes = static_cast<size_t>(channels_) * sizeof(float);
+  const size_t row_bytes = static_cast<size_t>(x1 - x0) * pixel_bytes;
+  const size_t row_stride = static_cast<size_t>(chw.stride(1)) * sizeof(float);
+  char* out = static_cast<char*>(chw.data_ptr());
+  if (x0 == 0 && x1 == width_ && (row_stride == row_bytes || y1 - y0 == 1)) {
+    pread_all(fd_, out, static_cast<size_t>(y1 - y0) * row_bytes,
+              static_cast<off_t>(y0 * width_ * pixel_bytes));
+    return;
+  }
+  for (int64_t y = y0; y < y1; ++y, out += row_stride) {
+    pread_all(fd_, out, row_bytes, static_cast<off_t>((y * width_ + x0) * pixel_bytes));
+  }
 }
 
 void TiledMap::write(int64_t y0, int64_t x0, const torch::Tensor& chw) {
@@ -105,27 +134,34 @@ void TiledMap::write(int64_t y0, int64_t x0, const torch::Tensor& chw) {
   TORCH_INTERNAL_ASSERT(
       chw.size(0) == channels_ && y0 >= 0 && x0 >= 0 && y0 + h <= height_ && x0 + w <= width_,
       "TiledMap::write outside the map");
-  const torch::Tensor cpu = chw.to(torch::kCPU, torch::kFloat).contiguous();
-  if (statistics_) accumulate(cpu);
+  torch::Tensor cpu = chw.to(torch::kCPU, torch::kFloat);
   if (in_ram()) {
+    if (statistics_) accumulate(cpu);
     tensor_.slice(1, y0, y0 + h).slice(2, x0, x0 + w).copy_(cpu);
     return;
   }
-  const size_t row_bytes = static_cast<size_t>(w) * sizeof(float);
+  // A channels-last tile (what read() gives and a convolution of it returns) is already in
+  // the file's order: no copy.
+  if (!rows_contiguous(cpu)) cpu = cpu.permute({1, 2, 0}).contiguous().permute({2, 0, 1});
+  if (statistics_) accumulate(cpu);
+  const size_t pixel_bytes = static_cast<size_t>(channels_) * sizeof(float);
+  const size_t row_bytes = static_cast<size_t>(w) * pixel_bytes;
+  const size_t row_stride = static_cast<size_t>(cpu.stride(1)) * sizeof(float);
   const char* in = static_cast<const char*>(cpu.data_ptr());
-  for (int64_t c = 0; c < channels_; ++c) {
-    for (int64_t y = y0; y < y0 + h; ++y, in += row_bytes) {
-      const off_t offset = static_cast<off_t>(((c * height_ + y) * width_ + x0) * sizeof(float));
-      pwrite_all(fd_, in, row_bytes, offset);
-    }
+  if (x0 == 0 && w == width_ && (row_stride == row_bytes || h == 1)) {
+    pwrite_all(fd_, in, static_cast<size_t>(h) * row_bytes,
+               static_cast<off_t>(y0 * width_ * pixel_bytes));
+    return;
+  }
+  for (int64_t y = y0; y < y0 + h; ++y, in += row_stride) {
+    pwrite_all(fd_, in, row_bytes, static_cast<off_t>((y * width_ + x0) * pixel_bytes));
   }
 }
 
 void TiledMap::accumulate(const torch::Tensor& chw) {
   // Summed in float64 without a float64 copy of the tile (the reduction widens as it reads).
-  const torch::Tensor flat = chw.reshape({chw.size(0), -1});
-  sum_ += flat.sum(1, false, torch::kDouble);
-  sum_squares_ += (flat * flat).sum(1, false, torch::kDouble);
+  sum_ += chw.sum({1, 2}, false, torch::kDouble);
+  sum_squares_ += (chw * chw).sum({1, 2}, false, torch::kDouble);
 }
 
 torch::Tensor TiledMap::mean() const { return sum_ / static_cast<double>(height_ * width_); }
