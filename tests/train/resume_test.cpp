@@ -1,5 +1,6 @@
 // Resume is exact: N steps + checkpoint + resume + N steps gives the same bits as 2N
-// steps in one run, for both presets (pool, schedule, data order and RNG included).
+// steps in one run, for both presets (pool, schedule, data order and RNG included), with
+// their transposed upsampling and with --upsample bilinear.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -24,13 +25,16 @@ class ResumeTest : public ::testing::TestWithParam<bool> {
   }
 };
 
-TEST_P(ResumeTest, SplitRunIsBitwiseIdenticalToOneRun) {
-  auto whole = setup("whole");
+// 2 * kHalf steps in one run, and kHalf steps + checkpoint + resume + kHalf steps, from the
+// setups `make` returns (for "whole" and "split"): the same weights, bit for bit.
+template <typename MakeSetup>
+void expect_split_run_equals_one_run(const MakeSetup& make) {
+  testing::Setup whole = make("whole");
   auto whole_source = testing::make_source(whole, 5);  // epochs roll over mid-run
   Trainer one_run(whole.train, whole.model, *whole_source);
   one_run.train();
 
-  auto split = setup("split");
+  testing::Setup split = make("split");
   {
     auto source = testing::make_source(split, 5);
     Trainer first_half(split.train, split.model, *source);
@@ -47,6 +51,20 @@ TEST_P(ResumeTest, SplitRunIsBitwiseIdenticalToOneRun) {
   for (const auto& item : second_half.model()->named_parameters()) {
     EXPECT_TRUE(item.value().equal(expected[item.key()])) << item.key() << " differs after resume";
   }
+}
+
+TEST_P(ResumeTest, SplitRunIsBitwiseIdenticalToOneRun) {
+  expect_split_run_equals_one_run([this](const std::string& name) { return setup(name); });
+}
+
+// --upsample bilinear (resize, then a convolution: other layers than the presets'), as
+// scripts/demo trains: resumes as exactly.
+TEST_P(ResumeTest, SplitRunWithBilinearUpsamplingIsBitwiseIdenticalToOneRun) {
+  expect_split_run_equals_one_run([this](const std::string& name) {
+    testing::Setup s = setup(name + "_bilinear");
+    s.model.upsample = model::Upsample::kBilinear;
+    return s;
+  });
 }
 
 TEST_P(ResumeTest, AutoFallsBackPastACorruptNewestCheckpoint) {
@@ -93,6 +111,23 @@ TEST(Resume, RefusesACheckpointOfAnotherModel) {
     EXPECT_NE(std::string(e.what()).find("written for a different model"), std::string::npos)
         << e.what();
     EXPECT_NE(std::string(e.what()).find("encoder.0.2."), std::string::npos) << e.what();
+  }
+}
+
+TEST(Resume, RefusesACheckpointOfAnotherUpsampling) {
+  auto s = testing::seed_setup(testing::fresh_dir("other_upsampling"));
+  s.train.steps = 1;
+  auto source = testing::make_source(s, 8);
+  Trainer trainer(s.train, s.model, *source);
+  const std::string path = trainer.save_checkpoint();
+  s.model.upsample = model::Upsample::kBilinear;
+  Trainer other(s.train, s.model, *source);
+  try {
+    other.resume(path);
+    FAIL() << "a checkpoint of transposed upsampling must be refused by a bilinear model";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("written for a different model"), std::string::npos)
+        << e.what();
   }
 }
 
