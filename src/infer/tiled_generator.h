@@ -20,9 +20,10 @@
 // depth (the ResNet-9 has 24 convolutions) where streaming costs one write and one read of
 // each map. Measured (README, bench/translate_memory, 2 CPU cores shared with other work):
 // at 4096x4096 the ResNet-9's tiled pass (512) peaked at 1.4 GiB resident where the whole
-// pass had passed 10.7 GiB; at 1024x2048 with 512 tiles it took 1.22-1.28x the whole
-// pass's time (45-47 s against 37 s; 2.5x before the files were laid out pixel-major, see
-// tiled_map.h). The page cache holds the files while RAM allows.
+// pass had passed 10.7 GiB; at 1024x2048 with 512 tiles it took 1.08-1.31x the whole
+// pass's time (four interleaved pairs: tiled 39-47 s, whole 30-39 s; 2.5x before the files
+// were laid out pixel-major, see tiled_map.h). The page cache holds the files while RAM
+// allows.
 //
 // Tiles are built on the CPU, channels-last like the files: read straight from the files
 // into the inside of the padded tile, normalised and activated there in place, then
