@@ -9,13 +9,11 @@ torch::Tensor InstanceNormImpl::forward(const torch::Tensor& input) {
       at::autocast::is_autocast_enabled(input.device().type())) {
     return torch::nn::InstanceNorm2dImpl::forward(input);
   }
-  // ATen's instance_norm (Normalization.cpp) at batch 1, where weight.repeat(1) is weight.
-  const torch::Tensor reshaped =
-      input.contiguous().view({1, input.size(1), input.size(2), input.size(3)});
-  return torch::batch_norm(reshaped, weight, bias, /*running_mean=*/{}, /*running_var=*/{},
-                           /*training=*/true, options.momentum(), options.eps(),
-                           at::globalContext().userEnabledCuDNN())
-      .view(input.sizes());
+  // ATen's instance_norm (Normalization.cpp) at batch 1: its view as one sample of batch x
+  // channels is the input's own shape, and weight.repeat(1) is weight.
+  return torch::batch_norm(input.contiguous(), weight, bias, /*running_mean=*/{},
+                           /*running_var=*/{}, /*training=*/true, options.momentum(), options.eps(),
+                           at::globalContext().userEnabledCuDNN());
 }
 
 }  // namespace cg::model

@@ -96,39 +96,42 @@ TEST_P(ResumeTest, AutoFallsBackPastACorruptNewestCheckpoint) {
 INSTANTIATE_TEST_SUITE_P(BothPresets, ResumeTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Paper" : "Seed"; });
 
-TEST(Resume, RefusesACheckpointOfAnotherModel) {
-  auto s = testing::seed_setup(testing::fresh_dir("other_model"));
-  s.train.steps = 1;
-  auto source = testing::make_source(s, 8);
-  Trainer trainer(s.train, s.model, *source);
-  std::string path = trainer.save_checkpoint();
-  s.model.unet_encoder_filters = {16, 64, 128, 128};
-  Trainer other(s.train, s.model, *source);
-  try {
-    other.resume(path);
-    FAIL() << "a checkpoint of other filters must be refused";
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("written for a different model"), std::string::npos)
-        << e.what();
-    EXPECT_NE(std::string(e.what()).find("encoder.0.2."), std::string::npos) << e.what();
-  }
-}
-
-TEST(Resume, RefusesACheckpointOfAnotherUpsampling) {
-  auto s = testing::seed_setup(testing::fresh_dir("other_upsampling"));
+// Saves a checkpoint of a 1-step seed-preset run in `name`, changes its model with
+// `change`, and resumes from it: the ConfigError's message ("" when it was not refused).
+template <typename Change>
+std::string refusal_after_changing_the_model(const std::string& name, const Change& change) {
+  auto s = testing::seed_setup(testing::fresh_dir(name));
   s.train.steps = 1;
   auto source = testing::make_source(s, 8);
   Trainer trainer(s.train, s.model, *source);
   const std::string path = trainer.save_checkpoint();
-  s.model.upsample = model::Upsample::kBilinear;
+  change(s.model);
   Trainer other(s.train, s.model, *source);
   try {
     other.resume(path);
-    FAIL() << "a checkpoint of transposed upsampling must be refused by a bilinear model";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("written for a different model"), std::string::npos)
-        << e.what();
+    return e.what();
   }
+  return "";
+}
+
+TEST(Resume, RefusesACheckpointOfAnotherModel) {
+  const std::string error =
+      refusal_after_changing_the_model("other_model", [](model::CycleGanOptions& m) {
+        m.unet_encoder_filters = {16, 64, 128, 128};
+      });
+  ASSERT_FALSE(error.empty()) << "a checkpoint of other filters must be refused";
+  EXPECT_NE(error.find("written for a different model"), std::string::npos) << error;
+  EXPECT_NE(error.find("encoder.0.2."), std::string::npos) << error;
+}
+
+TEST(Resume, RefusesACheckpointOfAnotherUpsampling) {
+  const std::string error = refusal_after_changing_the_model(
+      "other_upsampling",
+      [](model::CycleGanOptions& m) { m.upsample = model::Upsample::kBilinear; });
+  ASSERT_FALSE(error.empty())
+      << "a checkpoint of transposed upsampling must be refused by a bilinear model";
+  EXPECT_NE(error.find("written for a different model"), std::string::npos) << error;
 }
 
 TEST(Resume, AutoWithoutCheckpointsStartsFresh) {
