@@ -1,7 +1,7 @@
 #include "train/cycle_gan_step.h"
 
 #include <chrono>
-#include <optional>
+#include <functional>
 #include <utility>
 
 #include "common/error.h"
@@ -11,6 +11,7 @@
 #include "train/loss_terms.h"
 #include "train/nonfinite.h"
 #include "train/pytorch_optimizers.h"
+#include "train/side_by_side.h"
 
 namespace cg::train {
 namespace {
@@ -157,30 +158,53 @@ void CycleGanStep::set_learning_rate_factor(double factor) {
 // and the loop applies --on-nonfinite.
 void CycleGanStep::update(const char* name, const torch::Tensor& loss,
                           torch::optim::Optimizer& optimizer, parallel::GradientReducer* reducer,
-                          GradScaler& scaler) {
-  backward(scaler.scale(loss), reducer);
+                          GradScaler& scaler, StepResult& result) {
+  backward(scaler.scale(loss), reducer, result);
+  apply_update(name, optimizer, scaler, result);
+}
+
+void CycleGanStep::apply_update(const char* name, torch::optim::Optimizer& optimizer,
+                                GradScaler& scaler, StepResult& result) {
   const auto start = Clock::now();
   const std::vector<torch::Tensor>& params = optimizer.param_groups().front().params();
   bool finite = true;
   if (scaler.options().enabled) {
     finite = !scaler.unscale(params);
-    current_.scaler_skipped = current_.scaler_skipped || !finite;
+    result.scaler_skipped = result.scaler_skipped || !finite;
     scaler.update(!finite);
   } else {
     finite = gradients_finite(params);
-    if (!finite) current_.dropped_updates.emplace_back(name);
+    if (!finite) result.dropped_updates.emplace_back(name);
   }
   if (finite) optimizer.step();
-  current_.optimizer_seconds += seconds_since(start);
+  result.optimizer_seconds += seconds_since(start);
 }
 
-void CycleGanStep::backward(const torch::Tensor& loss, parallel::GradientReducer* reducer) {
+void CycleGanStep::backward(const torch::Tensor& loss, parallel::GradientReducer* reducer,
+                            StepResult& result) {
   if (reducer != nullptr) reducer->prepare();
   loss.backward();
   if (reducer != nullptr) {
     reducer->finish();
     comm_wait_seconds_ += reducer->last_wait_seconds();
-    current_.allreduce_seconds += reducer->last_wait_seconds();
+    result.allreduce_seconds += reducer->last_wait_seconds();
+  }
+}
+
+// A GPU runs one stream of kernels whichever thread launches them, and with more than one
+// rank the reducers all-reduce each update's gradients from one thread, in one order on
+// every rank (and a generator gradient is complete only after both halves).
+bool CycleGanStep::halves_side_by_side() const {
+  return device_.is_cpu() && reduce_g_ == nullptr && side_by_side_parallel();
+}
+
+void CycleGanStep::run_halves(const std::function<void()>& half_a,
+                              const std::function<void()>& half_b) {
+  if (halves_side_by_side()) {
+    side_by_side(half_a, half_b);
+  } else {
+    half_a();
+    half_b();
   }
 }
 
@@ -190,9 +214,15 @@ CycleGanStep::Forward CycleGanStep::forward_generators(const data::UnpairedBatch
   fwd.real_b = batch.b.to(device_, options_.dtype, /*non_blocking=*/true);
   // G and F run once per step: the D updates only change D, so these fakes are exactly
   // what a second forward pass after them would give, and update_generators reuses them.
-  const model::AutocastGuard autocast(device_.type(), autocast_);
-  fwd.fake_b = model_->g(fwd.real_a);
-  fwd.fake_a = model_->f(fwd.real_b);
+  run_halves(
+      [&] {
+        const model::AutocastGuard autocast(device_.type(), autocast_);
+        fwd.fake_b = model_->g(fwd.real_a);
+      },
+      [&] {
+        const model::AutocastGuard autocast(device_.type(), autocast_);
+        fwd.fake_a = model_->f(fwd.real_b);
+      });
   return fwd;
 }
 
@@ -203,7 +233,7 @@ torch::Tensor CycleGanStep::update_discriminator(const char* name, Discriminator
                                                  const torch::Tensor& fake, model::ImagePool& pool,
                                                  torch::optim::Optimizer& optimizer,
                                                  parallel::GradientReducer* reducer,
-                                                 GradScaler& scaler) {
+                                                 GradScaler& scaler, StepResult& result) {
   optimizer.zero_grad();
   model::CycleGanImpl& nets = *model_;
   torch::Tensor loss;
@@ -213,49 +243,106 @@ torch::Tensor CycleGanStep::update_discriminator(const char* name, Discriminator
         (nets.*discriminator)(real),
         (nets.*discriminator)(pool.query(fake.detach().to(options_.dtype))), options_.gan_loss);
   }
-  update(name, loss, optimizer, reducer, scaler);
+  update(name, loss, optimizer, reducer, scaler, result);
   return loss.detach();
 }
 
 torch::Tensor CycleGanStep::update_d_b(const Forward& fwd) {
   return update_discriminator("D_B", &model::CycleGanImpl::d_b, fwd.real_b, fwd.fake_b, pool_b_,
-                              *opt_d_b_, reduce_d_b_.get(), scaler_d_b_);
+                              *opt_d_b_, reduce_d_b_.get(), scaler_d_b_, current_);
 }
 
 torch::Tensor CycleGanStep::update_d_a(const Forward& fwd) {
   return update_discriminator("D_A", &model::CycleGanImpl::d_a, fwd.real_a, fwd.fake_a, pool_a_,
-                              *opt_d_a_, reduce_d_a_.get(), scaler_d_a_);
+                              *opt_d_a_, reduce_d_a_.get(), scaler_d_a_, current_);
 }
 
+// The generators' loss is the sum of two halves that share no tensor: A's (G(a) judged by
+// D_B and brought back by F, and F's identity on a) and B's (F(b) judged by D_A and
+// brought back by G, and G's identity on b). Side by side, each half runs its forward and
+// backward on its own thread; a parameter of G or F then sums its gradients of the two
+// halves, which is the sum one backward pass of the total forms (and one of two terms is
+// added in either order to the same bits).
 CycleGanStep::GeneratorLosses CycleGanStep::update_generators(const Forward& fwd) {
   const model::GanLoss kind = options_.gan_loss;
   const double lambda = options_.lambda_cycle;
   const FrozenDiscriminators frozen(model_);
   opt_g_->zero_grad();
-  std::optional<model::AutocastGuard> autocast;
-  autocast.emplace(device_.type(), autocast_);
-  torch::Tensor g_adv = model::adversarial_loss(model_->d_b(fwd.fake_b), true, kind);
-  torch::Tensor f_adv = model::adversarial_loss(model_->d_a(fwd.fake_a), true, kind);
-  torch::Tensor cycle_a = model::l1_distance(model_->f(fwd.fake_b), fwd.real_a) * lambda;
-  torch::Tensor cycle_b = model::l1_distance(model_->g(fwd.fake_a), fwd.real_b) * lambda;
-  torch::Tensor total = g_adv + f_adv + cycle_a + cycle_b;
-  torch::Tensor idt_a = torch::zeros({}, fwd.real_a.options());
-  torch::Tensor idt_b = torch::zeros({}, fwd.real_a.options());
-  if (identity_weight_ > 0) {
-    idt_a = model::l1_distance(model_->f(fwd.real_a), fwd.real_a) * identity_weight_;
-    idt_b = model::l1_distance(model_->g(fwd.real_b), fwd.real_b) * identity_weight_;
-    total = total + idt_a + idt_b;
+  GeneratorLosses l;
+  torch::Tensor half_a, half_b;
+  const auto losses_a = [&] {
+    const model::AutocastGuard autocast(device_.type(), autocast_);
+    l.g_adv = model::adversarial_loss(model_->d_b(fwd.fake_b), true, kind);
+    l.cycle_a = model::l1_distance(model_->f(fwd.fake_b), fwd.real_a) * lambda;
+    half_a = l.g_adv + l.cycle_a;
+    if (identity_weight_ > 0) {
+      l.idt_a = model::l1_distance(model_->f(fwd.real_a), fwd.real_a) * identity_weight_;
+      half_a = half_a + l.idt_a;
+    }
+  };
+  const auto losses_b = [&] {
+    const model::AutocastGuard autocast(device_.type(), autocast_);
+    l.f_adv = model::adversarial_loss(model_->d_a(fwd.fake_a), true, kind);
+    l.cycle_b = model::l1_distance(model_->g(fwd.fake_a), fwd.real_b) * lambda;
+    half_b = l.f_adv + l.cycle_b;
+    if (identity_weight_ > 0) {
+      l.idt_b = model::l1_distance(model_->g(fwd.real_b), fwd.real_b) * identity_weight_;
+      half_b = half_b + l.idt_b;
+    }
+  };
+  // Backward and the update run outside autocast, as in PyTorch.
+  if (halves_side_by_side()) {
+    side_by_side(
+        [&] {
+          losses_a();
+          scaler_g_.scale(half_a).backward();
+        },
+        [&] {
+          losses_b();
+          scaler_g_.scale(half_b).backward();
+        });
+  } else {
+    losses_a();
+    losses_b();
   }
-  autocast.reset();  // backward and the update run outside autocast, as in PyTorch
-  update("G", total, *opt_g_, reduce_g_.get(), scaler_g_);
-  return {g_adv, f_adv, cycle_a, cycle_b, idt_a, idt_b, total};
+  l.total = l.g_adv + l.f_adv + l.cycle_a + l.cycle_b;
+  if (identity_weight_ > 0) {
+    l.total = l.total + l.idt_a + l.idt_b;
+  } else {
+    l.idt_a = torch::zeros({}, fwd.real_a.options());
+    l.idt_b = torch::zeros({}, fwd.real_a.options());
+  }
+  if (halves_side_by_side()) {
+    apply_update("G", *opt_g_, scaler_g_, current_);
+  } else {
+    update("G", l.total, *opt_g_, reduce_g_.get(), scaler_g_, current_);
+  }
+  return l;
 }
 
 StepResult CycleGanStep::step(const data::UnpairedBatch& batch) {
   current_ = {};
   Forward fwd = forward_generators(batch);
-  torch::Tensor loss_d_b = update_d_b(fwd);
-  torch::Tensor loss_d_a = update_d_a(fwd);
+  // The two discriminators' updates share nothing but the step's fakes, which they read.
+  torch::Tensor loss_d_b, loss_d_a;
+  StepResult result_d_a;
+  run_halves(
+      [&] {
+        loss_d_b = update_discriminator("D_B", &model::CycleGanImpl::d_b, fwd.real_b, fwd.fake_b,
+                                        pool_b_, *opt_d_b_, reduce_d_b_.get(), scaler_d_b_,
+                                        current_);
+      },
+      [&] {
+        loss_d_a = update_discriminator("D_A", &model::CycleGanImpl::d_a, fwd.real_a, fwd.fake_a,
+                                        pool_a_, *opt_d_a_, reduce_d_a_.get(), scaler_d_a_,
+                                        result_d_a);
+      });
+  current_.dropped_updates.insert(current_.dropped_updates.end(),
+                                  result_d_a.dropped_updates.begin(),
+                                  result_d_a.dropped_updates.end());
+  current_.scaler_skipped = current_.scaler_skipped || result_d_a.scaler_skipped;
+  current_.optimizer_seconds += result_d_a.optimizer_seconds;
+  current_.allreduce_seconds += result_d_a.allreduce_seconds;
   const GeneratorLosses g = update_generators(fwd);
   StepResult result = std::exchange(current_, {});
   result.losses = read_losses(loss_d_a, loss_d_b, g);

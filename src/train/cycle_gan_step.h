@@ -9,11 +9,15 @@
 // the fp16 loss scalers and the gradient reducers. It needs no run directory, data source
 // or step counter: the loop (train/trainer.h) feeds it batches, sets its learning rates
 // from the schedule, applies --on-nonfinite to what it reports, and keeps the run's step,
-// checkpoints and records. Not thread-safe: one thread drives it.
+// checkpoints and records. Not thread-safe: one thread drives it. On the CPU with two
+// intra-op threads and one rank, a phase's two independent halves (G's and F's forward,
+// the two discriminators' updates, the generators' A and B cycles) run side by side, one
+// per thread, with the same results bit for bit.
 #include <torch/torch.h>
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -130,16 +134,27 @@ class CycleGanStep {
   double comm_wait_seconds() const { return comm_wait_seconds_; }
 
  private:
-  // `name`: "G", "D_A" or "D_B", for the result's dropped updates.
+  // Backward of `loss` (scaled), the all-reduce and apply_update. `name`: "G", "D_A" or
+  // "D_B"; what the update did goes to `result`.
   void update(const char* name, const torch::Tensor& loss, torch::optim::Optimizer& optimizer,
-              parallel::GradientReducer* reducer, GradScaler& scaler);
-  void backward(const torch::Tensor& loss, parallel::GradientReducer* reducer);
+              parallel::GradientReducer* reducer, GradScaler& scaler, StepResult& result);
+  // The finiteness check (or the fp16 unscale) and the optimizer's step.
+  void apply_update(const char* name, torch::optim::Optimizer& optimizer, GradScaler& scaler,
+                    StepResult& result);
+  void backward(const torch::Tensor& loss, parallel::GradientReducer* reducer,
+                StepResult& result);
   // One discriminator's update: its loss on `real` and on a pooled, detached `fake`.
   using Discriminator = torch::Tensor (model::CycleGanImpl::*)(const torch::Tensor&);
   torch::Tensor update_discriminator(const char* name, Discriminator discriminator,
                                      const torch::Tensor& real, const torch::Tensor& fake,
                                      model::ImagePool& pool, torch::optim::Optimizer& optimizer,
-                                     parallel::GradientReducer* reducer, GradScaler& scaler);
+                                     parallel::GradientReducer* reducer, GradScaler& scaler,
+                                     StepResult& result);
+  // Whether a phase's A and B halves run side by side (train/side_by_side.h): on the CPU,
+  // on one rank, with two intra-op threads. The results are the same bits either way.
+  bool halves_side_by_side() const;
+  // Runs the two halves of a phase, side by side where halves_side_by_side().
+  void run_halves(const std::function<void()>& half_a, const std::function<void()>& half_b);
 
   TrainerOptions options_;
   torch::Device device_;

@@ -13,6 +13,7 @@
 #include "reference_file.h"
 #include "test_device.h"
 #include "train/loss_terms.h"
+#include "train/side_by_side.h"
 #include "trainer_test_util.h"
 
 namespace cg::train {
@@ -44,7 +45,10 @@ class Reference {
   std::map<std::string, torch::Tensor> tensors_;
 };
 
-void replay(const std::string& preset, testing::Setup s, Precision precision = Precision::kFp32) {
+// Replays the reference's steps of `preset` on `threads` intra-op threads and checks them.
+// With `bit_for_bit` every loss and weight must equal PyTorch's exactly, not to kRelTol.
+void replay(const std::string& preset, testing::Setup s, Precision precision = Precision::kFp32,
+            int threads = 1, bool bit_for_bit = false) {
   static const Reference ref;
   const std::string p = preset + "/";
   torch::Tensor meta = ref[p + "meta"];  // size, batch, steps, pool, n_blocks, seed
@@ -59,7 +63,7 @@ void replay(const std::string& preset, testing::Setup s, Precision precision = P
   cg::test::use_deterministic_cudnn();
   if (precision == Precision::kFp16)
     s.train.loss_scale_init = ref[p + "loss_scale_init"].item<double>();
-  torch::set_num_threads(1);
+  torch::set_num_threads(threads);
 
   data::TensorSource unused(ref[p + "batch0/a"], ref[p + "batch0/b"], s.train.batch_size, 0);
   Trainer trainer(s.train, s.model, unused);
@@ -98,6 +102,10 @@ void replay(const std::string& preset, testing::Setup s, Precision precision = P
   std::printf(
       "%s on %s: worst relative error of a loss %.3g (tolerance %.3g), of a weight %.3g (%.3g)\n",
       preset.c_str(), s.train.device.c_str(), worst_loss, kRelTol, worst_weight, kRelTol);
+  if (bit_for_bit) {
+    EXPECT_EQ(worst_loss, 0) << preset << ": a loss differs from PyTorch's";
+    EXPECT_EQ(worst_weight, 0) << preset << ": a weight differs from PyTorch's";
+  }
   // The loss scales (fp16; 0 where scaling is off) follow the same skips and growth.
   if (precision == Precision::kFp16) {
     torch::Tensor scales = ref[p + "loss_scales"];
@@ -180,6 +188,49 @@ TEST(Reference, PaperPresetNearestUpsampleMatchesPyTorch) {
 }
 TEST(Reference, PaperPresetBilinearUpsampleMatchesPyTorch) {
   replay_paper_upsample(model::Upsample::kBilinear);
+}
+
+// On two intra-op threads the CPU step runs each phase's two halves side by side, one per
+// thread, each operator on one thread (train/side_by_side.h): the same operations as on
+// one thread, and a parameter's two half-gradients added in either order give the same
+// bits. So the step equals the one-thread PyTorch reference bit for bit: with identity
+// (paper preset, three gradients per generator parameter), at batch 1 and 4, under bf16
+// and fp16 autocast (whose cache of weight copies both halves share) and fp16 loss
+// scaling. Wrong halves, a lost gradient or a cache cleared under a half fail it.
+class SideBySide : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!cg::test::test_device().is_cpu()) GTEST_SKIP() << "halves side by side on the CPU only";
+    torch::set_num_threads(2);
+    ASSERT_TRUE(side_by_side_parallel()) << "this build runs the halves one after the other";
+  }
+};
+
+TEST_F(SideBySide, SeedPresetAtBatchOneMatchesPyTorchBitForBit) {
+  replay("cifar-colorize:b1", testing::seed_setup(testing::fresh_dir("reference_sbs_seed_b1")),
+         Precision::kFp32, 2, true);
+}
+TEST_F(SideBySide, SeedPresetMatchesPyTorchBitForBit) {
+  replay("cifar-colorize", testing::seed_setup(testing::fresh_dir("reference_sbs_seed")),
+         Precision::kFp32, 2, true);
+}
+TEST_F(SideBySide, PaperPresetAtBatchOneMatchesPyTorchBitForBit) {
+  auto s = testing::paper_setup(testing::fresh_dir("reference_sbs_paper_b1"));
+  s.model.ngf = 64;
+  s.model.ndf = 64;
+  replay("paper-256:b1", s, Precision::kFp32, 2, true);
+}
+TEST_F(SideBySide, PaperPresetUnderBf16MatchesPyTorchBitForBit) {
+  auto s = testing::paper_setup(testing::fresh_dir("reference_sbs_paper_bf16"));
+  s.model.ngf = 64;
+  s.model.ndf = 64;
+  replay("paper-256@bf16", s, Precision::kBf16, 2, true);
+}
+TEST_F(SideBySide, PaperPresetUnderFp16MatchesPyTorchBitForBit) {
+  auto s = testing::paper_setup(testing::fresh_dir("reference_sbs_paper_fp16"));
+  s.model.ngf = 64;
+  s.model.ndf = 64;
+  replay("paper-256@fp16", s, Precision::kFp16, 2, true);
 }
 
 }  // namespace
