@@ -328,14 +328,14 @@ StepResult CycleGanStep::step(const data::UnpairedBatch& batch) {
   StepResult result_d_a;
   run_halves(
       [&] {
-        loss_d_b = update_discriminator("D_B", &model::CycleGanImpl::d_b, fwd.real_b, fwd.fake_b,
-                                        pool_b_, *opt_d_b_, reduce_d_b_.get(), scaler_d_b_,
-                                        current_);
+        loss_d_b =
+            update_discriminator("D_B", &model::CycleGanImpl::d_b, fwd.real_b, fwd.fake_b, pool_b_,
+                                 *opt_d_b_, reduce_d_b_.get(), scaler_d_b_, current_);
       },
       [&] {
-        loss_d_a = update_discriminator("D_A", &model::CycleGanImpl::d_a, fwd.real_a, fwd.fake_a,
-                                        pool_a_, *opt_d_a_, reduce_d_a_.get(), scaler_d_a_,
-                                        result_d_a);
+        loss_d_a =
+            update_discriminator("D_A", &model::CycleGanImpl::d_a, fwd.real_a, fwd.fake_a, pool_a_,
+                                 *opt_d_a_, reduce_d_a_.get(), scaler_d_a_, result_d_a);
       });
   current_.dropped_updates.insert(current_.dropped_updates.end(),
                                   result_d_a.dropped_updates.begin(),

@@ -141,8 +141,7 @@ class CycleGanStep {
   // The finiteness check (or the fp16 unscale) and the optimizer's step.
   void apply_update(const char* name, torch::optim::Optimizer& optimizer, GradScaler& scaler,
                     StepResult& result);
-  void backward(const torch::Tensor& loss, parallel::GradientReducer* reducer,
-                StepResult& result);
+  void backward(const torch::Tensor& loss, parallel::GradientReducer* reducer, StepResult& result);
   // One discriminator's update: its loss on `real` and on a pooled, detached `fake`.
   using Discriminator = torch::Tensor (model::CycleGanImpl::*)(const torch::Tensor&);
   torch::Tensor update_discriminator(const char* name, Discriminator discriminator,
