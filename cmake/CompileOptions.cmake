@@ -42,3 +42,27 @@ function(cyclegan_use_tcmalloc target)
       "-Wl,--push-state,--no-as-needed" ${TCMALLOC_LIBRARY} "-Wl,--pop-state")
   endif()
 endfunction()
+
+# cyclegan_openmp_sources(target source...): compile these sources of `target` with OpenMP
+# (-fopenmp: at::parallel_for splits over LibTorch's threads, #pragma omp works) against
+# LibTorch's own libgomp, the one its operators use, so that there is one thread pool.
+# They skip the shared PCH, which is built without -fopenmp. Where the compiler has no
+# -fopenmp or the wheel no libgomp, they compile without it and run on one thread.
+include(CheckCXXCompilerFlag)
+check_cxx_compiler_flag(-fopenmp cyclegan_has_fopenmp)
+file(GLOB cyclegan_torch_gomp "${TORCH_INSTALL_PREFIX}/lib/libgomp*.so*")
+if(cyclegan_has_fopenmp AND cyclegan_torch_gomp)
+  list(GET cyclegan_torch_gomp 0 cyclegan_torch_gomp)
+  message(STATUS "cyclegan: OpenMP sources use LibTorch's ${cyclegan_torch_gomp}")
+else()
+  set(cyclegan_torch_gomp "")
+  message(STATUS "cyclegan: no -fopenmp or no libgomp in LibTorch: OpenMP sources run serially")
+endif()
+function(cyclegan_openmp_sources target)
+  if(NOT cyclegan_torch_gomp)
+    return()
+  endif()
+  set_source_files_properties(${ARGN} TARGET_DIRECTORY ${target} PROPERTIES
+    COMPILE_OPTIONS -fopenmp SKIP_PRECOMPILE_HEADERS ON)
+  target_link_libraries(${target} PRIVATE ${cyclegan_torch_gomp})
+endfunction()

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "model/autocast.h"
+#include "model/winograd_conv.h"
 
 namespace cg::model {
 namespace {
@@ -68,6 +69,8 @@ class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> 
     saved.insert(saved.end(), params.begin(), params.end());
     ctx->save_for_backward(saved);
     ctx->saved_data["record"] = c10::IValue::make_capsule(record);
+    // The backward pass recomputes this block with gradients, so with torch's convolutions.
+    const DirectConvolutions direct;
     return record->block(x);
   }
 

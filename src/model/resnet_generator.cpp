@@ -1,6 +1,7 @@
 #include "model/resnet_generator.h"
 
 #include "model/activation_checkpoint.h"
+#include "model/conv.h"
 #include "model/conv_transpose.h"
 #include "model/inert_bias.h"
 #include "model/instance_norm.h"
@@ -19,9 +20,9 @@ ResnetBlockImpl::ResnetBlockImpl(int64_t channels_) : channels(channels_) { rese
 
 void ResnetBlockImpl::reset() {
   conv_block =
-      nn::Sequential(nn::ReflectionPad2d(1), nn::Conv2d(nn::Conv2dOptions(channels, channels, 3)),
+      nn::Sequential(nn::ReflectionPad2d(1), Conv(nn::Conv2dOptions(channels, channels, 3)),
                      instance_norm(channels), nn::ReLU(), nn::ReflectionPad2d(1),
-                     nn::Conv2d(nn::Conv2dOptions(channels, channels, 3)), instance_norm(channels));
+                     Conv(nn::Conv2dOptions(channels, channels, 3)), instance_norm(channels));
   freeze_biases_before_instance_norm(conv_block);
   register_module("conv_block", conv_block);
 }

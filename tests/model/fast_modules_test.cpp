@@ -1,10 +1,12 @@
-// model::InstanceNorm and model::ConvTranspose stand in for torch's modules in the
+// model::InstanceNorm, model::ConvTranspose and model::Conv stand in for torch's modules in the
 // generators and discriminators: they must compute what torch's compute, gradients
 // included, on the paths where they differ from torch's (batch 1; no gradients).
 #include <gtest/gtest.h>
 
+#include "model/conv.h"
 #include "model/conv_transpose.h"
 #include "model/instance_norm.h"
+#include "model/winograd_conv.h"
 
 namespace cg::model {
 namespace {
@@ -75,6 +77,69 @@ TEST(FastModules, ConvTransposeWithoutGradientsEqualsTorchsAndIsContiguous) {
     const torch::Tensor y = ours->forward(x);
     EXPECT_TRUE(y.requires_grad());
     EXPECT_TRUE(torch::equal(y, theirs->forward(x)));
+  }
+}
+
+// Winograd F(2x2, 3x3) against torch's direct convolution: odd and even sizes (a last
+// block half outside the output), padding 0 (the residual blocks, after their reflection
+// pad) and 1 (the U-Net's "same"), with and without bias, more input than output channels
+// and the reverse, two images; within float rounding of the output's scale. A wrong
+// transform coefficient or a shifted block is off by the output's own magnitude.
+TEST(FastModules, WinogradConvolutionEqualsTorchsToRounding) {
+  torch::manual_seed(2);
+  torch::NoGradGuard no_grad;
+  struct Case {
+    int64_t in, out, height, width, padding;
+    bool bias;
+  };
+  for (const Case& c :
+       {Case{32, 32, 8, 8, 0, true}, Case{64, 32, 9, 13, 1, true}, Case{32, 48, 17, 6, 0, false},
+        Case{40, 40, 3, 3, 1, true}, Case{32, 32, 3, 4, 0, true}}) {
+    SCOPED_TRACE(std::to_string(c.in) + "->" + std::to_string(c.out) + " " +
+                 std::to_string(c.height) + "x" + std::to_string(c.width) + " padding " +
+                 std::to_string(c.padding));
+    const torch::Tensor x = torch::randn({2, c.in, c.height, c.width});
+    const torch::Tensor w = torch::randn({c.out, c.in, 3, 3}) * 0.1;
+    const torch::Tensor b = c.bias ? torch::randn({c.out}) : torch::Tensor();
+    ASSERT_TRUE(winograd_applies(x, w));
+    const torch::Tensor y = winograd_conv2d(x, w, b, c.padding);
+    const torch::Tensor want = torch::conv2d(x, w, b, 1, c.padding);
+    ASSERT_EQ(y.sizes(), want.sizes());
+    EXPECT_TRUE(y.is_contiguous());
+    EXPECT_LE((y - want).abs().max().item<double>(), 2e-6 * want.abs().max().item<double>());
+  }
+}
+
+// model::Conv takes the Winograd path only without gradients and only for what it
+// computes; with gradients it is torch's convolution bit for bit.
+TEST(FastModules, ConvTakesWinogradOnlyWithoutGradients) {
+  torch::manual_seed(3);
+  Conv conv(nn::Conv2dOptions(32, 32, 3).padding(1));
+  nn::Conv2d torch_conv(nn::Conv2dOptions(32, 32, 3).padding(1));
+  {
+    torch::NoGradGuard no_grad;
+    torch_conv->weight.copy_(conv->weight);
+    torch_conv->bias.copy_(conv->bias);
+  }
+  const torch::Tensor x = torch::randn({1, 32, 10, 10});
+  EXPECT_FALSE(conv->winograd(x));  // the weight requires a gradient
+  EXPECT_TRUE(torch::equal(conv->forward(x), torch_conv->forward(x)));
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(conv->winograd(x));
+    const torch::Tensor y = conv->forward(x), want = torch_conv->forward(x);
+    EXPECT_LE((y - want).abs().max().item<double>(), 2e-6 * want.abs().max().item<double>());
+    {
+      const DirectConvolutions direct;  // as activation checkpointing's first pass
+      EXPECT_FALSE(conv->winograd(x));
+      EXPECT_TRUE(torch::equal(conv->forward(x), torch_conv->forward(x)));
+    }
+    EXPECT_FALSE(conv->winograd(x.to(torch::kDouble)));
+    EXPECT_FALSE(conv->winograd(torch::randn({1, 16, 10, 10})));  // too few channels: no
+    Conv strided(nn::Conv2dOptions(32, 32, 3).stride(2));
+    EXPECT_FALSE(strided->winograd(x));
+    Conv reflect(nn::Conv2dOptions(32, 32, 3).padding(1).padding_mode(torch::kReflect));
+    EXPECT_FALSE(reflect->winograd(x));
   }
 }
 

@@ -1,0 +1,27 @@
+#pragma once
+// Conv2d as the generators convolve: torch::nn::Conv2d with the same options, parameters
+// and results, faster where nothing is differentiated.
+//
+// Without gradients (translation, evaluation) a 3x3, stride-1, zero-padded convolution of
+// a float32 CPU input with 32 or more channels in and out runs as Winograd's F(2x2, 3x3)
+// (model/winograd_conv.h): the paper generator's residual blocks at 256x256 do 2.25 times
+// fewer multiplications, and the output differs from torch's by rounding only. With
+// gradients (training, where the C++ step equals the PyTorch reference bit for bit) and
+// everywhere else it is torch's own convolution.
+#include <torch/torch.h>
+
+namespace cg::model {
+
+class ConvImpl : public torch::nn::Conv2dImpl {
+ public:
+  using torch::nn::Conv2dImpl::Conv2dImpl;
+  /// input: (N, C_in, H, W) -> (N, C_out, H', W'), as torch::nn::Conv2d.
+  torch::Tensor forward(const torch::Tensor& input);
+  /// Whether forward(input) takes the Winograd path.
+  bool winograd(const torch::Tensor& input) const;
+};
+
+/// A torch::nn::Conv2d (`as<torch::nn::Conv2d>()` finds it) with the path above.
+TORCH_MODULE(Conv);
+
+}  // namespace cg::model
