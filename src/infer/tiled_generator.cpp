@@ -6,6 +6,7 @@
 
 #include "infer/tiled_map.h"
 #include "infer/tiled_plan.h"
+#include "model/winograd_conv.h"
 
 namespace cg::infer {
 namespace {
@@ -269,9 +270,15 @@ class Runner {
       // The module's (contiguous) weight, though oneDNN would convolve the channels-last tile
       // ~15% faster with a channels-last one: its channels-last kernels round differently
       // from the whole pass's (ResNet 257x383 test: 1.3e-5 from it, over the bound, vs 5e-6).
-      out = F::conv2d(x.to(device_).unsqueeze(0), op.weight,
-                      F::Conv2dFuncOptions().bias(op.bias).stride(s))
-                .squeeze(0);
+      const torch::Tensor batch = x.to(device_).unsqueeze(0);
+      // The generators' 3x3 stride-1 convolutions are model::Conv, which takes Winograd's
+      // path for them in the whole pass: so does a tile.
+      if (s == 1 && k == 3 && model::winograd_applies(batch, op.weight)) {
+        out = model::winograd_conv2d(batch, op.weight, op.bias, 0).squeeze(0);
+      } else {
+        out =
+            F::conv2d(batch, op.weight, F::Conv2dFuncOptions().bias(op.bias).stride(s)).squeeze(0);
+      }
       if (stage_->save_input >= 0) {
         maps_[stage_->save_input]->write(y0, x0,
                                          x.slice(1, p, p + y1 - y0).slice(2, p, p + x1 - x0));

@@ -64,7 +64,7 @@ void ResnetGeneratorImpl::reset() {
       // at the image border, the artifact the rest of the network avoids.
       model->push_back(make_resize(options.upsample()));
       model->push_back(nn::ReflectionPad2d(1));
-      model->push_back(nn::Conv2d(nn::Conv2dOptions(ngf * mult, ngf * mult / 2, 3)));
+      model->push_back(Conv(nn::Conv2dOptions(ngf * mult, ngf * mult / 2, 3)));
     }
     model->push_back(instance_norm(ngf * mult / 2));
     model->push_back(nn::ReLU());

@@ -1,6 +1,7 @@
 #include "model/unet_generator.h"
 
 #include "model/activation_checkpoint.h"
+#include "model/conv.h"
 #include "model/conv_transpose.h"
 #include "model/inert_bias.h"
 #include "model/instance_norm.h"
@@ -62,7 +63,7 @@ void UnetGeneratorImpl::reset() {
     } else {
       // Zero "same" padding, as every other convolution of this U-Net.
       layer->push_back(make_resize(options.upsample()));
-      layer->push_back(nn::Conv2d(nn::Conv2dOptions(channels, dec[j], k).stride(1).padding(pad)));
+      layer->push_back(Conv(nn::Conv2dOptions(channels, dec[j], k).stride(1).padding(pad)));
     }
     decoder->push_back(layer);
     channels = dec[j] + enc[enc.size() - 2 - j];

@@ -1,6 +1,7 @@
 #include "model/winograd_conv.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 
 #include <algorithm>
 #include <vector>
@@ -161,10 +162,12 @@ DirectConvolutions::~DirectConvolutions() { --direct_convolutions; }
 bool winograd_applies(const torch::Tensor& x, const torch::Tensor& weight) {
   const bool differentiable =
       torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad());
-  return !differentiable && direct_convolutions == 0 && x.device().is_cpu() && x.scalar_type() == torch::kFloat &&
-         weight.scalar_type() == torch::kFloat && x.dim() == 4 && weight.dim() == 4 &&
-         weight.size(2) == 3 && weight.size(3) == 3 && weight.size(1) == x.size(1) &&
-         x.size(1) >= 32 && weight.size(0) >= 32;
+  // Under autocast torch's convolution would run in bf16/fp16: this one is float32 only.
+  return !differentiable && direct_convolutions == 0 &&
+         !at::autocast::is_autocast_enabled(c10::kCPU) && x.device().is_cpu() &&
+         x.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat &&
+         x.dim() == 4 && weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3 &&
+         weight.size(1) == x.size(1) && x.size(1) >= 32 && weight.size(0) >= 32;
 }
 
 torch::Tensor winograd_conv2d(const torch::Tensor& x, const torch::Tensor& weight,
@@ -181,8 +184,8 @@ torch::Tensor winograd_conv2d(const torch::Tensor& x, const torch::Tensor& weigh
   const int64_t out_h = height + 2 * padding - 2, out_w = width + 2 * padding - 2;
   TORCH_CHECK(out_h > 0 && out_w > 0, "winograd_conv2d: input ", x.sizes(), " with padding ",
               padding, " is smaller than the filter");
-  TORCH_CHECK(!bias.defined() || bias.numel() == k_count, "winograd_conv2d: bias of ",
-              bias.numel(), " for ", k_count, " filters");
+  TORCH_CHECK(!bias.defined() || bias.numel() == k_count, "winograd_conv2d: bias of ", bias.numel(),
+              " for ", k_count, " filters");
   const torch::Tensor input = x.contiguous();
   const torch::Tensor b = bias.defined() ? bias.contiguous() : torch::Tensor();
   const torch::Tensor u = transform_weights(weight);

@@ -15,8 +15,8 @@
 namespace cg::model {
 
 /// Whether winograd_conv2d computes conv2d(x, weight, padding) here: no gradient is
-/// recorded (GradMode off, or neither x nor weight requires one), no DirectConvolutions
-/// guard is alive in this thread, x is a float32 CPU (N, C, H, W) tensor, weight
+/// recorded (GradMode off, or neither x nor weight requires one), CPU autocast is off, no
+/// DirectConvolutions guard is alive in this thread, x is a float32 CPU (N, C, H, W) tensor, weight
 /// (K, C, 3, 3), and C and K are at least 32, where the matrix products outweigh the
 /// transforms.
 bool winograd_applies(const torch::Tensor& x, const torch::Tensor& weight);

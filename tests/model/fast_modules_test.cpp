@@ -3,6 +3,7 @@
 // included, on the paths where they differ from torch's (batch 1; no gradients).
 #include <gtest/gtest.h>
 
+#include "model/autocast.h"
 #include "model/conv.h"
 #include "model/conv_transpose.h"
 #include "model/instance_norm.h"
@@ -133,6 +134,10 @@ TEST(FastModules, ConvTakesWinogradOnlyWithoutGradients) {
       const DirectConvolutions direct;  // as activation checkpointing's first pass
       EXPECT_FALSE(conv->winograd(x));
       EXPECT_TRUE(torch::equal(conv->forward(x), torch_conv->forward(x)));
+    }
+    {
+      const AutocastGuard autocast(c10::kCPU, c10::kBFloat16);  // torch's conv runs in bf16
+      EXPECT_FALSE(conv->winograd(x));
     }
     EXPECT_FALSE(conv->winograd(x.to(torch::kDouble)));
     EXPECT_FALSE(conv->winograd(torch::randn({1, 16, 10, 10})));  // too few channels: no
