@@ -3,7 +3,7 @@ cyclegan_translate --export-pytorch, run as PyTorch eager (the package's module,
 mode) or through onnxruntime (the python -m cyclegan_dist.export ONNX file).
 
   translate_bench_worker.py eager|onnxruntime --model PATH --height H --width W
-                            [--batch N] [--threads N] [--output FILE]
+                            [--batch N] [--threads N] [--device cpu|cuda] [--output FILE]
 
 The protocol of build/translate_memory_worker --serve: input uniform noise in [-1, 1] from
 torch.manual_seed(0) (the C++ worker's values), "ready", then "run K" -> "done <s> ..." (the
@@ -28,26 +28,30 @@ def main():
     parser.add_argument("--width", type=int, required=True)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--output", default="")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     x = torch.rand(args.batch, 3, args.height, args.width) * 2 - 1
+    device = torch.device(args.device)
     if args.kind == "eager":
         from cyclegan_dist.exported import load_exported
-        module = load_exported(args.model, "AtoB")
+        module = load_exported(args.model, "AtoB").to(device)
+        x_device = x.to(device)
 
-        def forward():
+        def forward():  # the copy to the host waits for the GPU
             with torch.inference_mode():
-                return module(x).numpy()
+                return module(x_device).cpu().numpy()
     else:
         import onnxruntime as ort
         options = ort.SessionOptions()
         options.intra_op_num_threads = args.threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        session = ort.InferenceSession(args.model, options, providers=["CPUExecutionProvider"])
+        providers = ["CUDAExecutionProvider"] if device.type == "cuda" else ["CPUExecutionProvider"]
+        session = ort.InferenceSession(args.model, options, providers=providers)
         feed = {session.get_inputs()[0].name: x.numpy()}
 
         def forward():

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "infer/tiled_map.h"
@@ -274,7 +275,9 @@ class Runner {
       // The generators' 3x3 stride-1 convolutions are model::Conv, which takes Winograd's
       // path for them in the whole pass: so does a tile.
       if (s == 1 && k == 3 && model::winograd_applies(batch, op.weight)) {
-        out = model::winograd_conv2d(batch, op.weight, op.bias, 0).squeeze(0);
+        torch::Tensor& filters = winograd_filters_[op.weight.unsafeGetTensorImpl()];
+        if (!filters.defined()) filters = model::winograd_filters(op.weight);
+        out = model::winograd_conv2d(batch, filters, op.bias, 0).squeeze(0);
       } else {
         out =
             F::conv2d(batch, op.weight, F::Conv2dFuncOptions().bias(op.bias).stride(s)).squeeze(0);
@@ -325,6 +328,8 @@ class Runner {
   const TiledOptions& options_;
   torch::Device device_;
   std::vector<std::unique_ptr<TiledMap>> maps_;
+  // Winograd filters of the layers' weights (held by the plan for the whole pass).
+  std::unordered_map<const c10::TensorImpl*, torch::Tensor> winograd_filters_;
   std::vector<bool> normalised_;  ///< per map: read through a norm, so it needs statistics
   const TiledStage* stage_ = nullptr;
   std::vector<Affine> affines_;

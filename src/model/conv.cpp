@@ -15,10 +15,20 @@ bool ConvImpl::winograd(const torch::Tensor& input) const {
          options.groups() == 1 && winograd_applies(input, weight);
 }
 
+torch::Tensor ConvImpl::filters() {
+  const std::lock_guard<std::mutex> lock(filters_->mutex);
+  if (!filters_->weight.is_same(weight) || filters_->version != weight._version()) {
+    filters_->filters = winograd_filters(weight);
+    filters_->weight = weight;
+    filters_->version = weight._version();
+  }
+  return filters_->filters;
+}
+
 torch::Tensor ConvImpl::forward(const torch::Tensor& input) {
   if (!winograd(input)) return torch::nn::Conv2dImpl::forward(input);
   const auto& padding = std::get<torch::ExpandingArray<2>>(options.padding());
-  return winograd_conv2d(input, weight, bias, padding->at(0));
+  return winograd_conv2d(input, filters(), bias, padding->at(0));
 }
 
 }  // namespace cg::model

@@ -10,6 +10,9 @@
 // everywhere else it is torch's own convolution.
 #include <torch/torch.h>
 
+#include <memory>
+#include <mutex>
+
 namespace cg::model {
 
 class ConvImpl : public torch::nn::Conv2dImpl {
@@ -19,6 +22,19 @@ class ConvImpl : public torch::nn::Conv2dImpl {
   torch::Tensor forward(const torch::Tensor& input);
   /// Whether forward(input) takes the Winograd path.
   bool winograd(const torch::Tensor& input) const;
+
+ private:
+  // The weights' Winograd filters, made again when the weights change (another tensor or
+  // a new version of it: an optimizer step, a checkpoint load). Shared by copies of the
+  // module; forward may run in several threads.
+  struct Filters {
+    std::mutex mutex;
+    torch::Tensor filters;
+    torch::Tensor weight;  // the tensor they were made from (held, so never another's)
+    int64_t version = -1;
+  };
+  torch::Tensor filters();
+  std::shared_ptr<Filters> filters_ = std::make_shared<Filters>();
 };
 
 /// A torch::nn::Conv2d (`as<torch::nn::Conv2d>()` finds it) with the path above.

@@ -20,8 +20,14 @@ constexpr int64_t kPoints = 16;  // 4x4 transform points, each one matrix produc
 
 thread_local int direct_convolutions = 0;  // DirectConvolutions guards alive in this thread
 
-// Filters (K, C, 3, 3) -> U (16, K, C).
-torch::Tensor transform_weights(const torch::Tensor& weight) {
+}  // namespace
+
+torch::Tensor winograd_filters(const torch::Tensor& weight) {
+  TORCH_CHECK(weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3 &&
+                  weight.scalar_type() == torch::kFloat && weight.device().is_cpu(),
+              "winograd_filters expects float32 CPU (K, C, 3, 3) weights, got ", weight.sizes(),
+              " ", weight.scalar_type());
+  const torch::NoGradGuard no_grad;
   const int64_t k_count = weight.size(0), c_count = weight.size(1);
   const torch::Tensor w = weight.contiguous();
   torch::Tensor u = torch::empty({kPoints, k_count, c_count}, w.options());
@@ -49,6 +55,8 @@ torch::Tensor transform_weights(const torch::Tensor& weight) {
   });
   return u;
 }
+
+namespace {
 
 // One image's channels (C, H, W), block rows [row0, row0 + rows) of `tiles_w` blocks
 // each -> V (16, C, rows * tiles_w). Inputs outside the image are zeros (the padding).
@@ -167,20 +175,22 @@ bool winograd_applies(const torch::Tensor& x, const torch::Tensor& weight) {
          !at::autocast::is_autocast_enabled(c10::kCPU) && x.device().is_cpu() &&
          x.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat &&
          x.dim() == 4 && weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3 &&
-         weight.size(1) == x.size(1) && x.size(1) >= 32 && weight.size(0) >= 32;
+         weight.size(1) == x.size(1) && x.size(1) >= 32 && weight.size(0) >= 32 &&
+         x.size(2) * x.size(3) >= 32 * 32;
 }
 
-torch::Tensor winograd_conv2d(const torch::Tensor& x, const torch::Tensor& weight,
+torch::Tensor winograd_conv2d(const torch::Tensor& x, const torch::Tensor& filters,
                               const torch::Tensor& bias, int64_t padding) {
   TORCH_CHECK(x.dim() == 4 && x.device().is_cpu() && x.scalar_type() == torch::kFloat,
               "winograd_conv2d expects a float32 CPU (N, C, H, W) input, got ", x.sizes(), " ",
               x.scalar_type());
-  TORCH_CHECK(weight.dim() == 4 && weight.size(1) == x.size(1) && weight.size(2) == 3 &&
-                  weight.size(3) == 3,
-              "winograd_conv2d expects (K, ", x.size(1), ", 3, 3) weights, got ", weight.sizes());
+  TORCH_CHECK(filters.dim() == 3 && filters.size(0) == kPoints && filters.size(2) == x.size(1) &&
+                  filters.is_contiguous(),
+              "winograd_conv2d expects winograd_filters of (K, ", x.size(1),
+              ", 3, 3) weights, got ", filters.sizes());
   TORCH_CHECK(padding >= 0, "winograd_conv2d: padding ", padding);
   const int64_t n_count = x.size(0), c_count = x.size(1), height = x.size(2), width = x.size(3);
-  const int64_t k_count = weight.size(0);
+  const int64_t k_count = filters.size(1);
   const int64_t out_h = height + 2 * padding - 2, out_w = width + 2 * padding - 2;
   TORCH_CHECK(out_h > 0 && out_w > 0, "winograd_conv2d: input ", x.sizes(), " with padding ",
               padding, " is smaller than the filter");
@@ -188,7 +198,6 @@ torch::Tensor winograd_conv2d(const torch::Tensor& x, const torch::Tensor& weigh
               " for ", k_count, " filters");
   const torch::Tensor input = x.contiguous();
   const torch::Tensor b = bias.defined() ? bias.contiguous() : torch::Tensor();
-  const torch::Tensor u = transform_weights(weight);
   torch::Tensor y = torch::empty({n_count, k_count, out_h, out_w}, input.options());
 
   const int64_t tiles_h = (out_h + 1) / 2, tiles_w = (out_w + 1) / 2;
@@ -212,7 +221,7 @@ torch::Tensor winograd_conv2d(const torch::Tensor& x, const torch::Tensor& weigh
       }
       transform_inputs(image, c_count, height, width, padding, row0, rows, tiles_w,
                        v_block.data_ptr<float>());
-      torch::bmm_out(m_block, u, v_block);
+      torch::bmm_out(m_block, filters, v_block);
       transform_outputs(m_block.data_ptr<float>(), b.defined() ? b.data_ptr<float>() : nullptr,
                         k_count, out_h, out_w, row0, rows, tiles_w, out);
     }

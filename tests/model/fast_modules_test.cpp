@@ -93,9 +93,9 @@ TEST(FastModules, WinogradConvolutionEqualsTorchsToRounding) {
     int64_t in, out, height, width, padding;
     bool bias;
   };
-  for (const Case& c :
-       {Case{32, 32, 8, 8, 0, true}, Case{64, 32, 9, 13, 1, true}, Case{32, 48, 17, 6, 0, false},
-        Case{40, 40, 3, 3, 1, true}, Case{32, 32, 3, 4, 0, true}}) {
+  for (const Case& c : {Case{32, 32, 32, 32, 0, true}, Case{64, 32, 33, 37, 1, true},
+                        Case{32, 48, 129, 34, 0, false}, Case{40, 40, 40, 31, 1, true},
+                        Case{32, 32, 35, 36, 0, true}}) {
     SCOPED_TRACE(std::to_string(c.in) + "->" + std::to_string(c.out) + " " +
                  std::to_string(c.height) + "x" + std::to_string(c.width) + " padding " +
                  std::to_string(c.padding));
@@ -103,7 +103,7 @@ TEST(FastModules, WinogradConvolutionEqualsTorchsToRounding) {
     const torch::Tensor w = torch::randn({c.out, c.in, 3, 3}) * 0.1;
     const torch::Tensor b = c.bias ? torch::randn({c.out}) : torch::Tensor();
     ASSERT_TRUE(winograd_applies(x, w));
-    const torch::Tensor y = winograd_conv2d(x, w, b, c.padding);
+    const torch::Tensor y = winograd_conv2d(x, winograd_filters(w), b, c.padding);
     const torch::Tensor want = torch::conv2d(x, w, b, 1, c.padding);
     ASSERT_EQ(y.sizes(), want.sizes());
     EXPECT_TRUE(y.is_contiguous());
@@ -122,7 +122,7 @@ TEST(FastModules, ConvTakesWinogradOnlyWithoutGradients) {
     torch_conv->weight.copy_(conv->weight);
     torch_conv->bias.copy_(conv->bias);
   }
-  const torch::Tensor x = torch::randn({1, 32, 10, 10});
+  const torch::Tensor x = torch::randn({1, 32, 34, 34});
   EXPECT_FALSE(conv->winograd(x));  // the weight requires a gradient
   EXPECT_TRUE(torch::equal(conv->forward(x), torch_conv->forward(x)));
   {
@@ -140,7 +140,14 @@ TEST(FastModules, ConvTakesWinogradOnlyWithoutGradients) {
       EXPECT_FALSE(conv->winograd(x));
     }
     EXPECT_FALSE(conv->winograd(x.to(torch::kDouble)));
-    EXPECT_FALSE(conv->winograd(torch::randn({1, 16, 10, 10})));  // too few channels: no
+    EXPECT_FALSE(conv->winograd(torch::randn({1, 16, 34, 34})));  // too few channels: no
+    EXPECT_FALSE(conv->winograd(torch::randn({1, 32, 16, 16})));  // too small a map: no
+    // Filters are kept between passes, and made again when the weights change.
+    conv->weight.mul_(-0.5);
+    torch_conv->weight.mul_(-0.5);
+    const torch::Tensor changed = conv->forward(x), want_changed = torch_conv->forward(x);
+    EXPECT_LE((changed - want_changed).abs().max().item<double>(),
+              2e-6 * want_changed.abs().max().item<double>());
     Conv strided(nn::Conv2dOptions(32, 32, 3).stride(2));
     EXPECT_FALSE(strided->winograd(x));
     Conv reflect(nn::Conv2dOptions(32, 32, 3).padding(1).padding_mode(torch::kReflect));
