@@ -266,15 +266,18 @@ class Runner {
       out = read_input(y0, y1, x0, x1);
     } else if (op.kind == SpatialKind::kConv) {
       const int64_t s = op.stride, p = op.padding, k = op.kernel;
-      const torch::Tensor x =
-          read_padded(y0 * s - p, (y1 - 1) * s - p + k, x0 * s - p, (x1 - 1) * s - p + k);
+      // model::Conv's Winograd path makes 2x2 output blocks from even output rows and
+      // columns of the whole map; a tile that starts at an odd one is computed from one row
+      // (column) earlier, so that its blocks are the whole pass's and round as they do.
+      const bool winograd_shape = s == 1 && k == 3;
+      const int64_t dy = winograd_shape ? y0 % 2 : 0, dx = winograd_shape ? x0 % 2 : 0;
+      const torch::Tensor x = read_padded((y0 - dy) * s - p, (y1 - 1) * s - p + k,
+                                          (x0 - dx) * s - p, (x1 - 1) * s - p + k);
       // The module's (contiguous) weight, though oneDNN would convolve the channels-last tile
       // ~15% faster with a channels-last one: its channels-last kernels round differently
       // from the whole pass's (ResNet 257x383 test: 1.3e-5 from it, over the bound, vs 5e-6).
       const torch::Tensor batch = x.to(device_).unsqueeze(0);
-      // The generators' 3x3 stride-1 convolutions are model::Conv, which takes Winograd's
-      // path for them in the whole pass: so does a tile.
-      if (s == 1 && k == 3 && model::winograd_applies(batch, op.weight)) {
+      if (winograd_shape && model::winograd_applies(batch, op.weight)) {
         torch::Tensor& filters = winograd_filters_[op.weight.unsafeGetTensorImpl()];
         if (!filters.defined()) filters = model::winograd_filters(op.weight);
         out = model::winograd_conv2d(batch, filters, op.bias, 0).squeeze(0);
@@ -282,9 +285,10 @@ class Runner {
         out =
             F::conv2d(batch, op.weight, F::Conv2dFuncOptions().bias(op.bias).stride(s)).squeeze(0);
       }
+      out = out.slice(1, dy).slice(2, dx);
       if (stage_->save_input >= 0) {
-        maps_[stage_->save_input]->write(y0, x0,
-                                         x.slice(1, p, p + y1 - y0).slice(2, p, p + x1 - x0));
+        maps_[stage_->save_input]->write(
+            y0, x0, x.slice(1, p + dy, p + dy + y1 - y0).slice(2, p + dx, p + dx + x1 - x0));
       }
     } else {
       out = transposed(y0, y1, x0, x1);
