@@ -4,6 +4,7 @@
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 namespace cg::model {
@@ -58,6 +59,12 @@ torch::Tensor winograd_filters(const torch::Tensor& weight) {
 
 namespace {
 
+// Four rows of `width` floats each, one after the other in `buffer` from row `first`.
+std::array<float*, 4> four_rows(std::vector<float>& buffer, int64_t width, int64_t first = 0) {
+  float* start = buffer.data() + first * width;
+  return {start, start + width, start + 2 * width, start + 3 * width};
+}
+
 // One image's channels (C, H, W), block rows [row0, row0 + rows) of `tiles_w` blocks
 // each -> V (16, C, rows * tiles_w). Inputs outside the image are zeros (the padding).
 void transform_inputs(const float* x, int64_t c_count, int64_t height, int64_t width,
@@ -67,10 +74,7 @@ void transform_inputs(const float* x, int64_t c_count, int64_t height, int64_t w
   const int64_t plane = c_count * tiles;
   at::parallel_for(0, c_count, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> buffer(8 * span);
-    float* r[4] = {buffer.data(), buffer.data() + span, buffer.data() + 2 * span,
-                   buffer.data() + 3 * span};
-    float* t[4] = {buffer.data() + 4 * span, buffer.data() + 5 * span, buffer.data() + 6 * span,
-                   buffer.data() + 7 * span};
+    const std::array<float*, 4> r = four_rows(buffer, span), t = four_rows(buffer, span, 4);
     const int64_t first_col = -padding;
     const int64_t lo = std::clamp<int64_t>(-first_col, 0, span);
     const int64_t hi = std::clamp<int64_t>(width - first_col, 0, span);
@@ -124,8 +128,7 @@ void transform_outputs(const float* m, const float* bias, int64_t k_count, int64
   const int64_t plane = k_count * tiles;
   at::parallel_for(0, k_count, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> buffer(4 * tiles_w);
-    float* s[4] = {buffer.data(), buffer.data() + tiles_w, buffer.data() + 2 * tiles_w,
-                   buffer.data() + 3 * tiles_w};
+    const std::array<float*, 4> s = four_rows(buffer, tiles_w);
     std::vector<float> lines(2 * 2 * tiles_w);
     for (int64_t k = begin; k < end; ++k) {
       const float b = bias != nullptr ? bias[k] : 0.0f;
@@ -205,20 +208,19 @@ torch::Tensor winograd_conv2d(const torch::Tensor& x, const torch::Tensor& filte
   constexpr int64_t kBlockBytes = int64_t{32} << 20;
   const int64_t per_row = kPoints * std::max(c_count, k_count) * tiles_w * 4;
   const int64_t block_rows = std::clamp<int64_t>(kBlockBytes / per_row, 1, tiles_h);
-  torch::Tensor v = torch::empty({kPoints, c_count, block_rows * tiles_w}, input.options());
-  torch::Tensor m = torch::empty({kPoints, k_count, block_rows * tiles_w}, input.options());
+  // Storage for the largest block; a shorter last block uses the front of it.
+  const torch::Tensor v = torch::empty({kPoints * c_count * block_rows * tiles_w}, input.options());
+  const torch::Tensor m = torch::empty({kPoints * k_count * block_rows * tiles_w}, input.options());
   for (int64_t n = 0; n < n_count; ++n) {
     const float* image = input.data_ptr<float>() + n * c_count * height * width;
     float* out = y.data_ptr<float>() + n * k_count * out_h * out_w;
     for (int64_t row0 = 0; row0 < tiles_h; row0 += block_rows) {
       const int64_t rows = std::min(block_rows, tiles_h - row0);
       const int64_t tiles = rows * tiles_w;
-      torch::Tensor v_block = v.narrow(2, 0, tiles);
-      torch::Tensor m_block = m.narrow(2, 0, tiles);
-      if (tiles != v.size(2)) {
-        v_block = v_block.contiguous();
-        m_block = torch::empty({kPoints, k_count, tiles}, input.options());
-      }
+      const torch::Tensor v_block =
+          v.narrow(0, 0, kPoints * c_count * tiles).view({kPoints, c_count, tiles});
+      torch::Tensor m_block =
+          m.narrow(0, 0, kPoints * k_count * tiles).view({kPoints, k_count, tiles});
       transform_inputs(image, c_count, height, width, padding, row0, rows, tiles_w,
                        v_block.data_ptr<float>());
       torch::bmm_out(m_block, filters, v_block);

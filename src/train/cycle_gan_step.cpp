@@ -228,7 +228,7 @@ CycleGanStep::Forward CycleGanStep::forward_generators(const data::UnpairedBatch
 
 // The pools keep fakes in the master dtype, whatever precision made them, so that a
 // checkpoint's pools do not depend on --precision.
-torch::Tensor CycleGanStep::update_discriminator(const char* name, Discriminator discriminator,
+torch::Tensor CycleGanStep::update_discriminator(const char* name, Net discriminator,
                                                  const torch::Tensor& real,
                                                  const torch::Tensor& fake, model::ImagePool& pool,
                                                  torch::optim::Optimizer& optimizer,
@@ -247,14 +247,36 @@ torch::Tensor CycleGanStep::update_discriminator(const char* name, Discriminator
   return loss.detach();
 }
 
-torch::Tensor CycleGanStep::update_d_b(const Forward& fwd) {
+torch::Tensor CycleGanStep::update_d_b(const Forward& fwd, StepResult& result) {
   return update_discriminator("D_B", &model::CycleGanImpl::d_b, fwd.real_b, fwd.fake_b, pool_b_,
-                              *opt_d_b_, reduce_d_b_.get(), scaler_d_b_, current_);
+                              *opt_d_b_, reduce_d_b_.get(), scaler_d_b_, result);
 }
 
-torch::Tensor CycleGanStep::update_d_a(const Forward& fwd) {
+torch::Tensor CycleGanStep::update_d_a(const Forward& fwd, StepResult& result) {
   return update_discriminator("D_A", &model::CycleGanImpl::d_a, fwd.real_a, fwd.fake_a, pool_a_,
-                              *opt_d_a_, reduce_d_a_.get(), scaler_d_a_, current_);
+                              *opt_d_a_, reduce_d_a_.get(), scaler_d_a_, result);
+}
+
+torch::Tensor CycleGanStep::update_d_b(const Forward& fwd) { return update_d_b(fwd, current_); }
+
+torch::Tensor CycleGanStep::update_d_a(const Forward& fwd) { return update_d_a(fwd, current_); }
+
+CycleGanStep::GeneratorHalf CycleGanStep::generator_half(Net judge, Net back,
+                                                         const torch::Tensor& translated,
+                                                         const torch::Tensor& real) {
+  model::CycleGanImpl& nets = *model_;
+  const model::AutocastGuard autocast(device_.type(), autocast_);
+  GeneratorHalf half;
+  half.adv = model::adversarial_loss((nets.*judge)(translated), true, options_.gan_loss);
+  half.cycle = model::l1_distance((nets.*back)(translated), real) * options_.lambda_cycle;
+  half.sum = half.adv + half.cycle;
+  if (identity_weight_ > 0) {
+    half.idt = model::l1_distance((nets.*back)(real), real) * identity_weight_;
+    half.sum = half.sum + half.idt;
+  } else {
+    half.idt = torch::zeros({}, real.options());
+  }
+  return half;
 }
 
 // The generators' loss is the sum of two halves that share no tensor: A's (G(a) judged by
@@ -264,55 +286,36 @@ torch::Tensor CycleGanStep::update_d_a(const Forward& fwd) {
 // halves, which is the sum one backward pass of the total forms (and one of two terms is
 // added in either order to the same bits).
 CycleGanStep::GeneratorLosses CycleGanStep::update_generators(const Forward& fwd) {
-  const model::GanLoss kind = options_.gan_loss;
-  const double lambda = options_.lambda_cycle;
+  using model::CycleGanImpl;
   const FrozenDiscriminators frozen(model_);
   opt_g_->zero_grad();
-  GeneratorLosses l;
-  torch::Tensor half_a, half_b;
-  const auto losses_a = [&] {
-    const model::AutocastGuard autocast(device_.type(), autocast_);
-    l.g_adv = model::adversarial_loss(model_->d_b(fwd.fake_b), true, kind);
-    l.cycle_a = model::l1_distance(model_->f(fwd.fake_b), fwd.real_a) * lambda;
-    half_a = l.g_adv + l.cycle_a;
-    if (identity_weight_ > 0) {
-      l.idt_a = model::l1_distance(model_->f(fwd.real_a), fwd.real_a) * identity_weight_;
-      half_a = half_a + l.idt_a;
-    }
+  GeneratorHalf a, b;
+  const auto half_a = [&] {
+    a = generator_half(&CycleGanImpl::d_b, &CycleGanImpl::f, fwd.fake_b, fwd.real_a);
   };
-  const auto losses_b = [&] {
-    const model::AutocastGuard autocast(device_.type(), autocast_);
-    l.f_adv = model::adversarial_loss(model_->d_a(fwd.fake_a), true, kind);
-    l.cycle_b = model::l1_distance(model_->g(fwd.fake_a), fwd.real_b) * lambda;
-    half_b = l.f_adv + l.cycle_b;
-    if (identity_weight_ > 0) {
-      l.idt_b = model::l1_distance(model_->g(fwd.real_b), fwd.real_b) * identity_weight_;
-      half_b = half_b + l.idt_b;
-    }
+  const auto half_b = [&] {
+    b = generator_half(&CycleGanImpl::d_a, &CycleGanImpl::g, fwd.fake_a, fwd.real_b);
   };
   // Backward and the update run outside autocast, as in PyTorch.
-  if (halves_side_by_side()) {
+  const bool side_by_side_halves = halves_side_by_side();
+  if (side_by_side_halves) {
     side_by_side(
         [&] {
-          losses_a();
-          scaler_g_.scale(half_a).backward();
+          half_a();
+          scaler_g_.scale(a.sum).backward();
         },
         [&] {
-          losses_b();
-          scaler_g_.scale(half_b).backward();
+          half_b();
+          scaler_g_.scale(b.sum).backward();
         });
   } else {
-    losses_a();
-    losses_b();
+    half_a();
+    half_b();
   }
+  GeneratorLosses l{a.adv, b.adv, a.cycle, b.cycle, a.idt, b.idt, {}};
   l.total = l.g_adv + l.f_adv + l.cycle_a + l.cycle_b;
-  if (identity_weight_ > 0) {
-    l.total = l.total + l.idt_a + l.idt_b;
-  } else {
-    l.idt_a = torch::zeros({}, fwd.real_a.options());
-    l.idt_b = torch::zeros({}, fwd.real_a.options());
-  }
-  if (halves_side_by_side()) {
+  if (identity_weight_ > 0) l.total = l.total + l.idt_a + l.idt_b;
+  if (side_by_side_halves) {
     apply_update("G", *opt_g_, scaler_g_, current_);
   } else {
     update("G", l.total, *opt_g_, reduce_g_.get(), scaler_g_, current_);
@@ -326,17 +329,9 @@ StepResult CycleGanStep::step(const data::UnpairedBatch& batch) {
   // The two discriminators' updates share nothing but the step's fakes, which they read.
   torch::Tensor loss_d_b, loss_d_a;
   StepResult result_d_a;
-  run_halves(
-      [&] {
-        loss_d_b =
-            update_discriminator("D_B", &model::CycleGanImpl::d_b, fwd.real_b, fwd.fake_b, pool_b_,
-                                 *opt_d_b_, reduce_d_b_.get(), scaler_d_b_, current_);
-      },
-      [&] {
-        loss_d_a =
-            update_discriminator("D_A", &model::CycleGanImpl::d_a, fwd.real_a, fwd.fake_a, pool_a_,
-                                 *opt_d_a_, reduce_d_a_.get(), scaler_d_a_, result_d_a);
-      });
+  run_halves([&] { loss_d_b = update_d_b(fwd, current_); },
+             [&] { loss_d_a = update_d_a(fwd, result_d_a); });
+  // D_A's outcome after D_B's, as if they had run one after the other.
   current_.dropped_updates.insert(current_.dropped_updates.end(),
                                   result_d_a.dropped_updates.begin(),
                                   result_d_a.dropped_updates.end());

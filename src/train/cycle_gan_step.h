@@ -142,13 +142,26 @@ class CycleGanStep {
   void apply_update(const char* name, torch::optim::Optimizer& optimizer, GradScaler& scaler,
                     StepResult& result);
   void backward(const torch::Tensor& loss, parallel::GradientReducer* reducer, StepResult& result);
+  // One of the nets G, F, D_A, D_B of the CycleGan, as a member of its Impl.
+  using Net = torch::Tensor (model::CycleGanImpl::*)(const torch::Tensor&);
   // One discriminator's update: its loss on `real` and on a pooled, detached `fake`.
-  using Discriminator = torch::Tensor (model::CycleGanImpl::*)(const torch::Tensor&);
-  torch::Tensor update_discriminator(const char* name, Discriminator discriminator,
-                                     const torch::Tensor& real, const torch::Tensor& fake,
-                                     model::ImagePool& pool, torch::optim::Optimizer& optimizer,
+  torch::Tensor update_discriminator(const char* name, Net discriminator, const torch::Tensor& real,
+                                     const torch::Tensor& fake, model::ImagePool& pool,
+                                     torch::optim::Optimizer& optimizer,
                                      parallel::GradientReducer* reducer, GradScaler& scaler,
                                      StepResult& result);
+  // update_d_b and update_d_a with what the update did going to `result`.
+  torch::Tensor update_d_b(const Forward& fwd, StepResult& result);
+  torch::Tensor update_d_a(const Forward& fwd, StepResult& result);
+  // One half of the generators' loss (under autocast when mixed): `translated` (G(a) or
+  // F(b)) judged by `judge` (D_B or D_A), its cycle through `back` (F or G) to `real`, and
+  // with identity on, `back` on `real` itself (zero otherwise); `sum` is the half's loss,
+  // which its backward pass takes when the halves run side by side.
+  struct GeneratorHalf {
+    torch::Tensor adv, cycle, idt, sum;
+  };
+  GeneratorHalf generator_half(Net judge, Net back, const torch::Tensor& translated,
+                               const torch::Tensor& real);
   // Whether a phase's A and B halves run side by side (train/side_by_side.h): on the CPU,
   // on one rank, with two intra-op threads. The results are the same bits either way.
   bool halves_side_by_side() const;
