@@ -28,19 +28,8 @@ flags_of() {
 }
 DEMO_FLAGS="$(sed -n 's/^demo_flags=(\(.*\))$/\1/p' "$CYCLEGAN_ROOT/scripts/demo")"
 
-data_of() {
-  case "$1" in
-    demo)
-      [ -f "$CYCLEGAN_ROOT/data/demo/32x32/manifest.json" ] ||
-        "$bin/cyclegan_data" demo --output "$CYCLEGAN_ROOT/data/demo" --overwrite >&2
-      echo "$CYCLEGAN_ROOT/data/demo/32x32" ;;
-    photos2)
-      [ -f "$CYCLEGAN_ROOT/data/photos2/32x32/manifest.json" ] ||
-        "$bin/cyclegan_data" demo --photo-set opencv --output "$CYCLEGAN_ROOT/data/photos2" --sizes 32 --overwrite >&2
-      echo "$CYCLEGAN_ROOT/data/photos2/32x32" ;;
-    *) echo "unknown set $1 (demo|photos2)" >&2; exit 2 ;;
-  esac
-}
+# shellcheck source=bench/demo_sets.sh
+source "$CYCLEGAN_ROOT/bench/demo_sets.sh"
 
 for s in "${settings[@]}"; do flags_of "$s" > /dev/null; done  # unknown names stop here
 [ -n "$DEMO_FLAGS" ] || { echo "no demo_flags=(...) line in scripts/demo" >&2; exit 2; }
