@@ -27,10 +27,15 @@ for set in ${SETS:-demo photos2}; do
       --threads "${THREADS:-2}" --seed "$seed" --sample-every 0 --tensorboard false \
       --checkpoint-every 0 --eval-every "${EVERY:-25}" --fid-images 0 "$@" > "$run.log" 2>&1 ||
       { echo "$set seed $seed: training failed, see $run.log" >&2; exit 1; }
-    # "eval at step 25: ... colorfulness 39.3 (on the input's luma 38.9) (real 63.4), ..."
-    sed -n "s/.*eval at step \([0-9]*\):.*on the input's luma \([0-9.]*\)) (real \([0-9.]*\)).*/\1 \2 \3/p" \
-      "$run.log" | awk -v label="$set seed $seed" '
-        { real = $3; line = line sprintf(" %d:%+.0f%%", $1, 100 * ($2 / $3 - 1)) }
-        END { printf "%s (real %.1f):%s\n", label, real, line }'
+    # Each evaluation's report: <run>/eval/step_<N>.json (eval/eval_report.h).
+    "$CYCLEGAN_VENV/bin/python" - "$run/eval" "$set seed $seed" <<'PY'
+import glob, json, os, sys
+reports = [json.load(open(f)) for f in glob.glob(os.path.join(sys.argv[1], "step_*.json"))]
+reports.sort(key=lambda r: r["step"])
+real = reports[-1]["colorfulness_real"]
+print(f"{sys.argv[2]} (real {real:.1f}):" + "".join(
+    f" {r['step']}:{100 * (r['colorfulness_colorized'] / r['colorfulness_real'] - 1):+.0f}%"
+    for r in reports))
+PY
   done
 done
