@@ -143,8 +143,10 @@ def build_generator(info):
     # Exports written before --upsample existed have no "upsample": theirs was transposed.
     upsample = a.get("upsample", "transposed")
     if info.generator == "UnetGenerator":
+        # Nor "norm" before --unet-norm: theirs was InstanceNorm.
         return UnetGenerator(info.in_channels, info.out_channels, enc=tuple(a["enc"]), dec=tuple(a["dec"]),
-                             k=a["k"], activation=a["activation"], upsample=upsample)
+                             k=a["k"], activation=a["activation"], upsample=upsample,
+                             norm=a.get("norm", "instance"))
     return ResnetGenerator(info.in_channels, info.out_channels, ngf=a["ngf"], n_blocks=a["n_blocks"],
                            activation=a["activation"], upsample=upsample)
 

@@ -9,13 +9,17 @@ values are in [0, 1] with a sigmoid output and in [-1, 1] with tanh.
 import torch
 from torch import nn
 
-__all__ = ["UPSAMPLE_MODES", "UnetGenerator", "ResnetBlock", "ResnetGenerator", "SeedDiscriminator",
+__all__ = ["UPSAMPLE_MODES", "UNET_NORMS", "UnetGenerator", "ResnetBlock", "ResnetGenerator", "SeedDiscriminator",
            "PatchDiscriminator"]
 
 # How a generator's decoder doubles the size (cyclegan_train --upsample; src/model/upsample.h):
 # a stride-2 transposed convolution (the seed's and the paper's), or a x2 resize then a
 # stride-1 convolution.
 UPSAMPLE_MODES = ("transposed", "nearest", "bilinear")
+
+# The U-Net's normalisation before each activation (cyclegan_train --unet-norm;
+# src/model/unet_generator.h): InstanceNorm (the seed's), or none (an Identity in its place).
+UNET_NORMS = ("instance", "none")
 
 
 def _check_upsample(name, upsample):
@@ -36,11 +40,12 @@ class UnetGenerator(nn.Module):
     x: (N, in_ch, H, W) float in the image range, H and W multiples of
     2 ** (len(enc) - 1) (`size_multiple`) -> (N, out_ch, H, W) float in the image range.
     Decoder layer j: Sequential(IN, ReLU, ConvTranspose2d stride 2) with upsample
-    "transposed", Sequential(IN, ReLU, Upsample x2, Conv2d stride 1 zero-padded) otherwise.
+    "transposed", Sequential(IN, ReLU, Upsample x2, Conv2d stride 1 zero-padded) otherwise;
+    with norm "none" an Identity stands where each IN stands.
     """
 
     def __init__(self, in_ch, out_ch, enc=(32, 64, 128, 128), dec=(128, 64, 64), k=3,
-                 affine=True, activation="sigmoid", upsample="transposed"):
+                 affine=True, activation="sigmoid", upsample="transposed", norm="instance"):
         super().__init__()
         if len(dec) != len(enc) - 1:
             raise ValueError(f"UnetGenerator: {len(enc)} encoder filters need {len(enc) - 1} decoder filters, "
@@ -48,15 +53,21 @@ class UnetGenerator(nn.Module):
         if activation not in ("sigmoid", "tanh"):
             raise ValueError(f"UnetGenerator: activation must be 'sigmoid' or 'tanh', got {activation!r}")
         _check_upsample("UnetGenerator", upsample)
+        if norm not in UNET_NORMS:
+            raise ValueError(f"UnetGenerator: norm must be one of {', '.join(UNET_NORMS)}, got {norm!r}")
         if upsample != "transposed" and k % 2 == 0:
             raise ValueError(f"UnetGenerator: upsample {upsample!r} needs an odd k, got {k}")
         pad = (k - 1) // 2
         out_pad = 2 + 2 * pad - k
+
+        def normalize(channels):
+            return nn.InstanceNorm2d(channels, affine=affine) if norm == "instance" else nn.Identity()
+
         self.encoder = nn.ModuleList()
         ch = in_ch
         for i, f in enumerate(enc):
             self.encoder.append(nn.Sequential(
-                nn.InstanceNorm2d(ch, affine=affine), nn.LeakyReLU(0.2),
+                normalize(ch), nn.LeakyReLU(0.2),
                 nn.Conv2d(ch, f, k, stride=1 if i == 0 else 2, padding=pad)))
             ch = f
         self.decoder = nn.ModuleList()
@@ -65,7 +76,7 @@ class UnetGenerator(nn.Module):
                 up = [nn.ConvTranspose2d(ch, f, k, stride=2, padding=pad, output_padding=out_pad)]
             else:
                 up = [_resize(upsample), nn.Conv2d(ch, f, k, stride=1, padding=pad)]
-            self.decoder.append(nn.Sequential(nn.InstanceNorm2d(ch, affine=affine), nn.ReLU(), *up))
+            self.decoder.append(nn.Sequential(normalize(ch), nn.ReLU(), *up))
             ch = f + enc[len(enc) - 2 - j]
         self.output = nn.ConvTranspose2d(ch, out_ch, k, stride=1, padding=pad)
         self.activation = activation

@@ -166,6 +166,10 @@ void validate(const Config& c, const ValueSources& sources) {
                " (its stride-1 convolution keeps the size only with odd kernels), got ",
                m.unet_kernel_size);
   }
+  CG_REQUIRE(
+      m.unet_norm == model::UnetNorm::kInstance || m.generator == model::GeneratorArch::kUnet,
+      ConfigError, n("unet-norm"), " none: only the U-Net generator has it, not the ",
+      model::to_string(m.generator), " generator");
   const int64_t factor = m.generator == model::GeneratorArch::kUnet
                              ? int64_t{1} << (m.unet_encoder_filters.size() - 1)
                              : 4;

@@ -87,6 +87,7 @@ std::vector<std::string> export_pytorch(const SavedModel& saved, const std::stri
   arguments["activation"] =
       m.output_activation == model::OutputActivation::kTanh ? "tanh" : "sigmoid";
   arguments["upsample"] = model::to_string(m.upsample);
+  if (unet) arguments["norm"] = model::to_string(m.unet_norm);
   const auto range = saved.net->range();
   const nlohmann::json description = {
       {"format", "cyclegan_dist pytorch export v1"},

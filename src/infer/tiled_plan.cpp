@@ -57,6 +57,8 @@ class Walker {
       transposed_convolution(*deconv);
     } else if (module->as<nn::InstanceNorm2d>()) {
       normalize(std::dynamic_pointer_cast<nn::InstanceNorm2dImpl>(module));
+    } else if (module->as<nn::Identity>()) {
+      // --unet-norm none: the U-Net's Identity where its InstanceNorms stand.
     } else if (module->as<nn::ReLU>()) {
       activate(Activation::kRelu, 0.0);
     } else if (auto* leaky = module->as<nn::LeakyReLU>()) {

@@ -15,6 +15,7 @@ torch::nn::AnyModule make_generator(const CycleGanOptions& o, int64_t in, int64_
                           .encoder_filters(o.unet_encoder_filters)
                           .decoder_filters(o.unet_decoder_filters)
                           .kernel_size(o.unet_kernel_size)
+                          .norm(o.unet_norm)
                           .output_activation(o.output_activation)
                           .upsample(o.upsample)
                           .checkpoint_activations(o.checkpoint_activations)));

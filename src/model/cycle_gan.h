@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/output_activation.h"
+#include "model/unet_generator.h"
 #include "model/upsample.h"
 
 namespace cg::model {
@@ -24,6 +25,7 @@ struct CycleGanOptions {
   std::vector<int64_t> unet_encoder_filters = {32, 64, 128, 128};  ///< seed U-Net encoder
   std::vector<int64_t> unet_decoder_filters = {128, 64, 64};       ///< seed U-Net decoder
   int64_t unet_kernel_size = 3;                                    ///< seed U-Net kernel
+  UnetNorm unet_norm = UnetNorm::kInstance;                        ///< seed U-Net norm
   int64_t ngf = 64;                                          ///< ResNet generator base filters
   int64_t n_blocks = 9;                                      ///< ResNet generator residual blocks
   std::vector<int64_t> seed_d_filters = {32, 64, 128, 256};  ///< seed discriminator layers

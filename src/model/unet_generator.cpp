@@ -21,6 +21,8 @@ torch::Tensor run_layer(const std::shared_ptr<nn::Module>& layer, const torch::T
 
 }  // namespace
 
+std::string to_string(UnetNorm norm) { return norm == UnetNorm::kInstance ? "instance" : "none"; }
+
 UnetGeneratorImpl::UnetGeneratorImpl(UnetGeneratorOptions options_) : options(std::move(options_)) {
   reset();
 }
@@ -41,20 +43,22 @@ void UnetGeneratorImpl::reset() {
   const int64_t pad = (k - 1) / 2;
   const int64_t out_pad = 2 + 2 * pad - k;
 
+  const bool normalized = options.norm() == UnetNorm::kInstance;
+  const auto norm = [&](int64_t c) {
+    if (!normalized) return nn::AnyModule(nn::Identity());
+    return nn::AnyModule(InstanceNorm(nn::InstanceNorm2dOptions(c).affine(options.norm_affine())));
+  };
   encoder = nn::ModuleList();
   int64_t channels = options.in_channels();
   for (size_t i = 0; i < enc.size(); ++i) {
     encoder->push_back(nn::Sequential(
-        InstanceNorm(nn::InstanceNorm2dOptions(channels).affine(options.norm_affine())),
-        nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
+        norm(channels), nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
         nn::Conv2d(nn::Conv2dOptions(channels, enc[i], k).stride(i == 0 ? 1 : 2).padding(pad))));
     channels = enc[i];
   }
   decoder = nn::ModuleList();
   for (size_t j = 0; j < dec.size(); ++j) {
-    nn::Sequential layer(
-        InstanceNorm(nn::InstanceNorm2dOptions(channels).affine(options.norm_affine())),
-        nn::ReLU());
+    nn::Sequential layer(norm(channels), nn::ReLU());
     if (transposed) {
       layer->push_back(ConvTranspose(nn::ConvTranspose2dOptions(channels, dec[j], k)
                                          .stride(2)
@@ -73,10 +77,10 @@ void UnetGeneratorImpl::reset() {
   // Inert biases (see inert_bias.h): every encoder conv but the first feeds only
   // InstanceNorms (the next layer's, and through its skip the decoder's); so does every
   // decoder conv but the last, whose output reaches the output convolution.
-  for (size_t i = 1; i < encoder->size(); ++i) {
+  for (size_t i = 1; normalized && i < encoder->size(); ++i) {
     encoder[i]->as<nn::Sequential>()->ptr(2)->as<nn::Conv2d>()->bias.set_requires_grad(false);
   }
-  for (size_t j = 0; j + 1 < decoder->size(); ++j) {
+  for (size_t j = 0; normalized && j + 1 < decoder->size(); ++j) {
     auto layer = decoder[j]->as<nn::Sequential>();
     const auto conv = layer->ptr(layer->size() - 1);
     if (auto* deconv = conv->as<nn::ConvTranspose2d>()) {

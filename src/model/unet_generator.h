@@ -3,7 +3,8 @@
 // 32x32 images. Encoder layer: InstanceNorm -> LeakyReLU(0.2) -> Conv (first stride 1,
 // then stride 2). Decoder layer: InstanceNorm -> ReLU -> ConvTranspose stride 2, then
 // concatenation with the encoder output of the same resolution. Output: ConvTranspose
-// stride 1 to out_channels, then sigmoid or tanh.
+// stride 1 to out_channels, then sigmoid or tanh. With UnetNorm::kNone an Identity stands
+// where each InstanceNorm stood (same layout and names, no norm parameters).
 //
 // Module layout (state_dict names; src/infer walks it): encoder[i] = Sequential(0 IN,
 // 1 LeakyReLU, 2 Conv2d); decoder[j] = Sequential(0 IN, 1 ReLU, 2 ConvTranspose2d) with
@@ -12,12 +13,25 @@
 // element. output = ConvTranspose2d stride 1 whatever the upsampling (it does not upsample).
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 #include "model/output_activation.h"
 #include "model/upsample.h"
 
 namespace cg::model {
+
+/// The U-Net's normalisation before each activation (--unet-norm). kInstance is the seed's:
+/// it scales each map of each image to zero mean and unit variance, the input image's
+/// included, so the network cannot see how bright or how contrasted a picture is. kNone
+/// keeps the magnitudes.
+enum class UnetNorm {
+  kInstance,  ///< InstanceNorm2d (affine per norm_affine), the seed's
+  kNone,      ///< no normalisation
+};
+
+/// "instance" or "none": the --unet-norm value, and the Python package's.
+std::string to_string(UnetNorm norm);
 
 struct UnetGeneratorOptions {
   UnetGeneratorOptions(int64_t in_channels, int64_t out_channels)
@@ -32,6 +46,7 @@ struct UnetGeneratorOptions {
   TORCH_ARG(std::vector<int64_t>, decoder_filters) = {128, 64, 64};
   /// Square kernel size of every convolution.
   TORCH_ARG(int64_t, kernel_size) = 3;
+  TORCH_ARG(UnetNorm, norm) = UnetNorm::kInstance;
   /// InstanceNorm with learnable scale and shift (Keras' InstanceNormalization default).
   TORCH_ARG(bool, norm_affine) = true;
   TORCH_ARG(OutputActivation, output_activation) = OutputActivation::kSigmoid;

@@ -214,5 +214,26 @@ TEST(CommandLine, ACheckpointWithoutUpsampleDescribesATransposedModel) {
             model::Upsample::kTransposed);
 }
 
+TEST(CommandLine, UnetNormDefaultsToInstanceAndNoneIsOnlyForTheUnet) {
+  EXPECT_EQ(parse({}).model.unet_norm, model::UnetNorm::kInstance);
+  const Config none = parse({"--unet-norm", "none", "--upsample", "bilinear"});
+  EXPECT_EQ(none.model.unet_norm, model::UnetNorm::kNone);
+  EXPECT_EQ(to_json(parse({}))["unet-norm"], "instance");
+  EXPECT_EQ(to_json(none)["unet-norm"], "none");
+  std::string file = write_config("unet_norm_roundtrip", to_json(none).dump());
+  EXPECT_EQ(to_json(parse({"--config", file})), to_json(none));
+  EXPECT_EQ(one_line_error_of({"--unet-norm", "batch"}),
+            "--unet-norm: expected one of instance|none, got 'batch'");
+  EXPECT_EQ(one_line_error_of({"--preset", "paper-256", "--unet-norm", "none"}),
+            "--unet-norm none: only the U-Net generator has it, not the resnet generator");
+  // A checkpoint written before --unet-norm existed holds a normalised U-Net's weights.
+  nlohmann::json old = to_json(none);
+  EXPECT_EQ(model_description(old, "checkpoint x.pt: config").model.unet_norm,
+            model::UnetNorm::kNone);
+  old.erase("unet-norm");
+  EXPECT_EQ(model_description(old, "checkpoint old.pt: config").model.unet_norm,
+            model::UnetNorm::kInstance);
+}
+
 }  // namespace
 }  // namespace cg::cli

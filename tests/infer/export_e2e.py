@@ -51,9 +51,11 @@ PRESETS = {
         cases={"AtoB": ["1x256x256", "3x256x256", "1x200x320", "3x200x320"]},
         channels={"AtoB": (3, 3)}, value_range=[-1.0, 1.0], multiple=4),
 }
-# --upsample's resize convolutions: the seed U-Net with bilinear (both ways, as above), the
-# ResNet with nearest (A -> B at two sizes; 256x256 is the transposed case's).
-PRESETS["seed-bilinear"] = dict(PRESETS["seed"], train=PRESETS["seed"]["train"] + ["--upsample", "bilinear"])
+# --upsample's resize convolutions: the seed U-Net with bilinear and no norm (the demo's
+# model, scripts/demo; both ways, as above), the ResNet with nearest (A -> B at two sizes;
+# 256x256 is the transposed case's).
+PRESETS["seed-bilinear"] = dict(PRESETS["seed"], train=PRESETS["seed"]["train"] + ["--upsample", "bilinear",
+                                                                                   "--unet-norm", "none"])
 PRESETS["paper-nearest"] = dict(PRESETS["paper"], train=PRESETS["paper"]["train"] + ["--upsample", "nearest"],
                                 cases={"AtoB": ["1x64x64", "3x200x320"]})
 FILES = {"AtoB": "G_AtoB", "BtoA": "F_BtoA"}

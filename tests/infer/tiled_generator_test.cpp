@@ -85,6 +85,21 @@ TEST(TiledGenerator, ResizeUpsamplingEqualsWholePass) {
   }
 }
 
+TEST(TiledGenerator, UnetWithoutNormEqualsWholePass) {
+  // The demo's U-Net (--upsample bilinear --unet-norm none): Identity where the norms stood.
+  model::CycleGanOptions options = cli::preset("cifar-colorize").model;
+  options.upsample = model::Upsample::kBilinear;
+  options.unet_norm = model::UnetNorm::kNone;
+  torch::manual_seed(5);
+  model::CycleGan net(options);
+  model::init_weights(*net);
+  net->eval();
+  // No norm, no image-wide statistics: per-tile statistics change nothing either.
+  const Comparison c = compare(net, padded_input(net, options.channels_a, 61, 83), 22, true);
+  EXPECT_LE(c.tiled_diff, kExact);
+  EXPECT_LE(c.per_tile_diff, kExact);
+}
+
 TEST(TiledGenerator, BatchOfTwoAndDirectionF) {
   model::CycleGan net = perturbed_net("cifar-colorize", 3);
   torch::NoGradGuard no_grad;

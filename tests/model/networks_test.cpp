@@ -150,6 +150,44 @@ TEST(UnetGenerator, ResizeUpsamplingLayoutSizeAndInertBiases) {
       c10::Error);
 }
 
+// --unet-norm none: an Identity where each InstanceNorm stood (same names), so no norm
+// parameters, and every conv bias trains (none feeds a norm any more).
+TEST(UnetGenerator, WithoutNormAnIdentityStandsForEachNormAndEveryBiasTrains) {
+  UnetGenerator g(UnetGeneratorOptions(1, 3).upsample(Upsample::kBilinear).norm(UnetNorm::kNone));
+  for (torch::nn::ModuleList layers : {g->encoder, g->decoder}) {
+    for (size_t i = 0; i < layers->size(); ++i) {
+      auto layer = layers[i]->as<torch::nn::Sequential>();
+      EXPECT_NE(layer->ptr(0)->as<torch::nn::Identity>(), nullptr) << "layer " << i;
+    }
+  }
+  for (const auto& p : g->named_parameters()) {
+    EXPECT_TRUE(p.value().requires_grad()) << p.key();
+  }
+  const int64_t with_norm = count_parameters(*UnetGenerator(UnetGeneratorOptions(1, 3)));
+  int64_t norm_parameters = 0;  // scale and shift per channel of the maps each norm sees
+  for (int64_t c : {1, 32, 64, 128, 128, 256, 128}) norm_parameters += 2 * c;
+  EXPECT_EQ(count_parameters(*g), with_norm - norm_parameters);
+  EXPECT_EQ(to_string(UnetNorm::kInstance), "instance");
+  EXPECT_EQ(to_string(UnetNorm::kNone), "none");
+}
+
+// What --unet-norm none is for: the seed's U-Net normalises its input image, so a photograph
+// and a copy of it at a quarter of the contrast give the same output (up to InstanceNorm's
+// epsilon); without the norm the network sees the difference.
+TEST(UnetGenerator, OnlyWithoutNormItSeesTheInputsContrast) {
+  const torch::Tensor x = torch::rand({2, 1, 32, 32}, torch::TensorOptions().dtype(torch::kFloat));
+  const torch::Tensor flat = 0.5 + 0.25 * (x - 0.5);
+  const auto change = [&](UnetNorm norm) {
+    torch::manual_seed(0);
+    UnetGenerator g(UnetGeneratorOptions(1, 3).upsample(Upsample::kBilinear).norm(norm));
+    torch::NoGradGuard no_grad;
+    return (g(x) - g(flat)).abs().max().item<double>();
+  };
+  const double instance = change(UnetNorm::kInstance), none = change(UnetNorm::kNone);
+  EXPECT_LT(instance, 1e-3);
+  EXPECT_GT(none, 20 * instance);
+}
+
 // The ResNet's u(2 ngf) and u(ngf) become Upsample, ReflectionPad2d(1), Conv2d 3x3 (two
 // modules more each, resnet_generator.h): the paper's parameter count, the size kept.
 TEST(ResnetGenerator, ResizeUpsamplingLayoutSizeAndInertBiases) {

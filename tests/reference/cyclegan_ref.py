@@ -79,7 +79,7 @@ def freeze_inert_biases(net):
             for conv, norm in zip(layers, layers[1:]):
                 if isinstance(conv, (nn.Conv2d, nn.ConvTranspose2d)) and isinstance(norm, nn.InstanceNorm2d):
                     conv.bias.requires_grad_(False)
-        if isinstance(m, UnetGenerator):
+        if isinstance(m, UnetGenerator) and isinstance(m.encoder[0][0], nn.InstanceNorm2d):
             for layer in list(m.encoder)[1:]:
                 layer[2].bias.requires_grad_(False)
             for layer in list(m.decoder)[:-1]:
@@ -91,11 +91,13 @@ def trainable(module):
 
 
 class CycleGan(nn.Module):
-    def __init__(self, p, n_blocks=9, upsample="transposed"):
+    def __init__(self, p, n_blocks=9, upsample="transposed", unet_norm="instance"):
         super().__init__()
         if p["generator"] == "unet":
-            self.G = UnetGenerator(p["ch_a"], p["ch_b"], activation=p["activation"], upsample=upsample)
-            self.F = UnetGenerator(p["ch_b"], p["ch_a"], activation=p["activation"], upsample=upsample)
+            self.G = UnetGenerator(p["ch_a"], p["ch_b"], activation=p["activation"], upsample=upsample,
+                                   norm=unet_norm)
+            self.F = UnetGenerator(p["ch_b"], p["ch_a"], activation=p["activation"], upsample=upsample,
+                                   norm=unet_norm)
         else:
             self.G = ResnetGenerator(p["ch_a"], p["ch_b"], n_blocks=n_blocks, activation=p["activation"],
                                      upsample=upsample)
@@ -276,13 +278,16 @@ def generate(args):
     # fp32 at batch 1 (where the C++ InstanceNorm skips ATen's tiling of its affine
     # parameters, model/instance_norm.h): keys "<preset>:b1".
     cases += [(name + ":b1", dict(case, batch=1)) for name, case in cases[:2]]
+    # The demo's U-Net (scripts/demo): bilinear upsampling and --unet-norm none, fp32.
+    cases += [("cifar-colorize+bilinear+norm-none", dict(cases[0][1], upsample="bilinear", unet_norm="none"))]
     for name, case in cases:
         p = dict(PRESETS[name.split("@")[0].split("+")[0].split(":")[0]])
         if case["pool"] is not None:
             p["pool"] = case["pool"]
         seed = 1234
         torch.manual_seed(seed)
-        net = CycleGan(p, n_blocks=case["n_blocks"], upsample=case.get("upsample", "transposed"))
+        net = CycleGan(p, n_blocks=case["n_blocks"], upsample=case.get("upsample", "transposed"),
+                       unet_norm=case.get("unet_norm", "instance"))
         init_weights(net)
         prefix = name + "/"
         out[prefix + "meta"] = torch.tensor([case["size"], case["batch"], case["steps"], p["pool"],

@@ -190,6 +190,16 @@ TEST(Reference, PaperPresetBilinearUpsampleMatchesPyTorch) {
   replay_paper_upsample(model::Upsample::kBilinear);
 }
 
+// The demo's U-Net (scripts/demo): bilinear upsampling, no normalisation (--unet-norm none;
+// every conv bias trained), fp32.
+TEST(Reference, SeedPresetBilinearWithoutNormMatchesPyTorch) {
+  const std::string key = "cifar-colorize+bilinear+norm-none";
+  auto s = testing::seed_setup(testing::fresh_dir("reference_" + key));
+  s.model.upsample = model::Upsample::kBilinear;
+  s.model.unet_norm = model::UnetNorm::kNone;
+  replay(key, s);
+}
+
 // On two intra-op threads the CPU step runs each phase's two halves side by side, one per
 // thread, each operator on one thread (train/side_by_side.h): the same operations as on
 // one thread, and a parameter's two half-gradients added in either order give the same
