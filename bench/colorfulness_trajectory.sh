@@ -3,7 +3,8 @@
 # trains the seed preset with the given flags on each set and seed, evaluates every EVERY
 # steps without FID (--eval-every, --fid-images 0: a few seconds each) and prints, per run,
 # the colorfulness of G(a)'s colours on a's luminance (what `cyclegan_translate --keep-luma`
-# writes) against the real test photographs': "step:+N%" with N = 100 (translated / real - 1).
+# writes) against the real test photographs': "step:+N%" with N = 100 (translated / real - 1),
+# then the last checkpoint's per-image spread of it (bench/colorfulness_spread.py).
 #
 # Usage: bench/colorfulness_trajectory.sh FLAGS...     e.g.
 #   bench/colorfulness_trajectory.sh --steps 300 --batch-size 16 --upsample bilinear --lambda-cycle 30
@@ -37,5 +38,8 @@ print(f"{sys.argv[2]} (real {real:.1f}):" + "".join(
     f" {r['step']}:{100 * (r['colorfulness_colorized'] / r['colorfulness_real'] - 1):+.0f}%"
     for r in reports))
 PY
+    # How the last checkpoint spreads its colour over the test photographs.
+    CYCLEGAN_BUILD="$bin" "$CYCLEGAN_VENV/bin/python" "$CYCLEGAN_ROOT/bench/colorfulness_spread.py" \
+      "$run" "$data" | tail -n 3
   done
 done
