@@ -129,8 +129,7 @@ TEST(CommandLine, PrecisionAndActivationCheckpointingDefaultOffAndParse) {
 TEST(CommandLine, PrecisionAndActivationCheckpointingRoundTripThroughTheResolvedConfig) {
   const Config c =
       parse({"--preset", "paper-256", "--precision", "bf16", "--checkpoint-activations", "true"});
-  const std::string file = write_config("precision_roundtrip", to_json(c).dump());
-  const Config back = parse({"--config", file});
+  const Config back = read_back("precision_roundtrip", c);
   EXPECT_EQ(back.train.precision, train::Precision::kBf16);
   EXPECT_TRUE(back.model.checkpoint_activations);
   EXPECT_EQ(to_json(back), to_json(c));
@@ -187,8 +186,7 @@ TEST(CommandLine, UpsampleDefaultsToTransposedInBothPresetsAndParses) {
   EXPECT_EQ(bilinear.model.upsample, model::Upsample::kBilinear);
   EXPECT_EQ(to_json(parse({}))["upsample"], "transposed");
   EXPECT_EQ(to_json(bilinear)["upsample"], "bilinear");
-  std::string file = write_config("upsample_roundtrip", to_json(bilinear).dump());
-  EXPECT_EQ(to_json(parse({"--config", file})), to_json(bilinear));
+  EXPECT_EQ(to_json(read_back("upsample_roundtrip", bilinear)), to_json(bilinear));
   EXPECT_EQ(one_line_error_of({"--upsample", "pixelshuffle"}),
             "--upsample: expected one of transposed|nearest|bilinear, got 'pixelshuffle'");
   // The U-Net's resize convolution keeps the size only with an odd kernel.
@@ -220,8 +218,7 @@ TEST(CommandLine, UnetNormDefaultsToInstanceAndNoneIsOnlyForTheUnet) {
   EXPECT_EQ(none.model.unet_norm, model::UnetNorm::kNone);
   EXPECT_EQ(to_json(parse({}))["unet-norm"], "instance");
   EXPECT_EQ(to_json(none)["unet-norm"], "none");
-  std::string file = write_config("unet_norm_roundtrip", to_json(none).dump());
-  EXPECT_EQ(to_json(parse({"--config", file})), to_json(none));
+  EXPECT_EQ(to_json(read_back("unet_norm_roundtrip", none)), to_json(none));
   EXPECT_EQ(one_line_error_of({"--unet-norm", "batch"}),
             "--unet-norm: expected one of instance|none, got 'batch'");
   EXPECT_EQ(one_line_error_of({"--preset", "paper-256", "--unet-norm", "none"}),

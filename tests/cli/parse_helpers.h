@@ -52,4 +52,10 @@ inline std::string write_config(const std::string& name, const std::string& text
   return path.string();
 }
 
+// `config` resolved to JSON (as config.json holds it), written to a file named after
+// `name`, and parsed back with --config.
+inline Config read_back(const std::string& name, const Config& config) {
+  return parse({"--config", write_config(name, to_json(config).dump())});
+}
+
 }  // namespace cg::cli::testing
