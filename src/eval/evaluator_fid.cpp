@@ -1,12 +1,11 @@
 // Evaluator::score_fid: the FID/KID half of an evaluation (the rest is in evaluator.cpp).
-#include "eval/evaluator.h"
-
 #include <algorithm>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "common/log.h"
+#include "eval/evaluator.h"
 #include "eval/feature_cache.h"
 #include "eval/feature_stats.h"
 #include "eval/fid.h"
