@@ -34,7 +34,7 @@ from torch import nn
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
 import cyclegan_ref as ref  # noqa: E402
 from colorfulness_spread import colorfulness  # noqa: E402
-from colorize_bound import BT601, load  # noqa: E402
+from colorize_bound import gray, load  # noqa: E402
 
 
 def parse():
@@ -104,11 +104,11 @@ class Screen:
         for q in t.d_params:
             q.requires_grad_(True)
 
-    def colorized(self, gray):
+    def colorized(self, luma):
         """G's colours on the input's luminance (as cyclegan_translate --keep-luma), in [0, 1]."""
         with torch.no_grad():
-            out = torch.cat([self.net.G(gray[i:i + 100]) for i in range(0, len(gray), 100)])
-        return (out + gray - (out * BT601).sum(1, keepdim=True)).clamp(0, 1)
+            out = torch.cat([self.net.G(luma[i:i + 100]) for i in range(0, len(luma), 100)])
+        return (out + luma - gray(out)).clamp(0, 1)
 
 
 def colourfulness_of(images):  # (N, 3, H, W) in [0, 1] -> (N,) on the 0-255 scale
