@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli/command_line.h"
 #include "cli/config.h"
@@ -31,6 +32,7 @@ int run(int argc, char** argv, const cg::parallel::MpiEnvironment& mpi) {
   std::string checkpoint, input, output, direction = "AtoB", device = "cpu", export_dir;
   int64_t batch_size = 8, tile = 0, max_memory = 0;
   std::string temp_dir;
+  std::optional<double> colour_gain;
   bool evaluate = false, no_progress = false, keep_luma = false, best = false;
   // The training run's defaults, but FID/KID on the whole test split (the field's
   // protocol) unless --fid-images says otherwise.
@@ -65,6 +67,11 @@ int run(int argc, char** argv, const cg::parallel::MpiEnvironment& mpi) {
                  "write G and F as PyTorch state_dict files into this folder");
   app.add_flag("--keep-luma", keep_luma,
                "gray -> colour: keep the input's luminance, take only the colours from the model");
+  app.add_option("--colour-gain", colour_gain,
+                 "gray -> colour: scale the model's chroma by this (default: the checkpoint's "
+                 "colour_gain, which matches the training photographs' colour level; 1: the "
+                 "generator's own colours)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--tile", tile,
                  "translate in tiles of this many pixels a side: the same output as the "
                  "whole-image pass, in memory that grows with the tile (0: whole images)")
@@ -95,6 +102,9 @@ int run(int argc, char** argv, const cg::parallel::MpiEnvironment& mpi) {
   CG_REQUIRE(!evaluate || !input.empty(), cg::ConfigError, "--eval needs --input DATA_SET");
   CG_REQUIRE(evaluate || !export_dir.empty() || !output.empty(), cg::ConfigError,
              "translating needs --output DIR");
+  CG_REQUIRE(!colour_gain || keep_luma || evaluate, cg::ConfigError,
+             "--colour-gain scales the colours of --keep-luma colorizations (and of --eval's "
+             "colorized scores): give --keep-luma or --eval with it");
   CG_REQUIRE(batch_size >= 1, cg::ConfigError, "--batch-size must be at least 1, got ", batch_size);
   CG_REQUIRE(tile == 0 || tile >= 16, cg::ConfigError,
              "--tile must be 0 (whole images) or at least 16 pixels, got ", tile);
@@ -135,7 +145,7 @@ int run(int argc, char** argv, const cg::parallel::MpiEnvironment& mpi) {
                                   cg::cli::model_description, where);
   cg::log::info("model: ", saved.path, " (step ", saved.step, ", preset ", saved.preset, ", ",
                 saved.net->options().channels_a, " -> ", saved.net->options().channels_b,
-                " channels)");
+                " channels, colour gain ", saved.colour_gain, ")");
   if (!export_dir.empty()) {
     for (const std::string& path : cg::infer::export_pytorch(saved, export_dir))
       cg::log::info("wrote ", path);
@@ -147,7 +157,8 @@ int run(int argc, char** argv, const cg::parallel::MpiEnvironment& mpi) {
                                         saved.net->options().channels_b, eval_options, where);
     if (!evaluator.fid_unavailable().empty()) cg::log::info(evaluator.fid_unavailable());
     cg::model::CycleGan net = saved.net;
-    const cg::eval::EvalReport scores = evaluator.evaluate(net);
+    const cg::eval::EvalReport scores =
+        evaluator.evaluate(net, batch_size, colour_gain.value_or(saved.colour_gain));
     cg::log::info("eval: ", scores.summary());
     nlohmann::json report = scores.to_json();
     report["checkpoint"] = saved.path;
@@ -167,6 +178,7 @@ int run(int argc, char** argv, const cg::parallel::MpiEnvironment& mpi) {
   options.batch_size = batch_size;
   options.progress = !no_progress && mpi.rank() == 0;
   options.keep_luma = keep_luma;
+  options.colour_gain = colour_gain;
   options.tile = tile;
   options.max_memory = max_memory;
   options.temp_dir = temp_dir;

@@ -15,6 +15,7 @@
 #include "data/shard_source.h"
 #include "data/synthetic_scenes.h"
 #include "data/tensor_source.h"
+#include "eval/colour_match.h"
 #include "eval/evaluator.h"
 #include "image/tensor_color.h"
 #include "metrics/prometheus_exporter.h"
@@ -249,6 +250,7 @@ struct Job::Parts {
   std::unique_ptr<metrics::PrometheusExporter> exporter;
   std::unique_ptr<metrics::TensorBoardSink> tensorboard;
   std::unique_ptr<eval::Evaluator> evaluator;
+  std::unique_ptr<eval::ColourMatch> colour_match;
 
   Parts(Config c, parallel::MpiEnvironment& m, parallel::Backend b)
       : config(std::move(c)), mpi(m), backend(b) {}
@@ -293,6 +295,12 @@ Job::Job(Config config, parallel::MpiEnvironment& mpi) {
   // directory is claimed: a run that cannot start leaves it as it was (--overwrite included).
   p.source = make_source(c, mpi.rank(), mpi.size(), torch::Device(c.train.device).is_cuda());
   p.evaluator = make_evaluator(c, mpi);
+  // Gray -> colour from a data set: the colorizations' colour level is matched to its
+  // training photographs (eval/colour_match.h).
+  if (c.model.channels_a == 1 && c.model.channels_b == 3 && !c.data.source.synthetic()) {
+    p.colour_match = std::make_unique<eval::ColourMatch>(
+        c.data.source.directory, eval::ColourMatch::kImages, c.eval.batch_size);
+  }
   const bool config_waits = root && config_waits_for_resume(c);
   if (root) {
     if (!p.run_lock) p.run_lock = lock_run_directory(c.train.run_dir);
@@ -312,6 +320,7 @@ Job::Job(Config config, parallel::MpiEnvironment& mpi) {
   p.tensorboard = make_tensorboard(c, mpi, p.resolved);
   if (p.tensorboard) p.trainer->add_metrics_sink(p.tensorboard.get());
   if (p.evaluator) p.trainer->set_evaluator(p.evaluator.get());
+  if (p.colour_match) p.trainer->set_colour_match(p.colour_match.get());
   p.trainer->set_stop_poll(stop_signal);
   if (config_waits) p.trainer->set_start_hook([&p] { write_config_json(p.config, p.resolved); });
 }

@@ -76,7 +76,10 @@ nlohmann::json EvalReport::to_json() const {
     j["colorfulness_translated"] = colorfulness_translated;
     j["colorfulness_real"] = colorfulness_real;
   }
-  if (colorizes) j["colorfulness_colorized"] = colorfulness_colorized;
+  if (colorizes) {
+    j["colorfulness_colorized"] = colorfulness_colorized;
+    j["colour_gain"] = colour_gain;
+  }
   if (checkerboard_period > 0) {
     j["checkerboard"] = {{"period", checkerboard_period},
                          {"AtoB", checkerboard_a_to_b.to_json()},
@@ -123,7 +126,9 @@ std::string EvalReport::summary() const {
   }
   if (colour_b) {
     add("colorfulness %.1f", colorfulness_translated);
-    if (colorizes) add(" (on the input's luma %.1f)", colorfulness_colorized);
+    if (colorizes) {
+      add(" (on the input's luma %.1f, chroma x%.2f)", colorfulness_colorized, colour_gain);
+    }
     add(" (real %.1f), ", colorfulness_real);
   }
   add("cycle A %.2f dB, cycle B %.2f dB", cycle_a_psnr_db, cycle_b_psnr_db);

@@ -60,7 +60,8 @@ struct EvalReport {
   /// Gray A and colour B (colorization, paired or not): colorfulness_colorized is set, and
   /// with `fid` colorized_a_to_b too.
   bool colorizes = false;
-  double colorfulness_colorized = 0;           ///< of G(a)'s colours on a's luma (--keep-luma)
+  double colorfulness_colorized = 0;  ///< of G(a)'s colours on a's luma (--keep-luma)
+  double colour_gain = 1;             ///< the chroma gain those colours had (eval/colour_match.h)
   double cycle_a_l1 = 0, cycle_a_psnr_db = 0;  ///< F(G(a)) vs a, values in [0, 1]
   double cycle_b_l1 = 0, cycle_b_psnr_db = 0;  ///< G(F(b)) vs b
   /// The generator's upsampling period p the checkerboard scores below are measured at (its

@@ -22,16 +22,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Runs one of the generators over `images` ([0, 1]) in the model's range, dtype and device;
-// returns the output mapped back to [0, 1] on the CPU.
-template <typename Net>
-torch::Tensor translate(Net&& net, const torch::Tensor& images, const model::ImageRange& range,
-                        const torch::TensorOptions& options) {
-  const torch::Tensor x = image::from_unit_range(images, range.lo, range.hi).to(options);
-  const torch::Tensor y = net(x).to(torch::kCPU, torch::kFloat);
-  return ((y - range.lo) / (range.hi - range.lo)).clamp(0, 1);
-}
-
 // Per-image sums of the image scores (a batch's mean times its size; every image of a
 // domain has the same size, so their totals over the images give the means of the whole
 // split), added up across ranks in one tensor.
@@ -117,16 +107,18 @@ Evaluator::Evaluator(const std::string& dir, int64_t channels_a, int64_t channel
   }
 }
 
-EvalReport Evaluator::evaluate(model::CycleGan& net, int64_t batch_size) const {
+EvalReport Evaluator::evaluate(model::CycleGan& net, int64_t batch_size, double colour_gain) const {
   TORCH_CHECK(batch_size >= 1, "Evaluator: batch size must be positive, got ", batch_size);
-  return run(net, EvalRanks{}, batch_size);
+  return run(net, EvalRanks{}, batch_size, colour_gain);
 }
 
-EvalReport Evaluator::evaluate(model::CycleGan& net, const EvalRanks& ranks) const {
-  return run(net, ranks, options_.batch_size);
+EvalReport Evaluator::evaluate(model::CycleGan& net, const EvalRanks& ranks,
+                               double colour_gain) const {
+  return run(net, ranks, options_.batch_size, colour_gain);
 }
 
-EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t batch) const {
+EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t batch,
+                          double colour_gain) const {
   raise_test_signal("evaluation");
   TORCH_CHECK(ranks.world >= 1 && ranks.rank >= 0 && ranks.rank < ranks.world, "Evaluator: rank ",
               ranks.rank, " of ", ranks.world);
@@ -189,7 +181,7 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
     const torch::Tensor g_a = translate(g, a, range, options);
     const torch::Tensor a_cycled = translate(f, g_a, range, options);
     const torch::Tensor colorized =
-        colorizes ? image::with_luma(g_a, a).clamp(0, 1) : torch::Tensor();
+        colorizes ? image::with_luma(g_a, a, colour_gain).clamp(0, 1) : torch::Tensor();
     sums[kCycleASquared] += mean_squared_error(a_cycled, a) * n;
     sums[kCycleAAbs] += mean_abs_error(a_cycled, a) * n;
     if (paired_) {
@@ -272,6 +264,7 @@ EvalReport Evaluator::run(model::CycleGan& net, const EvalRanks& ranks, int64_t 
   if (colorizes) {
     r.colorizes = true;
     r.colorfulness_colorized = t[kColorfulnessColorized] / na;
+    r.colour_gain = colour_gain;
   }
   if (checkerboard) {
     r.checkerboard_period = period;

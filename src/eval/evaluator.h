@@ -5,7 +5,8 @@
 // - for paired test splits (image i of A and of B show the same scene, as colorization sets
 //   do): PSNR and SSIM of G(a) against b and of the input copied to B's channels (the
 //   baseline a translation has to beat), and for gray A and colour B of G(a)'s colours on
-//   a's luminance (as `cyclegan_translate --keep-luma` colorizes);
+//   a's luminance (as `cyclegan_translate --keep-luma` colorizes, with the checkpoint's
+//   chroma gain);
 // - for colour B: the colorfulness of G(a) and of real b, and for gray A of G(a)'s colours on
 //   a's luminance;
 // - the checkerboard measure (eval/checkerboard.h) at the generators' period (their size
@@ -87,10 +88,13 @@ class Evaluator {
   /// gradients; its device and dtype) and scores it. With several processes every rank
   /// calls this with its EvalRanks; rank 0 gets the whole report, the others the image
   /// scores without FID/KID (only rank 0 computes those from the gathered features).
-  EvalReport evaluate(model::CycleGan& net, const EvalRanks& ranks = {}) const;
+  /// `colour_gain` scales the chroma of G(a)'s colours on a's luminance (the colorized
+  /// scores; eval/colour_match.h), as the model's checkpoint says.
+  EvalReport evaluate(model::CycleGan& net, const EvalRanks& ranks = {},
+                      double colour_gain = 1.0) const;
 
   /// As above on one process, with `batch_size` in place of the options' batch size.
-  EvalReport evaluate(model::CycleGan& net, int64_t batch_size) const;
+  EvalReport evaluate(model::CycleGan& net, int64_t batch_size, double colour_gain = 1.0) const;
 
   /// Why FID/KID are not computed although asked for (no weights), else "".
   const std::string& fid_unavailable() const { return fid_unavailable_; }
@@ -99,7 +103,8 @@ class Evaluator {
   const EvalOptions& options() const { return options_; }
 
  private:
-  EvalReport run(model::CycleGan& net, const EvalRanks& ranks, int64_t batch) const;
+  EvalReport run(model::CycleGan& net, const EvalRanks& ranks, int64_t batch,
+                 double colour_gain) const;
   void score_fid(EvalReport& report, FeatureCollector& fake_b, FeatureCollector& fake_a,
                  FeatureCollector* colorized_b, const EvalRanks& ranks, int64_t batch) const;
 

@@ -1,6 +1,6 @@
 #pragma once
-// Which test images each rank of an evaluation handles, and reading them (evaluator.cpp,
-// evaluator_fid.cpp).
+// Which test images each rank of an evaluation handles, reading them and running a
+// generator over them (evaluator.cpp, evaluator_fid.cpp, colour_match.cpp).
 
 #include <torch/torch.h>
 
@@ -9,6 +9,8 @@
 
 #include "data/image_set.h"
 #include "eval/evaluator.h"
+#include "image/tensor_color.h"
+#include "model/cycle_gan.h"
 
 namespace cg::eval {
 
@@ -21,6 +23,16 @@ std::vector<int64_t> slice(const std::vector<int64_t>& v, size_t start, int64_t 
 
 /// Which image of a split of n is row j of a FID/KID set of k (k <= n): evenly spread.
 inline int64_t picked(int64_t j, int64_t n, int64_t k) { return j * n / k; }
+
+/// Runs one of the generators over `images` ([0, 1]) in the model's range, dtype and device
+/// (`options`); returns the output mapped back to [0, 1] on the CPU.
+template <typename Net>
+torch::Tensor translate(Net&& net, const torch::Tensor& images, const model::ImageRange& range,
+                        const torch::TensorOptions& options) {
+  const torch::Tensor x = image::from_unit_range(images, range.lo, range.hi).to(options);
+  const torch::Tensor y = net(x).to(torch::kCPU, torch::kFloat);
+  return ((y - range.lo) / (range.hi - range.lo)).clamp(0, 1);
+}
 
 /// Images `indices` of `set` as (N, channels, H, W) float in [0, 1] on the CPU, converted
 /// to `channels` as the loader does.

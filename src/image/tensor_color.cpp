@@ -9,10 +9,11 @@ torch::Tensor to_gray(const torch::Tensor& rgb) {
   return (channels[0] * 0.299 + channels[1] * 0.587 + channels[2] * 0.114).unsqueeze(1);
 }
 
-torch::Tensor with_luma(const torch::Tensor& rgb, const torch::Tensor& gray) {
+torch::Tensor with_luma(const torch::Tensor& rgb, const torch::Tensor& gray, double chroma_gain) {
   TORCH_CHECK(gray.dim() == 4 && gray.size(1) == 1, "with_luma expects gray (N, 1, H, W), got ",
               gray.sizes());
-  return rgb + (gray - to_gray(rgb));
+  if (chroma_gain == 1.0) return rgb + (gray - to_gray(rgb));
+  return gray + (rgb - to_gray(rgb)) * chroma_gain;
 }
 
 torch::Tensor from_unit_range(const torch::Tensor& images, double lo, double hi) {

@@ -1,5 +1,6 @@
 #include "infer/saved_model.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "common/error.h"
@@ -19,6 +20,12 @@ SavedModel load_file(const std::string& path, const train::CheckpointStore& stor
   SavedModel saved;
   saved.path = path;
   saved.step = metadata.value("step", int64_t{0});
+  if (const auto gain = metadata.find("colour_gain"); gain != metadata.end()) {
+    CG_REQUIRE(gain->is_number() && gain->get<double>() > 0 && std::isfinite(gain->get<double>()),
+               FileError, "checkpoint ", path, ": colour_gain ", gain->dump(),
+               " is not a positive number");
+    saved.colour_gain = gain->get<double>();
+  }
   const ModelDescription description =
       read_model(metadata["config"], "checkpoint " + path + ": config");
   saved.preset = description.preset;

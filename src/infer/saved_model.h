@@ -34,14 +34,17 @@ struct SavedModel {
   std::string preset;            ///< the preset its training run started from
   int64_t image_size = 0;        ///< side of the square crops it was trained on (0: unknown)
   model::CycleGan net{nullptr};  ///< G, F, D_A and D_B, float32, in eval mode
+  /// Gray -> colour: the chroma gain of its colorizations (eval/colour_match.h; 1 when the
+  /// checkpoint has none).
+  double colour_gain = 1.0;
 };
 
 /// Loads `spec`: a checkpoint file (ckpt_N.pt), a checkpoints/ directory or a run
 /// directory (then its newest checkpoint that verifies, skipping damaged ones with a
 /// warning), onto `device`; `read_model` describes the model its manifest's config holds.
 /// Throws FileError naming the file when it is missing, damaged or not a cyclegan_dist
-/// checkpoint, ConfigError when its config describes no model (read_model's error) or its
-/// weights do not fit that model.
+/// checkpoint or its colour gain is not a positive number, ConfigError when its config
+/// describes no model (read_model's error) or its weights do not fit that model.
 SavedModel load_saved_model(const std::string& spec, const ModelReader& read_model,
                             const torch::Device& device = torch::kCPU);
 

@@ -141,6 +141,7 @@ TranslateResult translate(const SavedModel& saved, const std::string& input,
   CG_REQUIRE(!options.keep_luma || (in_channels == 1 && out_channels == 3), ConfigError,
              "--keep-luma: colorization only, but this direction maps ", in_channels, " to ",
              out_channels, " channels (it needs gray to colour)");
+  const double colour_gain = options.colour_gain.value_or(saved.colour_gain);
 
   std::vector<TranslateItem> items;
   std::unique_ptr<data::ImageSet> set;
@@ -230,7 +231,7 @@ TranslateResult translate(const SavedModel& saved, const std::string& input,
       } else {
         y = options.a_to_b ? net->g(x) : net->f(x);
       }
-      if (options.keep_luma) y = image::with_luma(y, x).clamp(range.lo, range.hi);
+      if (options.keep_luma) y = image::with_luma(y, x, colour_gain).clamp(range.lo, range.hi);
       y = y.narrow(2, 0, height).narrow(3, 0, width).to(torch::kCPU, torch::kFloat);
       const torch::Tensor pixels = image::to_uint8_hwc(y, range.lo, range.hi);
       for (size_t k = start; k < end; ++k) {

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "infer/saved_model.h"
@@ -16,6 +17,9 @@ struct TranslateOptions {
   /// Gray -> colour only: the output keeps the input's BT.601 luminance and takes only the
   /// colours from the generator (data::with_luma), the usual way to colorize.
   bool keep_luma = false;
+  /// With keep_luma: the chroma gain of the colours (eval/colour_match.h); unset: the
+  /// checkpoint's (SavedModel::colour_gain).
+  std::optional<double> colour_gain;
   /// Tile side in input pixels for the exact tiled forward pass (tiled_generator.h): the
   /// same output as the whole-image pass (to float32 rounding, 1e-5), in memory that grows
   /// with the tile, not the image. 0: the whole-image pass, unless max_memory asks for tiles.

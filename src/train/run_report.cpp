@@ -57,7 +57,8 @@ void RunReport::checkpoint(const CheckpointRecord& record) {
   for (auto* sink : sinks_) sink->on_checkpoint(record);
 }
 
-void RunReport::samples(model::CycleGan& model, const data::UnpairedBatch& batch, int64_t step) {
+void RunReport::samples(model::CycleGan& model, const data::UnpairedBatch& batch, int64_t step,
+                        double colour_gain) {
   torch::NoGradGuard no_grad;
   const int64_t n = std::min<int64_t>(4, batch.a.size(0));
   torch::Tensor a = batch.a.narrow(0, 0, n).to(device_, dtype_);
@@ -71,9 +72,9 @@ void RunReport::samples(model::CycleGan& model, const data::UnpairedBatch& batch
   std::vector<torch::Tensor> top = {a, g_a, model->f(g_a)}, bottom = {b, f_b, model->g(f_b)};
   if (a.size(1) == 1 && b.size(1) == 3) {
     // Colorization: a last column with G's colours on its gray input's luminance, what
-    // cyclegan_translate --keep-luma writes.
-    top.push_back(image::with_luma(g_a, a).clamp(range.lo, range.hi));
-    bottom.push_back(image::with_luma(bottom[2], f_b).clamp(range.lo, range.hi));
+    // cyclegan_translate --keep-luma writes (with the checkpoint's chroma gain).
+    top.push_back(image::with_luma(g_a, a, colour_gain).clamp(range.lo, range.hi));
+    bottom.push_back(image::with_luma(bottom[2], f_b, colour_gain).clamp(range.lo, range.hi));
   }
   const torch::Tensor grid = image::sample_grid(top, bottom, range.lo, range.hi);
   SampleImage png{image::encode_png(grid), grid.size(0), grid.size(1), grid.size(2)};

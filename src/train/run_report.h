@@ -59,7 +59,9 @@ class RunReport {
   /// on its gray input's luminance, G(a) on a and G(F(b)) on F(b), as --keep-luma colorizes;
   /// no grad, in the run's dtype) as
   /// <run dir>/samples/step_%08d.png and hands it to every sink. Rank 0 only.
-  void samples(model::CycleGan& model, const data::UnpairedBatch& batch, int64_t step);
+  /// `colour_gain`: the chroma gain of the colorized column (gray -> colour models).
+  void samples(model::CycleGan& model, const data::UnpairedBatch& batch, int64_t step,
+               double colour_gain = 1.0);
   /// Writes `report` (with "step") as <run dir>/eval/step_N.json, logs its scores on one
   /// line and hands it to every sink. Rank 0 only. Throws FileError when it cannot write.
   void eval(int64_t step, const eval::EvalReport& report);

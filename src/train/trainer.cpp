@@ -144,7 +144,7 @@ void Trainer::train() {
       check_replicas();
     }
     if (options_.sample_every > 0 && step_ % options_.sample_every == 0 && rank() == 0) {
-      report_.samples(model(), batch, step_);
+      report_.samples(model(), batch, step_, colour_gain());
     }
     if (options_.eval_every > 0 && step_ % options_.eval_every == 0) scores = score();
     if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && step_ < total) {
@@ -199,7 +199,7 @@ std::optional<eval::EvalReport> Trainer::score() {
       }
     };
   }
-  eval::EvalReport report = evaluator_->evaluate(model(), ranks);
+  eval::EvalReport report = evaluator_->evaluate(model(), ranks, colour_gain());
   if (rank() == 0) report_.eval(step_, report);
   return report;
 }
@@ -213,8 +213,19 @@ std::optional<eval::EvalReport> Trainer::evaluate() {
 void Trainer::save_best(const eval::EvalReport& report) {
   if (rank() != 0 || !best_.improved_by(report)) return;
   const TrainingState state = training_state();
-  best_.write(report, *evaluator_, checkpoints_, state,
-              checkpoint_metadata(state, options_.run_id, run_config_));
+  best_.write(report, *evaluator_, checkpoints_, state, metadata(state));
+}
+
+double Trainer::colour_gain() {
+  if (colour_match_ == nullptr) return 1.0;
+  if (colour_gain_.first != step_) colour_gain_ = {step_, colour_match_->gain(model())};
+  return colour_gain_.second;
+}
+
+nlohmann::json Trainer::metadata(const TrainingState& state) {
+  nlohmann::json out = checkpoint_metadata(state, options_.run_id, run_config_);
+  if (colour_match_ != nullptr) out["colour_gain"] = colour_gain();
+  return out;
 }
 
 TrainingState Trainer::training_state() {
@@ -234,8 +245,7 @@ std::string Trainer::save_checkpoint() {
       const TrainingState state = training_state();
       torch::serialize::OutputArchive archive;
       save_training_state(state, archive);
-      return checkpoints_.save(step_, archive,
-                               checkpoint_metadata(state, options_.run_id, run_config_));
+      return checkpoints_.save(step_, archive, metadata(state));
     });
   }
   const auto now = std::chrono::system_clock::now().time_since_epoch();

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "data/unpaired_source.h"
+#include "eval/colour_match.h"
 #include "eval/evaluator.h"
 #include "model/cycle_gan.h"
 #include "parallel/communicator.h"
@@ -69,6 +70,14 @@ class Trainer {
   /// hands them to the metrics sinks and, when options.best_metric improved (FID/KID
   /// available), writes the full state as checkpoints/ckpt_best.pt.
   void set_evaluator(const eval::Evaluator* evaluator) { evaluator_ = evaluator; }
+  /// Gray -> colour runs: `match` (which must outlive the trainer; nullptr: none) gives
+  /// the chroma gain of the colorizations (eval/colour_match.h) for the current weights,
+  /// which every checkpoint stores as "colour_gain" and the evaluations and the sample
+  /// grids' colorized column apply. Every rank must set one when any does.
+  void set_colour_match(const eval::ColourMatch* match) { colour_match_ = match; }
+  /// That gain for the current step's weights (1 without a ColourMatch); computed once per
+  /// step.
+  double colour_gain();
   /// Runs that evaluation now (on every rank; a no-op without an evaluator). Returns rank
   /// 0's report (the image scores only on other ranks), or nullopt without an evaluator.
   std::optional<eval::EvalReport> evaluate();
@@ -127,6 +136,8 @@ class Trainer {
   void save_best(const eval::EvalReport& report);
   // The parts a checkpoint holds, as a view of this trainer's members.
   TrainingState training_state();
+  // What a checkpoint of `state` records beside it (checkpoint_metadata, the colour gain).
+  nlohmann::json metadata(const TrainingState& state);
   int rank() const { return comm_ ? comm_->rank() : 0; }
   int world() const { return comm_ ? comm_->size() : 1; }
   int agreed_stop_signal();
@@ -147,7 +158,9 @@ class Trainer {
   PeakMemory peak_memory_;  // of each step in train()
   RunReport report_;        // metrics sinks, samples, evaluation logs
   const eval::Evaluator* evaluator_ = nullptr;
-  BestCheckpoint best_;  // rank 0's
+  const eval::ColourMatch* colour_match_ = nullptr;
+  std::pair<int64_t, double> colour_gain_{-1, 1.0};  // (step, gain) last computed
+  BestCheckpoint best_;                              // rank 0's
   std::function<int()> stop_poll_;
   std::function<void()> start_hook_;
   int stopped_by_ = 0;

@@ -103,6 +103,13 @@ TEST(Evaluator, StreamsTheScoresOfTheWholeSplitAtAnyBatchSize) {
     EXPECT_NEAR(j.at("AtoB").at("translated").get<double>(), g_a_vs_b, 1e-6 * g_a_vs_b);
     EXPECT_EQ(j.at("BtoA").at("baseline").get<double>(), r.checkerboard_b_to_a.baseline);
   }
+  // A checkpoint's colour gain scales the colorized images' chroma, and is reported.
+  const torch::Tensor weaker = image::with_luma(g_a, a, 0.5).clamp(0, 1);
+  const EvalReport r = evaluator.evaluate(net, 3, 0.5);
+  EXPECT_NEAR(r.colorized_psnr_db, psnr(weaker, b), 1e-4);
+  EXPECT_NEAR(r.colorfulness_colorized, colorfulness(weaker), 1e-3);
+  EXPECT_LT(r.colorfulness_colorized, 0.6 * colorfulness(colorized));
+  EXPECT_EQ(r.to_json().at("colour_gain"), 0.5);
 }
 
 TEST(Evaluator, WithoutInceptionWeightsFidAndKidAreUnavailable) {

@@ -6,7 +6,8 @@
     colorized test images, cycle error), the checkerboard measure and the do-nothing
     baselines are reported (the baselines the same at both steps); --eval without
     --fid-images scores the whole test split and states its protocol;
-  - --keep-luma: the output has the gray input's luminance and the model's colours;
+  - --keep-luma: the output has the gray input's luminance and the model's colours, their
+    chroma scaled by the checkpoint's colour gain (--colour-gain 1: G's own);
   - translation of the data set's test split and of a folder of JPEG/PNG files of odd
     sizes, gray and colour, in both directions: one PNG per input, same base name, the
     input's size, the output domain's channels;
@@ -198,6 +199,45 @@ def main():
                   "--keep-luma", "--direction", "BtoA"], expect=2)
     check("--keep-luma" in result.stderr and "gray to colour" in result.stderr, result.stderr)
     print("--keep-luma: the input's luminance, the model's colours")
+
+    # The colour gain: a gray -> colour run's checkpoints store the chroma gain that gives
+    # the colorizations of the training gray images the training photographs' colorfulness;
+    # --eval scores with it (the colorized test images come out about as colourful as the
+    # real test photographs), --keep-luma applies it, --colour-gain 1 gives G's own colours.
+    checkpoints = os.path.join(run_dir, "checkpoints")
+    newest = sorted(n for n in os.listdir(checkpoints) if n.startswith("ckpt_0") and n.endswith(".json"))[-1]
+    gain = json.load(open(os.path.join(checkpoints, newest)))["metadata"]["colour_gain"]
+    check(0.25 <= gain <= 4 and abs(gain - 1) > 0.02, f"colour gain {gain}")
+    check(trained["colour_gain"] == gain, f"--eval scored with {trained['colour_gain']}, the checkpoint has {gain}")
+    level = trained["colorfulness_colorized"] / trained["colorfulness_real"]
+    check(abs(level - 1) < 0.15, f"matched colorizations' colorfulness {level:.2f}x the real test photographs'")
+    out_raw = os.path.join(work, "out_luma_raw")
+    run([ARGS.translate, "--checkpoint", run_dir, "--input", data, "--output", out_raw, "--keep-luma",
+         "--colour-gain", "1", "--no-progress"])
+    for index in (7, 123):
+        name = f"A_{index:05d}.png"
+        matched = np.asarray(Image.open(os.path.join(out_luma, name)), dtype=np.float64)
+        raw = np.asarray(Image.open(os.path.join(out_raw, name)), dtype=np.float64)
+        # Chroma (R - Y, G - Y, B - Y) where neither image clips: the matched one is the raw
+        # one times the gain, to 8-bit rounding.
+        unclipped = ((matched > 0) & (matched < 255) & (raw > 0) & (raw < 255)).all(axis=2)
+        chroma_m = (matched - (matched @ bt601)[..., None])[unclipped]
+        chroma_r = (raw - (raw @ bt601)[..., None])[unclipped]
+        scale = (chroma_m * chroma_r).sum() / (chroma_r * chroma_r).sum()
+        check(unclipped.sum() > 100 and abs(scale / gain - 1) < 0.1,
+              f"{name}: chroma x{scale:.3f} over {unclipped.sum()} pixels, gain {gain:.3f}")
+    result = run([ARGS.translate, "--checkpoint", run_dir, "--input", data, "--output", os.path.join(work, "x"),
+                  "--colour-gain", "2"], expect=2)
+    check("--colour-gain" in result.stderr and "--keep-luma" in result.stderr, result.stderr)
+    bad_gain = os.path.join(work, "bad_gain")
+    shutil.copytree(checkpoints, bad_gain)
+    manifest = json.load(open(os.path.join(bad_gain, newest)))
+    manifest["metadata"]["colour_gain"] = -1
+    json.dump(manifest, open(os.path.join(bad_gain, newest), "w"))
+    result = run([ARGS.translate, "--checkpoint", os.path.join(bad_gain, newest.replace(".json", ".pt")),
+                  "--input", data, "--output", os.path.join(work, "x"), "--keep-luma"], expect=1)
+    check("colour_gain -1" in result.stderr and newest.replace(".json", ".pt") in result.stderr, result.stderr)
+    print(f"colour gain {gain:.3f}: colorized test images {level:.2f}x as colourful as the real ones")
 
     # A folder: a real JPEG photograph, colour and gray PNGs of odd sizes.
     photos = os.path.join(work, "photos")
