@@ -89,7 +89,7 @@ std::vector<std::string> export_pytorch(const SavedModel& saved, const std::stri
   arguments["upsample"] = model::to_string(m.upsample);
   if (unet) arguments["norm"] = model::to_string(m.unet_norm);
   const auto range = saved.net->range();
-  const nlohmann::json description = {
+  nlohmann::json description = {
       {"format", "cyclegan_dist pytorch export v1"},
       {"checkpoint", saved.path},
       {"step", saved.step},
@@ -101,6 +101,10 @@ std::vector<std::string> export_pytorch(const SavedModel& saved, const std::stri
        {{"file", "G_AtoB.pt"}, {"in_channels", m.channels_a}, {"out_channels", m.channels_b}}},
       {"F_BtoA",
        {{"file", "F_BtoA.pt"}, {"in_channels", m.channels_b}, {"out_channels", m.channels_a}}}};
+  // Gray -> colour: the chroma gain --keep-luma applies (eval/colour_match.h), for users
+  // who colorize with the exported G themselves.
+  if (m.channels_a == 1 && m.channels_b == 3)
+    description["G_AtoB"]["colour_gain"] = saved.colour_gain;
   std::vector<std::string> written;
   for (const auto& [file, prefix] : {std::pair{"G_AtoB.pt", "G."}, std::pair{"F_BtoA.pt", "F."}}) {
     const std::string path = (fs::path(dir) / file).string();

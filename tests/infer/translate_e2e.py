@@ -226,6 +226,11 @@ def main():
         scale = (chroma_m * chroma_r).sum() / (chroma_r * chroma_r).sum()
         check(unclipped.sum() > 100 and abs(scale / gain - 1) < 0.1,
               f"{name}: chroma x{scale:.3f} over {unclipped.sum()} pixels, gain {gain:.3f}")
+    exported = os.path.join(work, "export_gain")
+    run([ARGS.translate, "--checkpoint", run_dir, "--export-pytorch", exported])
+    described = json.load(open(os.path.join(exported, "model.json")))
+    check(described["G_AtoB"]["colour_gain"] == gain and "colour_gain" not in described["F_BtoA"],
+          f"export's model.json: {described}")
     result = run([ARGS.translate, "--checkpoint", run_dir, "--input", data, "--output", os.path.join(work, "x"),
                   "--colour-gain", "2"], expect=2)
     check("--colour-gain" in result.stderr and "--keep-luma" in result.stderr, result.stderr)
