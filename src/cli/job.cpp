@@ -299,7 +299,7 @@ Job::Job(Config config, parallel::MpiEnvironment& mpi) {
   // training photographs (eval/colour_match.h).
   if (c.model.channels_a == 1 && c.model.channels_b == 3 && !c.data.source.synthetic()) {
     p.colour_match = std::make_unique<eval::ColourMatch>(
-        c.data.source.directory, eval::ColourMatch::kImages, c.eval.batch_size);
+        c.data.source.directory, c.data.image_size, eval::ColourMatch::kImages, c.eval.batch_size);
   }
   const bool config_waits = root && config_waits_for_resume(c);
   if (root) {

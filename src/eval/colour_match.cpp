@@ -1,5 +1,6 @@
 #include "eval/colour_match.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <vector>
@@ -26,9 +27,15 @@ std::vector<int64_t> spread(int64_t n, int64_t k) {
   return out;
 }
 
+// The central height x width pixels of (N, C, H, W) images (at most H x W).
+torch::Tensor centre(const torch::Tensor& images, int64_t height, int64_t width) {
+  const int64_t h = std::min(height, images.size(2)), w = std::min(width, images.size(3));
+  return images.narrow(2, (images.size(2) - h) / 2, h).narrow(3, (images.size(3) - w) / 2, w);
+}
+
 }  // namespace
 
-ColourMatch::ColourMatch(const std::string& dir, int64_t images, int64_t batch_size)
+ColourMatch::ColourMatch(const std::string& dir, int64_t crop, int64_t images, int64_t batch_size)
     : batch_size_(batch_size) {
   TORCH_CHECK(images >= 1 && batch_size >= 1, "ColourMatch: images ", images, ", batch size ",
               batch_size);
@@ -40,13 +47,17 @@ ColourMatch::ColourMatch(const std::string& dir, int64_t images, int64_t batch_s
   }
   const data::ImageSet train_a(dir, manifest, "A", "train");
   const data::ImageSet train_b(dir, manifest, "B", "train");
-  gray_ =
-      read_images(train_a, spread(train_a.size(), images), 1).mul(255).round().to(torch::kUInt8);
+  const auto cut = [crop](const torch::Tensor& x) { return crop > 0 ? centre(x, crop, crop) : x; };
+  gray_ = cut(read_images(train_a, spread(train_a.size(), images), 1))
+              .mul(255)
+              .round()
+              .to(torch::kUInt8)
+              .contiguous();
   const std::vector<int64_t> rows_b = spread(train_b.size(), images);
   double sum = 0;
   for (size_t s = 0; s < rows_b.size(); s += static_cast<size_t>(batch_size)) {
     const std::vector<int64_t> idx = slice(rows_b, s, batch_size);
-    sum += colorfulness(read_images(train_b, idx, 3)) * static_cast<double>(idx.size());
+    sum += colorfulness(cut(read_images(train_b, idx, 3))) * static_cast<double>(idx.size());
   }
   target_ = sum / static_cast<double>(rows_b.size());
 }
@@ -57,11 +68,15 @@ double ColourMatch::gain(model::CycleGan& net) const {
   net->eval();
   const torch::TensorOptions options = net->parameters().front().options();
   const model::ImageRange range = net->range();
-  const int64_t n = gray_.size(0);
+  const int64_t n = gray_.size(0), multiple = net->size_multiple();
+  const torch::Tensor gray =
+      centre(gray_, gray_.size(2) / multiple * multiple, gray_.size(3) / multiple * multiple);
+  TORCH_CHECK(gray.size(2) > 0 && gray.size(3) > 0, "ColourMatch: images of ", gray_.sizes(),
+              " are smaller than the generator's size multiple ", multiple);
   std::array<double, kSteps> sums{};
   for (int64_t s = 0; s < n; s += batch_size_) {
     const int64_t count = std::min(batch_size_, n - s);
-    const torch::Tensor a = gray_.narrow(0, s, count).to(torch::kFloat).div(255.0);
+    const torch::Tensor a = gray.narrow(0, s, count).to(torch::kFloat).div(255.0);
     const torch::Tensor g_a =
         translate([&](const torch::Tensor& x) { return net->g(x); }, a, range, options);
     for (int i = 0; i < kSteps; ++i) {

@@ -33,14 +33,17 @@ class ColourMatch {
   static constexpr double kMinGain = 0.25, kMaxGain = 4.0;
 
   /// Reads up to `images` training images of each domain of the data set at `dir` (domain
-  /// A as gray, B as colour, converted as the loader does) and the mean colorfulness of
-  /// the B ones. Throws FileError when the data set is unreadable and ConfigError when a
-  /// domain has no training images.
-  explicit ColourMatch(const std::string& dir, int64_t images = kImages, int64_t batch_size = 32);
+  /// A as gray, B as colour, converted as the loader does), each cut to its central
+  /// `crop` x `crop` pixels as training crops it (0 or larger than the images: whole), and
+  /// the mean colorfulness of the B ones. Throws FileError when the data set is unreadable
+  /// and ConfigError when a domain has no training images.
+  ColourMatch(const std::string& dir, int64_t crop, int64_t images = kImages,
+              int64_t batch_size = 32);
 
-  /// The chroma gain that gives `net`'s colorizations of the sampled A images the target
-  /// colorfulness (1 when G paints no colour at all). Runs G in eval mode without gradients
-  /// on the net's device and restores its mode; deterministic for given weights.
+  /// The chroma gain that gives `net`'s colorizations of the sampled A images (their
+  /// centres, cut to multiples of the generator's size multiple) the target colorfulness
+  /// (1 when G paints no colour at all). Runs G in eval mode without gradients on the net's
+  /// device and restores its mode; deterministic for given weights.
   double gain(model::CycleGan& net) const;
 
   /// Mean colorfulness of the sampled training photographs of B.

@@ -1,8 +1,8 @@
 // ColourMatch on a small data set written through the real DatasetWriter: its target is the
-// training photographs' mean colorfulness, its gain gives the colorizations of the training
-// gray images that colorfulness (through clipping too), does not depend on the batch size,
-// leaves the net's mode as it was, and a data set without training images is refused
-// naming the domain.
+// training photographs' mean colorfulness (of their central training crops), its gain gives the
+// colorizations of the training gray images that colorfulness (through clipping too), does not
+// depend on the batch size, leaves the net's mode as it was, and a data set without training images
+// is refused naming the domain.
 #include "eval/colour_match.h"
 
 #include <gtest/gtest.h>
@@ -45,7 +45,7 @@ TEST(ColourMatch, GivesTheColorizationsTheTrainingPhotographsColourLevel) {
   model::init_weights(*net);
   net->train();
 
-  const ColourMatch match(dir, ColourMatch::kImages, 5);
+  const ColourMatch match(dir, 0, ColourMatch::kImages, 5);
   const torch::Tensor a = train_split(dir, "A", 1), b = train_split(dir, "B", 3);
   EXPECT_NEAR(match.target(), colorfulness(b), 1e-9);
   const double gain = match.gain(net);
@@ -63,15 +63,23 @@ TEST(ColourMatch, GivesTheColorizationsTheTrainingPhotographsColourLevel) {
   EXPECT_NEAR(matched / match.target(), 1.0, 0.02)
       << "gain " << gain << ": " << matched << " against " << match.target();
   // Whole batches or one image at a time: the same gain.
-  EXPECT_NEAR(ColourMatch(dir, ColourMatch::kImages, 64).gain(net), gain, 1e-6 * gain);
+  EXPECT_NEAR(ColourMatch(dir, 0, ColourMatch::kImages, 64).gain(net), gain, 1e-6 * gain);
 }
 
-TEST(ColourMatch, SamplesAtMostTheGivenNumberOfImages) {
+TEST(ColourMatch, SamplesAtMostTheGivenNumberOfImagesAndTheirCentralCrops) {
   const std::string dir = fresh_dataset("sample", 12);
   const torch::Tensor b = train_split(dir, "B", 3);
   // Images 0, 3, 6 and 9 of 12: evenly spread.
   const torch::Tensor picked = b.index_select(0, torch::tensor({0, 3, 6, 9}, torch::kLong));
-  EXPECT_NEAR(ColourMatch(dir, 4).target(), colorfulness(picked), 1e-9);
+  EXPECT_NEAR(ColourMatch(dir, 0, 4).target(), colorfulness(picked), 1e-9);
+  // Training crops of 20 pixels: the central 20 x 20 (and G sees the central 16 x 16, its
+  // size multiple being 8).
+  const ColourMatch cropped(dir, 20, 4);
+  EXPECT_NEAR(cropped.target(), colorfulness(picked.narrow(2, 6, 20).narrow(3, 6, 20)), 1e-9);
+  torch::manual_seed(3);
+  model::CycleGan net(model::CycleGanOptions{});
+  model::init_weights(*net);
+  EXPECT_GT(cropped.gain(net), 0);
 }
 
 TEST(ColourMatch, RefusesADataSetWithoutTrainingImages) {
@@ -86,7 +94,7 @@ TEST(ColourMatch, RefusesADataSetWithoutTrainingImages) {
   }
   writer.finish(/*paired_test=*/true);
   try {
-    ColourMatch match(dir);
+    ColourMatch match(dir, 32);
     FAIL() << "no error";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("no training images in domain A"), std::string::npos)
