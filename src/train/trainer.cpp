@@ -262,6 +262,7 @@ bool Trainer::resume(const std::string& spec) {
       spec, checkpoints_, training_state(), {options_.run_dir, options_.resume_other_run});
   if (!run) return false;
   if (!run->empty()) options_.run_id = *run;
+  colour_gain_ = {-1, 1.0};  // new weights at a step number that may have been seen
   best_.reset();
   if (evaluator_ != nullptr && rank() == 0) best_.read(checkpoints_, *evaluator_);
   return true;
