@@ -3,6 +3,7 @@
 // PyTorch. The preset, channels and sizes come from the checkpoint. See README.md.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -70,8 +71,7 @@ int run(int argc, char** argv, const cg::parallel::MpiEnvironment& mpi) {
   app.add_option("--colour-gain", colour_gain,
                  "gray -> colour: scale the model's chroma by this (default: the checkpoint's "
                  "colour_gain, which matches the training photographs' colour level; 1: the "
-                 "generator's own colours)")
-      ->check(CLI::PositiveNumber);
+                 "generator's own colours)");
   app.add_option("--tile", tile,
                  "translate in tiles of this many pixels a side: the same output as the "
                  "whole-image pass, in memory that grows with the tile (0: whole images)")
@@ -102,6 +102,8 @@ int run(int argc, char** argv, const cg::parallel::MpiEnvironment& mpi) {
   CG_REQUIRE(!evaluate || !input.empty(), cg::ConfigError, "--eval needs --input DATA_SET");
   CG_REQUIRE(evaluate || !export_dir.empty() || !output.empty(), cg::ConfigError,
              "translating needs --output DIR");
+  CG_REQUIRE(!colour_gain || (std::isfinite(*colour_gain) && *colour_gain > 0), cg::ConfigError,
+             "--colour-gain must be a positive number, got ", colour_gain.value_or(0));
   CG_REQUIRE(!colour_gain || keep_luma || evaluate, cg::ConfigError,
              "--colour-gain scales the colours of --keep-luma colorizations (and of --eval's "
              "colorized scores): give --keep-luma or --eval with it");
@@ -146,6 +148,9 @@ int run(int argc, char** argv, const cg::parallel::MpiEnvironment& mpi) {
   cg::log::info("model: ", saved.path, " (step ", saved.step, ", preset ", saved.preset, ", ",
                 saved.net->options().channels_a, " -> ", saved.net->options().channels_b,
                 " channels, colour gain ", saved.colour_gain, ")");
+  CG_REQUIRE(!colour_gain ||
+                 (saved.net->options().channels_a == 1 && saved.net->options().channels_b == 3),
+             cg::ConfigError, "--colour-gain: ", saved.path, " is not a gray -> colour model");
   if (!export_dir.empty()) {
     for (const std::string& path : cg::infer::export_pytorch(saved, export_dir))
       cg::log::info("wrote ", path);

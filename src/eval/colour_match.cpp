@@ -48,11 +48,15 @@ ColourMatch::ColourMatch(const std::string& dir, int64_t crop, int64_t images, i
   const data::ImageSet train_a(dir, manifest, "A", "train");
   const data::ImageSet train_b(dir, manifest, "B", "train");
   const auto cut = [crop](const torch::Tensor& x) { return crop > 0 ? centre(x, crop, crop) : x; };
-  gray_ = cut(read_images(train_a, spread(train_a.size(), images), 1))
-              .mul(255)
-              .round()
-              .to(torch::kUInt8)
-              .contiguous();
+  // A in batches too, each cut and stored as 8-bit: memory follows the crops, not the
+  // stored images.
+  const std::vector<int64_t> rows_a = spread(train_a.size(), images);
+  std::vector<torch::Tensor> parts;
+  for (size_t s = 0; s < rows_a.size(); s += static_cast<size_t>(batch_size)) {
+    const torch::Tensor a = cut(read_images(train_a, slice(rows_a, s, batch_size), 1));
+    parts.push_back(a.mul(255).round().to(torch::kUInt8));
+  }
+  gray_ = torch::cat(parts);
   const std::vector<int64_t> rows_b = spread(train_b.size(), images);
   double sum = 0;
   for (size_t s = 0; s < rows_b.size(); s += static_cast<size_t>(batch_size)) {
@@ -88,6 +92,10 @@ double ColourMatch::gain(model::CycleGan& net) const {
   // Colorfulness grows with the gain (clipping at black and white bends it, so the
   // curve is sampled rather than assumed linear): interpolate log2 k where it crosses.
   const auto level = [&](int i) { return sums[i] / static_cast<double>(n); };
+  // A generator that gives NaN or infinity has no colour level to match.
+  for (int i = 0; i < kSteps; ++i) {
+    if (!std::isfinite(level(i))) return 1.0;
+  }
   if (level(kSteps - 1) <= 0) return 1.0;
   if (level(0) >= target_) return kMinGain;
   for (int i = 1; i < kSteps; ++i) {

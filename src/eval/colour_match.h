@@ -42,8 +42,8 @@ class ColourMatch {
 
   /// The chroma gain that gives `net`'s colorizations of the sampled A images (their
   /// centres, cut to multiples of the generator's size multiple) the target colorfulness
-  /// (1 when G paints no colour at all). Runs G in eval mode without gradients on the net's
-  /// device and restores its mode; deterministic for given weights.
+  /// (1 when G paints no colour at all or gives non-finite values). Runs G in eval mode without
+  /// gradients on the net's device and restores its mode; deterministic for given weights.
   double gain(model::CycleGan& net) const;
 
   /// Mean colorfulness of the sampled training photographs of B.

@@ -98,6 +98,7 @@ void Trainer::train() {
   }
   // Whatever each rank found, all continue from rank 0's state.
   if (!options_.resume.empty() && world() > 1) synchronize_replicas(*comm_, training_state());
+  colour_gain_ = {-1, 1.0};  // the weights may be new at a step number seen before
   if (start_hook_) start_hook_();
   const int64_t total = total_steps();
   CG_REQUIRE(total > 0, ConfigError, "nothing to train: --steps and --epochs give 0 steps");
@@ -241,6 +242,7 @@ std::string Trainer::save_checkpoint() {
   std::string path;
   if (rank() == 0) {
     raise_test_signal("checkpoint");
+    colour_gain();  // before the write: a failing forward pass is not a failed write
     path = write_checkpoint(step_, checkpoints_, [&] {
       const TrainingState state = training_state();
       torch::serialize::OutputArchive archive;
@@ -262,7 +264,7 @@ bool Trainer::resume(const std::string& spec) {
       spec, checkpoints_, training_state(), {options_.run_dir, options_.resume_other_run});
   if (!run) return false;
   if (!run->empty()) options_.run_id = *run;
-  colour_gain_ = {-1, 1.0};  // new weights at a step number that may have been seen
+  colour_gain_ = {-1, 1.0};  // new weights, maybe at a step number seen before
   best_.reset();
   if (evaluator_ != nullptr && rank() == 0) best_.read(checkpoints_, *evaluator_);
   return true;

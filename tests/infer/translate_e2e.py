@@ -234,6 +234,9 @@ def main():
     result = run([ARGS.translate, "--checkpoint", run_dir, "--input", data, "--output", os.path.join(work, "x"),
                   "--colour-gain", "2"], expect=2)
     check("--colour-gain" in result.stderr and "--keep-luma" in result.stderr, result.stderr)
+    result = run([ARGS.translate, "--checkpoint", run_dir, "--input", data, "--output", os.path.join(work, "x"),
+                  "--keep-luma", "--colour-gain", "nan"], expect=2)
+    check("--colour-gain must be a positive number" in result.stderr, result.stderr)
     bad_gain = os.path.join(work, "bad_gain")
     shutil.copytree(checkpoints, bad_gain)
     manifest = json.load(open(os.path.join(bad_gain, newest)))
