@@ -12,6 +12,7 @@ torch::Tensor to_gray(const torch::Tensor& rgb) {
 torch::Tensor with_luma(const torch::Tensor& rgb, const torch::Tensor& gray, double chroma_gain) {
   TORCH_CHECK(gray.dim() == 4 && gray.size(1) == 1, "with_luma expects gray (N, 1, H, W), got ",
               gray.sizes());
+  // Gain 1 in the form that only shifts rgb: the same bits as before gains existed.
   if (chroma_gain == 1.0) return rgb + (gray - to_gray(rgb));
   return gray + (rgb - to_gray(rgb)) * chroma_gain;
 }

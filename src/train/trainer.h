@@ -75,9 +75,6 @@ class Trainer {
   /// which every checkpoint stores as "colour_gain" and the evaluations and the sample
   /// grids' colorized column apply. Every rank must set one when any does.
   void set_colour_match(const eval::ColourMatch* match) { colour_match_ = match; }
-  /// That gain for the current step's weights (1 without a ColourMatch); computed once per
-  /// step.
-  double colour_gain();
   /// Runs that evaluation now (on every rank; a no-op without an evaluator). Returns rank
   /// 0's report (the image scores only on other ranks), or nullopt without an evaluator.
   std::optional<eval::EvalReport> evaluate();
@@ -136,6 +133,9 @@ class Trainer {
   void save_best(const eval::EvalReport& report);
   // The parts a checkpoint holds, as a view of this trainer's members.
   TrainingState training_state();
+  // The colour gain for the current step's weights (1 without a ColourMatch); computed once
+  // per step.
+  double colour_gain();
   // What a checkpoint of `state` records beside it (checkpoint_metadata, the colour gain).
   nlohmann::json metadata(const TrainingState& state);
   int rank() const { return comm_ ? comm_->rank() : 0; }
